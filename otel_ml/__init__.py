@@ -1,0 +1,53 @@
+"""otel_ml: OpenTelemetry instrumentation for Python model servers.
+
+One line in a FastAPI app::
+
+    otel_ml.instrument(app, model_name="fraud-model", model_version="3")
+
+or none at all under ``opentelemetry-instrument``. See the README.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from otel_ml.config import Settings, SettingsError
+from otel_ml.inference import (
+    InferenceInvocation,
+    InferenceScope,
+    InstrumentedModel,
+    inference,
+    wrap_model,
+)
+from otel_ml.version import __version__
+
+if TYPE_CHECKING:
+    from otel_ml.instrumentation.fastapi import Instrumentation
+    from otel_ml.sdk import TelemetryHandle
+
+__all__ = [
+    "InferenceInvocation",
+    "InferenceScope",
+    "InstrumentedModel",
+    "Settings",
+    "SettingsError",
+    "__version__",
+    "configure",
+    "inference",
+    "instrument",
+    "wrap_model",
+]
+
+
+def configure(**kwargs: Any) -> TelemetryHandle:
+    """Set up the OpenTelemetry SDK with OTLP exporters. See :func:`otel_ml.sdk.configure`."""
+    from otel_ml.sdk import configure as _configure
+
+    return _configure(**kwargs)
+
+
+def instrument(app: Any, **kwargs: Any) -> Instrumentation:
+    """Instrument a FastAPI app. See :func:`otel_ml.instrumentation.fastapi.instrument`."""
+    from otel_ml.instrumentation.fastapi import instrument as _instrument
+
+    return _instrument(app, **kwargs)

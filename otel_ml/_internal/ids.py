@@ -1,0 +1,30 @@
+"""Prediction ids and the per-request scope the FastAPI layer opens."""
+
+from __future__ import annotations
+
+import random
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+def new_prediction_id() -> str:
+    """A random 128-bit id as 32 hex digits (``random`` reseeds itself after fork)."""
+    return f"{random.getrandbits(128):032x}"
+
+
+@dataclass(slots=True)
+class RequestScope:
+    """State shared by the inference calls of one HTTP request."""
+
+    model_name: str | None = None
+    model_version: str | None = None
+    prediction_id: str | None = None
+
+    def claim_prediction_id(self) -> str:
+        """The request's prediction id, created by the first inference that asks."""
+        if self.prediction_id is None:
+            self.prediction_id = new_prediction_id()
+        return self.prediction_id
+
+
+current_request: ContextVar[RequestScope | None] = ContextVar("otel_ml_request", default=None)

@@ -1,0 +1,207 @@
+"""Settings: one frozen object, each setting declared once with its variable.
+
+Precedence: keyword arguments > ``OTEL_ML_*`` variables > standard ``OTEL_*``
+variables (where a setting has one) > defaults. The environment is passed in
+(``Settings.load(environ=...)``) so tests never touch ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Settings", "SettingsError", "get_settings", "settings_table"]
+
+
+class SettingsError(ValueError):
+    """A setting has a value otel_ml cannot use; the message names its source."""
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError("expected one of 1/0, true/false, yes/no, on/off")
+
+
+def _parse_positive_int(raw: str) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ValueError("expected a whole number") from None
+    if value < 1:
+        raise ValueError("expected a number >= 1")
+    return value
+
+
+def _parse_str(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise ValueError("expected a non-empty string")
+    return value
+
+
+def _parse_optional_str(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def _parse_header_name(raw: str) -> str:
+    value = raw.strip().lower()
+    if not value or not all(c.isalnum() or c in "-_" for c in value):
+        raise ValueError("expected an HTTP header name (letters, digits, '-', '_')")
+    return value
+
+
+def _setting(
+    default: Any,
+    env: str,
+    parse: Callable[[str], Any],
+    doc: str,
+    fallback_env: str | None = None,
+) -> Any:
+    return field(
+        default=default,
+        metadata={"env": env, "parse": parse, "doc": doc, "fallback_env": fallback_env},
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything otel_ml can be configured with. Build it with :meth:`load`."""
+
+    model_name: str | None = _setting(
+        None,
+        "OTEL_ML_MODEL_NAME",
+        _parse_optional_str,
+        "Model name for auto-instrumented calls; default: the estimator's class name.",
+    )
+    model_version: str = _setting(
+        "unknown", "OTEL_ML_MODEL_VERSION", _parse_str, "Model version for auto-instrumented calls."
+    )
+    strict: bool = _setting(
+        False,
+        "OTEL_ML_STRICT",
+        _parse_bool,
+        "Re-raise failures inside otel_ml's telemetry code instead of swallowing them (tests).",
+    )
+    max_class_labels: int = _setting(
+        50,
+        "OTEL_ML_MAX_CLASS_LABELS",
+        _parse_positive_int,
+        "Distinct class labels per model on metrics; further labels become `__other__`.",
+    )
+    max_rows_recorded: int = _setting(
+        1024,
+        "OTEL_ML_MAX_ROWS_RECORDED",
+        _parse_positive_int,
+        "Rows of one batch call recorded into the confidence histogram (evenly sampled above).",
+    )
+    prediction_id_header: str = _setting(
+        "x-prediction-id",
+        "OTEL_ML_PREDICTION_ID_HEADER",
+        _parse_header_name,
+        "Response header that carries the request's prediction id.",
+    )
+    http_asgi_spans: bool = _setting(
+        False,
+        "OTEL_ML_HTTP_ASGI_SPANS",
+        _parse_bool,
+        "Keep the ASGI `receive`/`send` child spans of the FastAPI instrumentation.",
+    )
+    instrument_sklearn: bool = _setting(
+        True,
+        "OTEL_ML_INSTRUMENT_SKLEARN",
+        _parse_bool,
+        "`instrument(app)` also patches scikit-learn estimators when scikit-learn is installed.",
+    )
+    capture_content: bool = _setting(
+        False,
+        "OTEL_ML_CAPTURE_CONTENT",
+        _parse_bool,
+        "Capture prompts, completions and document text on GenAI spans (off by default).",
+        fallback_env="OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+    )
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Resolve every setting: ``overrides`` > ``OTEL_ML_*`` > ``OTEL_*`` > default.
+
+        Raises :class:`SettingsError` naming the variable or argument at fault.
+        """
+        env = os.environ if environ is None else environ
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = set(overrides) - set(fields)
+        if unknown:
+            raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = {}
+        for name, f in fields.items():
+            if name in overrides and overrides[name] is not None:
+                values[name] = _check_override(f, overrides[name])
+                continue
+            for var in (f.metadata["env"], f.metadata["fallback_env"]):
+                if var and var in env:
+                    values[name] = _parse_env(f, var, env[var])
+                    break
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied and validated like keyword arguments."""
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        checked = {k: _check_override(fields[k], v) for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **checked)
+
+
+def _parse_env(f: dataclasses.Field[Any], var: str, raw: str) -> Any:
+    try:
+        return f.metadata["parse"](raw)
+    except ValueError as exc:
+        raise SettingsError(f"{var}={raw!r}: {exc}") from None
+
+
+def _check_override(f: dataclasses.Field[Any], value: Any) -> Any:
+    """Validate a keyword argument with the same rules as its variable."""
+    if isinstance(f.default, bool):
+        if not isinstance(value, bool):
+            raise SettingsError(f"{f.name}={value!r}: expected True or False")
+        return value
+    if isinstance(f.default, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SettingsError(f"{f.name}={value!r}: expected an int >= 1")
+        return value
+    if not isinstance(value, str):
+        raise SettingsError(f"{f.name}={value!r}: expected a string")
+    try:
+        return f.metadata["parse"](value)
+    except ValueError as exc:
+        raise SettingsError(f"{f.name}={value!r}: {exc}") from None
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """``(variable, default, description)`` for every setting, for the docs."""
+    rows = []
+    for f in dataclasses.fields(Settings):
+        env = f.metadata["env"]
+        if f.metadata["fallback_env"]:
+            env = f"{env} (or {f.metadata['fallback_env']})"
+        rows.append((env, repr(f.default), f.metadata["doc"]))
+    return rows
+
+
+_loaded: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    global _loaded
+    if _loaded is None:
+        _loaded = Settings.load()
+    return _loaded

@@ -1,0 +1,201 @@
+"""Pure functions that read a model's inputs and outputs. No OpenTelemetry here.
+
+They never raise for unusual but legal outputs (lists, scalars, strings, pandas
+objects); they raise only for outputs they cannot interpret at all, which the
+caller counts through the guard.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+Task = Literal["classification", "regression"]
+
+_MAX_SPAN_CLASSES = 10
+
+
+@dataclass(slots=True)
+class OutputSummary:
+    """What one call predicted, ready to become span attributes and metric points."""
+
+    rows: int = 0
+    label: str | None = None
+    """Single-row classification: the class."""
+    value: float | None = None
+    """Single-row regression: the value."""
+    confidence: float | None = None
+    """Single-row: the confidence."""
+    class_counts: list[tuple[str, int]] = field(default_factory=list)
+    """Rows per predicted class."""
+    distinct_classes: list[str] = field(default_factory=list)
+    """Batch: up to 10 distinct classes, most frequent first."""
+    confidences: np.ndarray | None = None
+    """Valid per-row confidences (finite, in [0, 1])."""
+    value_mean: float | None = None
+    invalid_confidence: dict[str, int] = field(default_factory=dict)
+    """Issue kind (``non_finite``, ``out_of_range``, ``type``) -> rows."""
+
+
+def batch_size_of(inputs: Any) -> int | None:
+    """Rows in a model input: ``shape[0]`` for arrays and frames, ``len()`` for
+    sequences, 1 for a single mapping or scalar, ``None`` when unknowable."""
+    shape = getattr(inputs, "shape", None)
+    if isinstance(shape, tuple):
+        return int(shape[0]) if shape and isinstance(shape[0], int | np.integer) else 1
+    if isinstance(inputs, dict | str | bytes | int | float):
+        return 1
+    try:
+        return len(inputs)
+    except TypeError:
+        return None
+
+
+def detect_task(model: Any) -> Task | None:
+    """Classification or regression from a scikit-learn-style estimator, else ``None``."""
+    if getattr(model, "classes_", None) is not None:
+        return "classification"
+    kind = getattr(model, "_estimator_type", None)
+    if kind is None:
+        tags = getattr(model, "__sklearn_tags__", None)
+        try:
+            kind = tags().estimator_type if callable(tags) else None
+        except Exception:
+            kind = None
+    if kind == "classifier":
+        return "classification"
+    if kind == "regressor":
+        return "regression"
+    return None
+
+
+def summarize_predictions(output: Any, task: Task | None) -> OutputSummary:
+    """Summarise a ``predict``-like output: one label/value or per-class counts."""
+    values = _as_rows(output)
+    summary = OutputSummary(rows=int(values.shape[0]))
+    if summary.rows == 0:
+        return summary
+    if task is None:
+        task = "regression" if values.dtype.kind in "fc" else "classification"
+    if task == "regression":
+        _summarize_values(values, summary)
+    else:
+        _summarize_classes(values, summary)
+    return summary
+
+
+def summarize_probabilities(
+    output: Any, classes: Any, max_rows: int
+) -> OutputSummary:
+    """Summarise ``predict_proba``: class = argmax, confidence = max probability."""
+    probs = np.asarray(output)
+    if probs.ndim == 1:
+        probs = probs.reshape(1, -1) if probs.size > 1 else probs.reshape(-1, 1)
+    if probs.ndim != 2:
+        raise ValueError(f"expected a 2-D probability array, got shape {probs.shape}")
+    summary = OutputSummary(rows=int(probs.shape[0]))
+    if summary.rows == 0 or probs.shape[1] == 0:
+        return summary
+    if probs.dtype.kind not in "fiub":
+        summary.invalid_confidence["type"] = summary.rows
+        return summary
+    probs = probs.astype(np.float64, copy=False)
+    finite = np.isfinite(probs).all(axis=1)
+    top = np.argmax(np.where(np.isfinite(probs), probs, -np.inf), axis=1)
+    conf = probs[np.arange(summary.rows), top]
+    labels = _class_names(classes, top)
+    _summarize_classes(labels, summary)
+    _apply_confidences(conf, finite, summary, max_rows)
+    return summary
+
+
+def check_confidence(value: Any) -> tuple[float | None, str | None]:
+    """Validate a user-given confidence: ``(value, None)`` or ``(None, issue)``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        return None, "type"
+    number = float(value)
+    if not math.isfinite(number):
+        return None, "non_finite"
+    if not 0.0 <= number <= 1.0:
+        return None, "out_of_range"
+    return number, None
+
+
+def _as_rows(output: Any) -> np.ndarray:
+    if isinstance(output, np.ndarray):
+        values = output
+    elif isinstance(output, str | bytes | int | float | bool):
+        values = np.asarray([output])
+    elif hasattr(output, "detach"):  # a torch tensor, possibly on a GPU or with grad
+        values = np.asarray(output.detach().cpu().numpy())
+    else:
+        values = np.asarray(output.to_numpy() if hasattr(output, "to_numpy") else output)
+    if values.ndim == 0:
+        values = values.reshape(1)
+    elif values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    return values
+
+
+def _summarize_values(values: np.ndarray, summary: OutputSummary) -> None:
+    if values.dtype.kind not in "fiub" or values.ndim != 1:
+        return  # multi-output or non-numeric regression: rows only
+    if summary.rows == 1:
+        summary.value = float(values[0])
+    else:
+        summary.value_mean = float(np.mean(values))
+
+
+def _summarize_classes(values: np.ndarray, summary: OutputSummary) -> None:
+    if values.ndim != 1:
+        return  # multi-label output: rows only
+    if summary.rows == 1:
+        label = label_of(values[0])
+        summary.label = label
+        summary.class_counts = [(label, 1)]
+        return
+    if values.dtype.kind == "f" and bool(np.all(np.mod(values, 1) == 0)):
+        values = values.astype(np.int64)  # 0.0/1.0 labels read as "0"/"1", as single rows do
+    uniques, counts = np.unique(values.astype(str), return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    summary.class_counts = [(str(uniques[i]), int(counts[i])) for i in order]
+    summary.distinct_classes = [label for label, _ in summary.class_counts[:_MAX_SPAN_CLASSES]]
+
+
+def _apply_confidences(
+    conf: np.ndarray, finite: np.ndarray, summary: OutputSummary, max_rows: int
+) -> None:
+    in_range = finite & (conf >= 0.0) & (conf <= 1.0)
+    bad_finite = int((~finite).sum())
+    bad_range = int((finite & ~in_range).sum())
+    if bad_finite:
+        summary.invalid_confidence["non_finite"] = bad_finite
+    if bad_range:
+        summary.invalid_confidence["out_of_range"] = bad_range
+    valid = conf[in_range]
+    if summary.rows == 1:
+        summary.confidence = float(valid[0]) if valid.size else None
+    if valid.size > max_rows:
+        # Even stride keeps the sample's distribution; the cap bounds per-call cost.
+        valid = valid[:: math.ceil(valid.size / max_rows)]
+    summary.confidences = valid
+
+
+def _class_names(classes: Any, index: np.ndarray) -> np.ndarray:
+    if classes is not None:
+        names = np.asarray(classes)
+        if names.ndim == 1 and names.shape[0] > int(index.max(initial=0)):
+            return names[index]
+    return index
+
+
+def label_of(value: Any) -> str:
+    """A class label as the string used on spans and metrics (1.0 -> "1")."""
+    if isinstance(value, bytes | np.bytes_):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,121 @@
+"""The inference instruments, built once per meter.
+
+Two instruments are synchronous (the duration and confidence histograms, which
+need per-call exemplars and bucket merging). The in-flight gauge and the
+per-class prediction counts are kept as plain integers under a lock and read
+by observable callbacks at collection time: a locked integer add costs a
+fraction of an SDK measurement, and this is the request path.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from opentelemetry import metrics, trace
+from opentelemetry.metrics import CallbackOptions, Observation
+
+from otel_ml import semconv
+from otel_ml._internal import guard
+from otel_ml.version import __version__
+
+Attributes = dict[str, Any]
+_AttrKey = tuple[tuple[str, Any], ...]
+
+
+class _Tallies:
+    """Integer tallies keyed by an attribute set, readable as observations."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[_AttrKey, int] = {}
+        os.register_at_fork(after_in_child=self._reset_in_child)
+
+    def add(self, key: _AttrKey, amount: int) -> None:
+        with self._lock:
+            self._values[key] = self._values.get(key, 0) + amount
+
+    def add_many(self, items: Iterable[tuple[_AttrKey, int]]) -> None:
+        with self._lock:
+            for key, amount in items:
+                self._values[key] = self._values.get(key, 0) + amount
+
+    def observe(self, _options: CallbackOptions) -> Iterable[Observation]:
+        with self._lock:
+            snapshot = list(self._values.items())
+        return [Observation(value, dict(key)) for key, value in snapshot]
+
+    def _reset_in_child(self) -> None:
+        # A forked worker is a new instance (new service.instance.id); it must
+        # not re-export its parent's cumulative counts as its own.
+        self._lock = threading.Lock()
+        self._values = {}
+
+
+class InferenceTelemetry:
+    """Tracer and instruments shared by every inference invocation of a provider pair."""
+
+    def __init__(
+        self,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+    ) -> None:
+        self._providers = (tracer_provider, meter_provider)  # keeps ids in the cache unique
+        self.tracer = trace.get_tracer(
+            "otel_ml", __version__, tracer_provider=tracer_provider
+        )
+        meter = metrics.get_meter("otel_ml", __version__, meter_provider=meter_provider)
+        self.duration = meter.create_histogram(
+            semconv.ML_INFERENCE_DURATION,
+            unit="s",
+            description="Duration of model inference calls.",
+            explicit_bucket_boundaries_advisory=list(semconv.INFERENCE_DURATION_BUCKETS),
+        )
+        self.confidence = meter.create_histogram(
+            semconv.ML_PREDICTION_CONFIDENCE_METRIC,
+            unit="1",
+            description="Confidence (max class probability) of predicted rows.",
+            explicit_bucket_boundaries_advisory=list(semconv.CONFIDENCE_BUCKETS),
+        )
+        self.data_quality = meter.create_counter(
+            semconv.ML_DATA_QUALITY_ISSUES,
+            unit="{issue}",
+            description="Invalid or unexpected values seen in model inputs and outputs.",
+        )
+        self.internal_errors = guard.internal_errors_counter(meter)
+        self.active = _Tallies()
+        self.predictions = _Tallies()
+        meter.create_observable_up_down_counter(
+            semconv.ML_INFERENCE_ACTIVE,
+            callbacks=[self.active.observe],
+            unit="{request}",
+            description="Inference calls in flight.",
+        )
+        meter.create_observable_counter(
+            semconv.ML_PREDICTIONS,
+            callbacks=[self.predictions.observe],
+            unit="{prediction}",
+            description="Predicted rows per class.",
+        )
+
+
+_cache: dict[tuple[int, int], InferenceTelemetry] = {}
+_cache_lock = threading.Lock()
+
+
+def inference_telemetry(
+    tracer_provider: trace.TracerProvider | None = None,
+    meter_provider: metrics.MeterProvider | None = None,
+) -> InferenceTelemetry:
+    """The shared :class:`InferenceTelemetry` for these providers (``None``: global)."""
+    key = (id(tracer_provider), id(meter_provider))
+    found = _cache.get(key)
+    if found is None:
+        with _cache_lock:
+            found = _cache.get(key)
+            if found is None:
+                found = InferenceTelemetry(tracer_provider, meter_provider)
+                _cache[key] = found
+    return found

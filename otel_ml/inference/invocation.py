@@ -1,0 +1,310 @@
+"""The inference invocation: one lifecycle (start, stop, fail) for every form.
+
+``wrap_model``, the ``inference`` decorator and context manager, and the
+scikit-learn hook all drive an :class:`InferenceInvocation`. The per-model
+parts that never change between calls (span name, attribute dicts, capped
+class labels) are computed once in a :class:`ModelContext`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry import context, trace
+from opentelemetry.trace import Span, Status, StatusCode
+
+from otel_ml import semconv
+from otel_ml._internal import guard
+from otel_ml._internal.ids import current_request, new_prediction_id
+from otel_ml.config import get_settings
+from otel_ml.inference.extract import (
+    OutputSummary,
+    Task,
+    check_confidence,
+    label_of,
+    summarize_predictions,
+    summarize_probabilities,
+)
+from otel_ml.inference.instruments import InferenceTelemetry, inference_telemetry
+from otel_ml.inference.labels import BoundedLabels
+
+Recorder = Callable[["InferenceInvocation", Any], None]
+"""Reads a call's output into its invocation (e.g. ``record_predictions``)."""
+
+_INSIDE_INFERENCE = context.create_key("otel_ml.inside_inference")
+_MAX_MODELS = 1000
+
+
+def inside_inference() -> bool:
+    """Whether an otel_ml inference span is current (auto hooks then stay quiet)."""
+    return context.get_value(_INSIDE_INFERENCE) is True
+
+
+def error_type(exc: BaseException) -> str:
+    """``error.type`` of an exception: its fully qualified class name."""
+    cls = type(exc)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+class ModelContext:
+    """Everything about one model (name, version, providers) that calls share."""
+
+    def __init__(self, name: str, version: str, telemetry: InferenceTelemetry) -> None:
+        settings = get_settings()
+        self.name = name
+        self.version = version
+        self.telemetry = telemetry
+        self.max_rows_recorded = settings.max_rows_recorded
+        self.metric_attributes = {semconv.ML_MODEL_NAME: name, semconv.ML_MODEL_VERSION: version}
+        self.active_key = tuple(self.metric_attributes.items())
+        self.labels = BoundedLabels(settings.max_class_labels)
+        self._seeded = False
+        self._lock = threading.Lock()
+        self._class_keys: dict[str, tuple[tuple[str, Any], ...]] = {}
+        self._operations: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {}
+        self._error_attributes: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def operation(self, operation: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        """``(span name, span attributes, metric attributes)`` for an operation."""
+        found = self._operations.get(operation)
+        if found is None:
+            span_attrs = {**self.metric_attributes, semconv.ML_OPERATION_NAME: operation}
+            found = (semconv.inference_span_name(operation, self.name), span_attrs, span_attrs)
+            with self._lock:
+                self._operations[operation] = found
+        return found
+
+    def error_attributes(self, operation: str, kind: str) -> dict[str, Any]:
+        """Duration attributes of a failed call (bounded: exception classes are few)."""
+        key = (operation, kind)
+        found = self._error_attributes.get(key)
+        if found is None:
+            found = {**self.operation(operation)[2], semconv.ERROR_TYPE: kind}
+            with self._lock:
+                self._error_attributes[key] = found
+        return found
+
+    def class_key(self, label: str) -> tuple[tuple[str, Any], ...]:
+        """Metric attribute key of ``ml.predictions`` for a (capped) class label."""
+        found = self._class_keys.get(label)
+        if found is None:
+            capped = self.labels(label)
+            found = (*self.active_key, (semconv.ML_PREDICTION_CLASS, capped))
+            with self._lock:
+                self._class_keys[capped] = found
+        return found
+
+    def seed_classes(self, classes: Any) -> None:
+        """Admit the model's own classes first, so real labels win the cap."""
+        if classes is None or self._seeded:
+            return
+        self._seeded = True
+        for label in classes:
+            if self.labels(label_of(label)) == semconv.OTHER_LABEL:
+                break
+
+
+_models: dict[tuple[int, str, str], ModelContext] = {}
+_models_lock = threading.Lock()
+
+
+def model_context(
+    name: str, version: str, telemetry: InferenceTelemetry | None = None
+) -> ModelContext:
+    """The shared :class:`ModelContext` for a name, version and telemetry bundle."""
+    telemetry = telemetry or inference_telemetry()
+    key = (id(telemetry), name, version)
+    found = _models.get(key)
+    if found is None:
+        with _models_lock:
+            found = _models.get(key)
+            if found is None:
+                if len(_models) >= _MAX_MODELS:
+                    _models.clear()  # pathological name churn: bound memory, lose caches
+                found = _models[key] = ModelContext(name, version, telemetry)
+    return found
+
+
+class InferenceInvocation:
+    """One inference call: a span made current, RED metrics and prediction telemetry.
+
+    Create it with :meth:`start`; end it exactly once with :meth:`stop` (after
+    recording outputs) or :meth:`fail`. Telemetry failures inside never reach
+    the caller (see :mod:`otel_ml._internal.guard`).
+    """
+
+    __slots__ = ("_done", "_model", "_operation", "_span", "_start_ns", "_summary", "_token",
+                 "prediction_id")  # fmt: skip
+
+    def __init__(self, model: ModelContext, operation: str) -> None:
+        self._model = model
+        self._operation = operation
+        self._span: Span | None = None
+        self._token: object | None = None
+        self._summary: OutputSummary | None = None
+        self._done = True
+        self._start_ns = 0
+        self.prediction_id = ""
+
+    @classmethod
+    def start(
+        cls, model: ModelContext, operation: str, batch_size: int | None = None
+    ) -> InferenceInvocation:
+        """Open the span, make it current and count the call as in flight."""
+        self = cls(model, operation)
+        try:
+            scope = current_request.get()
+            self.prediction_id = scope.claim_prediction_id() if scope else new_prediction_id()
+            span_name, span_attrs, _ = model.operation(operation)
+            attrs = {**span_attrs, semconv.ML_PREDICTION_ID: self.prediction_id}
+            if batch_size is not None:
+                attrs[semconv.ML_BATCH_SIZE] = batch_size
+            span = model.telemetry.tracer.start_span(span_name, attributes=attrs)
+            ctx = trace.set_span_in_context(span, context.set_value(_INSIDE_INFERENCE, True))
+            self._token = context.attach(ctx)
+            self._span = span
+            model.telemetry.active.add(model.active_key, 1)
+            self._done = False
+        except Exception as exc:
+            guard.report("inference.start", exc, model.telemetry.internal_errors)
+        self._start_ns = time.perf_counter_ns()
+        return self
+
+    @property
+    def span(self) -> Span:
+        """The inference span (a non-recording span when telemetry failed to start)."""
+        return self._span or trace.INVALID_SPAN
+
+    def set_batch_size(self, rows: int) -> None:
+        """Record the number of input rows."""
+        if self._span is not None:
+            self._span.set_attribute(semconv.ML_BATCH_SIZE, int(rows))
+
+    def record_predictions(self, output: Any, task: Task | None = None) -> None:
+        """Record a ``predict``-like output (labels or values, one row or many)."""
+        self._record(lambda: summarize_predictions(output, task), "inference.output")
+
+    def record_probabilities(self, output: Any, classes: Any = None) -> None:
+        """Record a ``predict_proba``-like output; ``classes`` names its columns."""
+        self._model.seed_classes(classes)
+        self._record(
+            lambda: summarize_probabilities(output, classes, self._model.max_rows_recorded),
+            "inference.output",
+        )
+
+    def set_confidence(self, confidence: Any) -> None:
+        """Record the single-row confidence in [0, 1]; invalid values are counted."""
+        value, issue = check_confidence(confidence)
+        summary = self._summary or OutputSummary(rows=1)
+        if issue:
+            summary.invalid_confidence[issue] = summary.invalid_confidence.get(issue, 0) + 1
+        else:
+            summary.confidence = value
+        self._summary = summary
+
+    def stop(self, recorder: Recorder | None = None, output: Any = None) -> None:
+        """End a successful call: duration, prediction metrics, span end.
+
+        ``recorder(self, output)`` reads the output after the clock stopped, so
+        summarising it is not counted as model time.
+        """
+        elapsed = (time.perf_counter_ns() - self._start_ns) / 1e9
+        if self._done:
+            return
+        if recorder is not None:
+            try:
+                recorder(self, output)
+            except Exception as exc:
+                guard.report("inference.output", exc, self._model.telemetry.internal_errors)
+        self._done = True
+        model = self._model
+        try:
+            model.telemetry.duration.record(elapsed, model.operation(self._operation)[2])
+            if self._summary is not None:
+                self._apply(self._summary)
+        except Exception as exc:
+            guard.report("inference.stop", exc, model.telemetry.internal_errors)
+        finally:
+            self._close()
+
+    def fail(self, exc: BaseException) -> None:
+        """End a failed call: ``error.type`` on span and duration, status ERROR."""
+        elapsed = (time.perf_counter_ns() - self._start_ns) / 1e9
+        if self._done:
+            return
+        self._done = True
+        model = self._model
+        try:
+            kind = error_type(exc)
+            model.telemetry.duration.record(elapsed, model.error_attributes(self._operation, kind))
+            span = self.span
+            if span.is_recording():
+                span.set_attribute(semconv.ERROR_TYPE, kind)
+                span.record_exception(exc, escaped=True)
+                span.set_status(Status(StatusCode.ERROR, kind))
+        except Exception as err:
+            guard.report("inference.fail", err, model.telemetry.internal_errors)
+        finally:
+            self._close()
+
+    def _record(self, summarize: Any, component: str) -> None:
+        try:
+            self._summary = summarize()
+        except Exception as exc:
+            guard.report(component, exc, self._model.telemetry.internal_errors)
+
+    def _apply(self, summary: OutputSummary) -> None:
+        model = self._model
+        if summary.class_counts:
+            model.telemetry.predictions.add_many(
+                (model.class_key(label), count) for label, count in summary.class_counts
+            )
+        attrs = model.metric_attributes
+        if summary.confidences is not None:
+            record = model.telemetry.confidence.record
+            for value in summary.confidences.tolist():
+                record(value, attrs)
+        elif summary.confidence is not None:
+            model.telemetry.confidence.record(summary.confidence, attrs)
+        for issue, rows in summary.invalid_confidence.items():
+            model.telemetry.data_quality.add(rows, {
+                **attrs,
+                semconv.ML_FEATURE_NAME: semconv.CONFIDENCE_FEATURE,
+                semconv.ML_DATA_ISSUE: issue,
+            })  # fmt: skip
+        span = self._span
+        if span is not None and span.is_recording():
+            span.set_attributes(_span_attributes(summary))
+
+    def _close(self) -> None:
+        try:
+            if self._span is not None:
+                self._span.end()
+            if self._token is not None:
+                context.detach(self._token)  # type: ignore[arg-type]
+            self._model.telemetry.active.add(self._model.active_key, -1)
+        except Exception as exc:
+            guard.report("inference.close", exc, self._model.telemetry.internal_errors)
+
+
+def _span_attributes(summary: OutputSummary) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    if summary.rows != 1:
+        attrs[semconv.ML_BATCH_SIZE] = summary.rows
+    if summary.label is not None:
+        attrs[semconv.ML_PREDICTION_CLASS] = summary.label
+    if summary.value is not None:
+        attrs[semconv.ML_PREDICTION_VALUE] = summary.value
+    if summary.confidence is not None:
+        attrs[semconv.ML_PREDICTION_CONFIDENCE] = summary.confidence
+    if summary.distinct_classes:
+        attrs[semconv.ML_PREDICTION_CLASSES] = summary.distinct_classes
+    if summary.value_mean is not None:
+        attrs[semconv.ML_PREDICTION_VALUE_MEAN] = summary.value_mean
+    if summary.rows > 1 and summary.confidences is not None and summary.confidences.size:
+        attrs[semconv.ML_PREDICTION_CONFIDENCE_MIN] = float(summary.confidences.min())
+        attrs[semconv.ML_PREDICTION_CONFIDENCE_MEAN] = float(summary.confidences.mean())
+    return attrs

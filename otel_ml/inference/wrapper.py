@@ -1,0 +1,144 @@
+"""``otel_ml.wrap_model``: a proxy that instruments a model's inference methods."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import wrapt
+from opentelemetry import metrics, trace
+
+from otel_ml.config import get_settings
+from otel_ml.inference.call import ainvoke, invoke, recorder_for
+from otel_ml.inference.extract import Task
+from otel_ml.inference.instruments import inference_telemetry
+from otel_ml.inference.invocation import ModelContext, model_context
+from otel_ml.inference.scope import check_name
+
+INSTRUMENTED_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
+
+
+def _method(name: str) -> property:
+    def get(self: InstrumentedModel) -> Callable[..., Any]:
+        try:
+            return self._self_methods[name]  # type: ignore[no-any-return]
+        except KeyError:
+            # Not instrumented because the model lacks it: behave like the model.
+            return getattr(self.__wrapped__, name)  # type: ignore[no-any-return]
+
+    return property(get, doc=f"The model's ``{name}``, instrumented.")
+
+
+class InstrumentedModel(wrapt.ObjectProxy):  # type: ignore[misc]
+    """Behaves like the wrapped model; its inference methods emit telemetry.
+
+    ``isinstance`` checks see the model's class, attribute access and
+    assignment reach the model, and pickling/copying keep the wrapper.
+    """
+
+    predict = _method("predict")
+    predict_proba = _method("predict_proba")
+    predict_log_proba = _method("predict_log_proba")
+    decision_function = _method("decision_function")
+
+    def __init__(self, model: Any, context: ModelContext, task: Task | None) -> None:
+        super().__init__(model)
+        self._self_context = context
+        self._self_task = task
+        self._self_methods = {
+            name: _instrument(context, name, getattr(model, name), model, task)
+            for name in INSTRUMENTED_METHODS
+            if callable(getattr(model, name, None))
+        }
+
+    @property
+    def otel_ml_model(self) -> tuple[str, str]:
+        """``(model name, model version)`` this wrapper reports."""
+        return self._self_context.name, self._self_context.version
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        name, version = self.otel_ml_model
+        return _rewrap, (self.__wrapped__, name, version, self._self_task)
+
+    def __copy__(self) -> InstrumentedModel:
+        return _rewrap(copy.copy(self.__wrapped__), *self.otel_ml_model, self._self_task)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> InstrumentedModel:
+        model = copy.deepcopy(self.__wrapped__, memo)
+        return _rewrap(model, *self.otel_ml_model, self._self_task)
+
+
+class InstrumentedCallableModel(InstrumentedModel):
+    """An :class:`InstrumentedModel` for a callable model; calls are ``predict``."""
+
+    def __init__(self, model: Any, context: ModelContext, task: Task | None) -> None:
+        super().__init__(model, context, task)
+        self._self_call = _instrument(context, "predict", model, model, task)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._self_call(*args, **kwargs)
+
+
+def wrap_model(
+    model: Any,
+    name: str | None = None,
+    version: str | None = None,
+    *,
+    task: Task | None = None,
+    tracer_provider: trace.TracerProvider | None = None,
+    meter_provider: metrics.MeterProvider | None = None,
+) -> Any:
+    """Wrap ``model`` so ``predict``, ``predict_proba``, ``predict_log_proba``,
+    ``decision_function`` and calls emit an inference span and metrics.
+
+    ``name`` defaults to the model's class (or function) name, ``version`` to
+    ``OTEL_ML_MODEL_VERSION``. ``task`` overrides how ``predict`` outputs are
+    read (classes or values). Raises ``TypeError`` for something that is not a
+    model. Wrapping a wrapped model re-wraps the original.
+    """
+    if model is None:
+        raise TypeError("wrap_model() needs a model, got None")
+    if isinstance(model, InstrumentedModel):
+        model = model.__wrapped__
+    is_callable = callable(model) and not inspect.isclass(model)
+    if not is_callable and not any(callable(getattr(model, m, None)) for m in INSTRUMENTED_METHODS):
+        raise TypeError(
+            f"wrap_model() needs a callable or an object with one of "
+            f"{', '.join(INSTRUMENTED_METHODS)}; got {type(model).__name__}"
+        )
+    if task not in (None, "classification", "regression"):
+        raise ValueError(f"task={task!r}: expected 'classification', 'regression' or None")
+    name = check_name("name", name if name is not None else _default_name(model))
+    version = check_name("version", version if version is not None else get_settings().model_version)
+    context = model_context(name, version, inference_telemetry(tracer_provider, meter_provider))
+    cls = InstrumentedCallableModel if is_callable else InstrumentedModel
+    return cls(model, context, task)
+
+
+def _rewrap(model: Any, name: str, version: str, task: Task | None) -> Any:
+    return wrap_model(model, name, version, task=task)
+
+
+def _default_name(model: Any) -> str:
+    if inspect.isfunction(model) or inspect.ismethod(model):
+        return str(model.__name__)
+    return type(model).__name__
+
+
+def _instrument(
+    context: ModelContext, operation: str, method: Any, model: Any, task: Task | None
+) -> Callable[..., Any]:
+    recorder = recorder_for(operation, model, task)
+    if inspect.iscoroutinefunction(method):
+
+        async def instrumented_async(*args: Any, **kwargs: Any) -> Any:
+            return await ainvoke(context, operation, method, args, kwargs, recorder)
+
+        return instrumented_async
+
+    def instrumented(*args: Any, **kwargs: Any) -> Any:
+        return invoke(context, operation, method, args, kwargs, recorder)
+
+    return instrumented
