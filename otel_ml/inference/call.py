@@ -65,7 +65,9 @@ async def ainvoke(
     return result
 
 
-def recorder_for(operation: str, estimator: Any = None, task: Task | None = None) -> Recorder | None:
+def recorder_for(
+    operation: str, estimator: Any = None, task: Task | None = None
+) -> Recorder | None:
     """The output reader for ``operation``; ``estimator`` supplies ``classes_`` and the task."""
     if operation in ("predict_proba", "predict_log_proba"):
         log = operation == "predict_log_proba"

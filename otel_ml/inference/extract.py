@@ -87,9 +87,7 @@ def summarize_predictions(output: Any, task: Task | None) -> OutputSummary:
     return summary
 
 
-def summarize_probabilities(
-    output: Any, classes: Any, max_rows: int
-) -> OutputSummary:
+def summarize_probabilities(output: Any, classes: Any, max_rows: int) -> OutputSummary:
     """Summarise ``predict_proba``: class = argmax, confidence = max probability."""
     probs = np.asarray(output)
     if probs.ndim == 1:
@@ -188,7 +186,7 @@ def _class_names(classes: Any, index: np.ndarray) -> np.ndarray:
     if classes is not None:
         names = np.asarray(classes)
         if names.ndim == 1 and names.shape[0] > int(index.max(initial=0)):
-            return names[index]
+            return np.asarray(names[index])
     return index
 
 

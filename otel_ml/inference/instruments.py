@@ -63,9 +63,7 @@ class InferenceTelemetry:
         meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
         self._providers = (tracer_provider, meter_provider)  # keeps ids in the cache unique
-        self.tracer = trace.get_tracer(
-            "otel_ml", __version__, tracer_provider=tracer_provider
-        )
+        self.tracer = trace.get_tracer("otel_ml", __version__, tracer_provider=tracer_provider)
         meter = metrics.get_meter("otel_ml", __version__, meter_provider=meter_provider)
         self.duration = meter.create_histogram(
             semconv.ML_INFERENCE_DURATION,

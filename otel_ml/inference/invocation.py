@@ -46,7 +46,9 @@ def inside_inference() -> bool:
 def error_type(exc: BaseException) -> str:
     """``error.type`` of an exception: its fully qualified class name."""
     cls = type(exc)
-    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    return (
+        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    )
 
 
 class ModelContext:

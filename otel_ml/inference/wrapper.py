@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import wrapt
 from opentelemetry import metrics, trace
@@ -23,15 +23,16 @@ INSTRUMENTED_METHODS = ("predict", "predict_proba", "predict_log_proba", "decisi
 def _method(name: str) -> property:
     def get(self: InstrumentedModel) -> Callable[..., Any]:
         try:
-            return self._self_methods[name]  # type: ignore[no-any-return]
+            method: Callable[..., Any] = self._self_methods[name]
+            return method
         except KeyError:
             # Not instrumented because the model lacks it: behave like the model.
-            return getattr(self.__wrapped__, name)  # type: ignore[no-any-return]
+            return cast(Callable[..., Any], getattr(self.__wrapped__, name))
 
     return property(get, doc=f"The model's ``{name}``, instrumented.")
 
 
-class InstrumentedModel(wrapt.ObjectProxy):  # type: ignore[misc]
+class InstrumentedModel(wrapt.ObjectProxy[Any]):
     """Behaves like the wrapped model; its inference methods emit telemetry.
 
     ``isinstance`` checks see the model's class, attribute access and
@@ -62,10 +63,10 @@ class InstrumentedModel(wrapt.ObjectProxy):  # type: ignore[misc]
         name, version = self.otel_ml_model
         return _rewrap, (self.__wrapped__, name, version, self._self_task)
 
-    def __copy__(self) -> InstrumentedModel:
+    def __copy__(self) -> Any:
         return _rewrap(copy.copy(self.__wrapped__), *self.otel_ml_model, self._self_task)
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> InstrumentedModel:
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
         model = copy.deepcopy(self.__wrapped__, memo)
         return _rewrap(model, *self.otel_ml_model, self._self_task)
 
@@ -100,9 +101,11 @@ def wrap_model(
     """
     if model is None:
         raise TypeError("wrap_model() needs a model, got None")
+    if inspect.isclass(model):
+        raise TypeError(f"wrap_model() needs a model instance, got the class {model.__name__}")
     if isinstance(model, InstrumentedModel):
         model = model.__wrapped__
-    is_callable = callable(model) and not inspect.isclass(model)
+    is_callable = callable(model)
     if not is_callable and not any(callable(getattr(model, m, None)) for m in INSTRUMENTED_METHODS):
         raise TypeError(
             f"wrap_model() needs a callable or an object with one of "
@@ -111,7 +114,9 @@ def wrap_model(
     if task not in (None, "classification", "regression"):
         raise ValueError(f"task={task!r}: expected 'classification', 'regression' or None")
     name = check_name("name", name if name is not None else _default_name(model))
-    version = check_name("version", version if version is not None else get_settings().model_version)
+    version = check_name(
+        "version", version if version is not None else get_settings().model_version
+    )
     context = model_context(name, version, inference_telemetry(tracer_provider, meter_provider))
     cls = InstrumentedCallableModel if is_callable else InstrumentedModel
     return cls(model, context, task)

@@ -1,0 +1,1 @@
+"""Instrumentations of third-party libraries, one folder each."""
