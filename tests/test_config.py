@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +104,9 @@ def test_every_setting_is_documented_once() -> None:
     assert len(variables) == len(set(variables)) == len(dataclasses.fields(Settings))
     assert all(v.startswith("OTEL_ML_") for v in variables)
     assert all(row[2] for row in rows)
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for variable, _, _ in settings_table():
+        assert f"`{variable.split()[0]}`" in readme, variable

@@ -1,0 +1,1 @@
+"""The demo model server behind ``otel-ml demo``."""
