@@ -1,0 +1,84 @@
+"""The handle ``configure()`` returns: the providers in effect, flush and shutdown."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+
+__all__ = ["TelemetryHandle"]
+
+
+class TelemetryHandle:
+    """What :func:`otel_ml.configure` set up.
+
+    ``tracer_provider`` and ``meter_provider`` are the providers in effect:
+    the ones otel_ml created, or the application's own when it had already set
+    one (otel_ml never replaces it), or the global proxy when a signal was
+    disabled. :meth:`force_flush` and :meth:`shutdown` act only on the
+    providers otel_ml created (:attr:`created`); the application stays in
+    charge of its own.
+    """
+
+    def __init__(
+        self,
+        tracer_provider: trace.TracerProvider,
+        meter_provider: metrics.MeterProvider,
+        created: Sequence[SdkTracerProvider | SdkMeterProvider] = (),
+    ) -> None:
+        self._tracer_provider = tracer_provider
+        self._meter_provider = meter_provider
+        self._created = tuple(created)
+        self._lock = threading.Lock()
+        self._shut_down = False
+
+    @property
+    def tracer_provider(self) -> trace.TracerProvider:
+        """The tracer provider in effect."""
+        return self._tracer_provider
+
+    @property
+    def meter_provider(self) -> metrics.MeterProvider:
+        """The meter provider in effect."""
+        return self._meter_provider
+
+    @property
+    def created(self) -> tuple[SdkTracerProvider | SdkMeterProvider, ...]:
+        """The SDK providers otel_ml built and owns."""
+        return self._created
+
+    def force_flush(self, timeout_ms: int = 30_000) -> bool:
+        """Export everything buffered now; ``True`` when every provider finished in time.
+
+        ``timeout_ms`` bounds the whole call, not each provider.
+        """
+        deadline = time.monotonic() + timeout_ms / 1000
+        ok = True
+        for provider in self._created:
+            remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
+            ok = provider.force_flush(remaining_ms) and ok
+        return ok
+
+    def shutdown(self) -> None:
+        """Flush and stop the providers otel_ml created; later calls do nothing.
+
+        A shut-down provider stays installed globally (OpenTelemetry does not
+        allow replacing it) and drops what is recorded afterwards, so call this
+        at process exit; the SDK also does so from ``atexit``.
+        """
+        with self._lock:
+            if self._shut_down:
+                return
+            self._shut_down = True
+        for provider in self._created:
+            provider.shutdown()
+
+    def __repr__(self) -> str:
+        return (
+            f"TelemetryHandle(tracer_provider={self._tracer_provider!r}, "
+            f"meter_provider={self._meter_provider!r}, created={len(self._created)})"
+        )

@@ -1,0 +1,169 @@
+"""``configure()``: build providers once per process and install them globally."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from opentelemetry import metrics, trace
+
+# The API exposes no public "is the global meter provider set?" check; its
+# proxy class is the only marker of "not set yet".
+from opentelemetry.metrics._internal import _ProxyMeterProvider
+from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+
+from otel_ml.sdk._build import build_providers
+from otel_ml.sdk._handle import TelemetryHandle
+from otel_ml.sdk._settings import SdkSettings, resolve_settings
+
+__all__ = ["configure"]
+
+_logger = logging.getLogger("otel_ml")
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class _Configured:
+    handle: TelemetryHandle
+    settings: SdkSettings
+    pid: int
+
+
+_configured: _Configured | None = None
+
+
+def configure(
+    *,
+    service_name: str | None = None,
+    service_version: str | None = None,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    model_name: str | None = None,
+    model_version: str | None = None,
+    resource_attributes: Mapping[str, str] | None = None,
+    export_interval_ms: int | None = None,
+    traces: bool = True,
+    metrics: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> TelemetryHandle:
+    """Set up the OpenTelemetry SDK with OTLP exporters, once per process.
+
+    For applications not started by ``opentelemetry-instrument``. Arguments win
+    over the standard variables read from ``environ`` (default ``os.environ``):
+
+    - ``service_name``, ``service_version``, ``model_name``, ``model_version``
+      and ``resource_attributes`` become resource attributes (``service.*``,
+      ``ml.model.*``) over ``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES``.
+      ``service.instance.id`` is a new random id unless given.
+    - ``protocol`` (``grpc`` or ``http/protobuf``) over
+      ``OTEL_EXPORTER_OTLP_{TRACES,METRICS}_PROTOCOL`` over
+      ``OTEL_EXPORTER_OTLP_PROTOCOL``; default ``grpc``.
+    - ``endpoint``, a base URL like ``OTEL_EXPORTER_OTLP_ENDPOINT``, over the
+      per-signal ``OTEL_EXPORTER_OTLP_{TRACES,METRICS}_ENDPOINT`` (used as given)
+      over ``OTEL_EXPORTER_OTLP_ENDPOINT``. For ``http/protobuf``, ``/v1/traces``
+      and ``/v1/metrics`` are appended to base URLs, never to per-signal ones.
+    - ``headers`` over ``OTEL_EXPORTER_OTLP_{TRACES,METRICS}_HEADERS`` over
+      ``OTEL_EXPORTER_OTLP_HEADERS``.
+    - ``export_interval_ms`` over ``OTEL_METRIC_EXPORT_INTERVAL``; default 60000.
+    - ``OTEL_TRACES_SAMPLER`` / ``OTEL_TRACES_SAMPLER_ARG``; default
+      ``parentbased_always_on``.
+    - ``traces=False`` / ``metrics=False`` leave that signal alone.
+
+    A provider the application already installed is kept (logged at INFO), for
+    traces and metrics independently. A second call returns the first handle
+    and logs a warning when its arguments resolve differently.
+
+    Forking servers: call ``configure()`` in each worker after the fork (e.g.
+    gunicorn's ``post_fork``), not in the parent, so every worker gets its own
+    ``service.instance.id`` and exporter threads.
+
+    Raises :class:`~otel_ml.config.SettingsError` naming the argument or
+    variable whose value cannot be used.
+    """
+    settings = resolve_settings(
+        service_name=service_name,
+        service_version=service_version,
+        endpoint=endpoint,
+        protocol=protocol,
+        headers=headers,
+        model_name=model_name,
+        model_version=model_version,
+        resource_attributes=resource_attributes,
+        export_interval_ms=export_interval_ms,
+        traces=traces,
+        metrics=metrics,
+        environ=environ,
+    )
+    global _configured
+    with _lock:
+        if _configured is None:
+            _configured = _Configured(_install(settings), settings, os.getpid())
+        else:
+            _warn_repeat(_configured, settings)
+        return _configured.handle
+
+
+def _warn_repeat(previous: _Configured, settings: SdkSettings) -> None:
+    if previous.pid != os.getpid():
+        _logger.warning(
+            "otel_ml.configure() ran in process %d before this process was forked from it; "
+            "this worker shares its service.instance.id. Call configure() in each worker "
+            "after the fork instead.",
+            previous.pid,
+        )
+    elif previous.settings != settings:
+        _logger.warning(
+            "otel_ml.configure() was already called with different settings; "
+            "keeping the first configuration"
+        )
+
+
+def _install(settings: SdkSettings) -> TelemetryHandle:
+    """Build what is missing globally and install it; keep what the app set."""
+    tracer_wanted = settings.traces is not None and _tracer_provider_unset()
+    meter_wanted = settings.metrics is not None and _meter_provider_unset()
+    if settings.traces is not None and not tracer_wanted:
+        _keep_existing("TracerProvider", trace.get_tracer_provider())
+    if settings.metrics is not None and not meter_wanted:
+        _keep_existing("MeterProvider", metrics.get_meter_provider())
+    built = build_providers(
+        replace(
+            settings,
+            traces=settings.traces if tracer_wanted else None,
+            metrics=settings.metrics if meter_wanted else None,
+        )
+    )
+    created: list[SdkTracerProvider | SdkMeterProvider] = []
+    for provider in built.created:
+        if isinstance(provider, SdkTracerProvider):
+            trace.set_tracer_provider(provider)
+            installed = trace.get_tracer_provider() is provider
+        else:
+            metrics.set_meter_provider(provider)
+            installed = metrics.get_meter_provider() is provider
+        if installed:
+            created.append(provider)
+        else:  # another thread installed one between the check and the set
+            provider.shutdown()
+    return TelemetryHandle(trace.get_tracer_provider(), metrics.get_meter_provider(), created)
+
+
+def _tracer_provider_unset() -> bool:
+    return isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
+def _meter_provider_unset() -> bool:
+    return isinstance(metrics.get_meter_provider(), _ProxyMeterProvider)
+
+
+def _keep_existing(kind: str, provider: object) -> None:
+    _logger.info(
+        "otel_ml.configure(): the application already set a %s (%s); keeping it",
+        kind,
+        type(provider).__name__,
+    )

@@ -1,0 +1,277 @@
+"""Resolve what ``configure()`` builds from arguments and ``OTEL_*`` variables.
+
+Pure: reads only the mapping it is given, returns a frozen, comparable value.
+Precedence everywhere: keyword argument > per-signal variable > generic
+variable > default. A value otel_ml cannot use raises
+:class:`~otel_ml.config.SettingsError` naming the argument or variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Literal
+from urllib.parse import unquote, urlparse
+
+from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME, SERVICE_VERSION
+from opentelemetry.util.re import parse_env_headers
+
+from otel_ml import semconv
+from otel_ml.config import SettingsError
+
+__all__ = ["Protocol", "SamplerSettings", "SdkSettings", "SignalSettings", "resolve_settings"]
+
+Protocol = Literal["grpc", "http/protobuf"]
+Signal = Literal["traces", "metrics"]
+
+_PROTOCOLS: tuple[Protocol, ...] = ("grpc", "http/protobuf")
+_DEFAULT_ENDPOINTS: dict[Protocol, str] = {
+    "grpc": "http://localhost:4317",
+    "http/protobuf": "http://localhost:4318",
+}
+_DEFAULT_EXPORT_INTERVAL_MS = 60_000
+_DEFAULT_SAMPLER = "parentbased_always_on"
+_RATIO_SAMPLERS = frozenset({"traceidratio", "parentbased_traceidratio"})
+_BUILTIN_SAMPLERS = _RATIO_SAMPLERS | {
+    "always_on",
+    "always_off",
+    "parentbased_always_on",
+    "parentbased_always_off",
+}
+# The SDK's own group: custom samplers installed as plugins stay usable.
+SAMPLER_ENTRY_POINT_GROUP = "opentelemetry_traces_sampler"
+
+
+@dataclass(frozen=True)
+class SignalSettings:
+    """Where and how one signal (traces or metrics) is exported."""
+
+    protocol: Protocol
+    endpoint: str
+    """The exporter's URL as it will be called (signal path already applied for HTTP)."""
+    headers: tuple[tuple[str, str], ...]
+    insecure: bool
+    """gRPC only: plain-text channel."""
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """``OTEL_TRACES_SAMPLER`` and its argument, validated."""
+
+    name: str = _DEFAULT_SAMPLER
+    ratio: float | None = None
+    """For the ``*traceidratio`` samplers."""
+    arg: str | None = None
+    """For samplers loaded from entry points: the raw argument."""
+
+
+@dataclass(frozen=True)
+class SdkSettings:
+    """Everything :func:`~otel_ml.sdk.build_providers` needs; ``None`` disables a signal."""
+
+    resource_attributes: tuple[tuple[str, str], ...]
+    traces: SignalSettings | None
+    metrics: SignalSettings | None
+    sampler: SamplerSettings
+    export_interval_ms: int
+
+
+def resolve_settings(
+    *,
+    service_name: str | None = None,
+    service_version: str | None = None,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    model_name: str | None = None,
+    model_version: str | None = None,
+    resource_attributes: Mapping[str, str] | None = None,
+    export_interval_ms: int | None = None,
+    traces: bool = True,
+    metrics: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> SdkSettings:
+    """Resolve arguments and ``environ`` (default ``os.environ``) into :class:`SdkSettings`.
+
+    See :func:`otel_ml.sdk.configure` for the meaning and precedence of each argument.
+    """
+    env = os.environ if environ is None else environ
+    named = {
+        SERVICE_NAME: _check_str("service_name", service_name),
+        SERVICE_VERSION: _check_str("service_version", service_version),
+        semconv.ML_MODEL_NAME: _check_str("model_name", model_name),
+        semconv.ML_MODEL_VERSION: _check_str("model_version", model_version),
+    }
+    explicit = {**_check_mapping("resource_attributes", resource_attributes)}
+    explicit.update({k: v for k, v in named.items() if v is not None})
+    _check_str("endpoint", endpoint)
+    return SdkSettings(
+        resource_attributes=tuple(sorted(_resource_attributes(env, explicit).items())),
+        traces=_signal("traces", env, endpoint, protocol, headers) if traces else None,
+        metrics=_signal("metrics", env, endpoint, protocol, headers) if metrics else None,
+        sampler=_sampler(env),
+        export_interval_ms=_export_interval(env, export_interval_ms),
+    )
+
+
+def _resource_attributes(env: Mapping[str, str], explicit: Mapping[str, str]) -> dict[str, str]:
+    """``OTEL_RESOURCE_ATTRIBUTES`` < ``OTEL_SERVICE_NAME`` < arguments."""
+    attributes: dict[str, str] = {}
+    for item in env.get("OTEL_RESOURCE_ATTRIBUTES", "").split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise SettingsError(
+                f"OTEL_RESOURCE_ATTRIBUTES: {item.strip()!r} is not a key=value pair"
+            )
+        attributes[key.strip()] = unquote(value.strip())
+    if env.get("OTEL_SERVICE_NAME", "").strip():
+        attributes[SERVICE_NAME] = env["OTEL_SERVICE_NAME"].strip()
+    attributes.update(explicit)
+    return attributes
+
+
+def _signal(
+    signal: Signal,
+    env: Mapping[str, str],
+    endpoint: str | None,
+    protocol: str | None,
+    headers: Mapping[str, str] | None,
+) -> SignalSettings:
+    upper = signal.upper()
+    chosen = _protocol(env, protocol, upper)
+    url = _endpoint(env, endpoint, chosen, signal)
+    return SignalSettings(
+        protocol=chosen,
+        endpoint=url,
+        headers=_headers(env, headers, upper),
+        insecure=_insecure(env, url, upper),
+    )
+
+
+def _first(env: Mapping[str, str], *names: str) -> tuple[str, str] | None:
+    """The first variable of ``names`` set to a non-blank value, with its name."""
+    for name in names:
+        value = env.get(name, "").strip()
+        if value:
+            return name, value
+    return None
+
+
+def _protocol(env: Mapping[str, str], protocol: str | None, upper: str) -> Protocol:
+    if protocol is not None:
+        source, value = "protocol", protocol
+    else:
+        found = _first(env, f"OTEL_EXPORTER_OTLP_{upper}_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")
+        source, value = found or ("default", "grpc")
+    for known in _PROTOCOLS:
+        if value.strip().lower() == known:
+            return known
+    raise SettingsError(f"{source}={value!r}: expected one of {', '.join(_PROTOCOLS)}")
+
+
+def _endpoint(env: Mapping[str, str], endpoint: str | None, protocol: Protocol, signal: str) -> str:
+    """The URL the exporter calls.
+
+    The per-signal variable is used as given; the argument, the generic
+    variable and the default are base URLs, to which OTLP/HTTP appends
+    ``/v1/traces`` or ``/v1/metrics`` (as the OTLP exporter specification says).
+    """
+    if endpoint is None:
+        per_signal = _first(env, f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT")
+        if per_signal is not None:
+            return per_signal[1]
+        generic = _first(env, "OTEL_EXPORTER_OTLP_ENDPOINT")
+        endpoint = generic[1] if generic else _DEFAULT_ENDPOINTS[protocol]
+    if protocol == "http/protobuf":
+        return f"{endpoint.strip().rstrip('/')}/v1/{signal}"
+    return endpoint.strip()
+
+
+def _headers(
+    env: Mapping[str, str], headers: Mapping[str, str] | None, upper: str
+) -> tuple[tuple[str, str], ...]:
+    if headers is not None:
+        checked = _check_mapping("headers", headers)
+        # gRPC metadata keys must be lower case; HTTP header names are case-insensitive.
+        return tuple(sorted((k.lower(), v) for k, v in checked.items()))
+    found = _first(env, f"OTEL_EXPORTER_OTLP_{upper}_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS")
+    if found is None:
+        return ()
+    return tuple(sorted(parse_env_headers(found[1], liberal=True).items()))
+
+
+def _insecure(env: Mapping[str, str], url: str, upper: str) -> bool:
+    """gRPC plain text: the ``*_INSECURE`` variable, else an ``http://`` endpoint."""
+    if urlparse(url).scheme == "https":
+        return False
+    found = _first(env, f"OTEL_EXPORTER_OTLP_{upper}_INSECURE", "OTEL_EXPORTER_OTLP_INSECURE")
+    if found is not None:
+        return found[1].lower() == "true"
+    return urlparse(url).scheme == "http"
+
+
+def _sampler(env: Mapping[str, str]) -> SamplerSettings:
+    found = _first(env, "OTEL_TRACES_SAMPLER")
+    name = found[1].lower() if found else _DEFAULT_SAMPLER
+    arg = _first(env, "OTEL_TRACES_SAMPLER_ARG")
+    if name in _RATIO_SAMPLERS:
+        return SamplerSettings(name, ratio=_ratio(arg[1]) if arg else 1.0)
+    if name in _BUILTIN_SAMPLERS:
+        return SamplerSettings(name)
+    if not entry_points(group=SAMPLER_ENTRY_POINT_GROUP, name=name):
+        raise SettingsError(
+            f"OTEL_TRACES_SAMPLER={name!r}: expected one of {', '.join(sorted(_BUILTIN_SAMPLERS))}"
+            f" or a sampler installed under the {SAMPLER_ENTRY_POINT_GROUP!r} entry point"
+        )
+    return SamplerSettings(name, arg=arg[1] if arg else "")
+
+
+def _ratio(raw: str) -> float:
+    try:
+        ratio = float(raw)
+    except ValueError:
+        ratio = -1.0
+    if not 0.0 <= ratio <= 1.0:
+        raise SettingsError(f"OTEL_TRACES_SAMPLER_ARG={raw!r}: expected a number in [0, 1]")
+    return ratio
+
+
+def _export_interval(env: Mapping[str, str], export_interval_ms: int | None) -> int:
+    if export_interval_ms is not None:
+        if isinstance(export_interval_ms, bool) or not isinstance(export_interval_ms, int):
+            raise SettingsError(f"export_interval_ms={export_interval_ms!r}: expected an int")
+        value, source = export_interval_ms, f"export_interval_ms={export_interval_ms!r}"
+    else:
+        found = _first(env, "OTEL_METRIC_EXPORT_INTERVAL")
+        if found is None:
+            return _DEFAULT_EXPORT_INTERVAL_MS
+        source = f"{found[0]}={found[1]!r}"
+        try:
+            value = int(found[1])
+        except ValueError:
+            raise SettingsError(f"{source}: expected a whole number of milliseconds") from None
+    if value < 1:
+        raise SettingsError(f"{source}: expected a number of milliseconds >= 1")
+    return value
+
+
+def _check_str(name: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise SettingsError(f"{name}={value!r}: expected a non-empty string")
+    return value.strip()
+
+
+def _check_mapping(name: str, value: Mapping[str, str] | None) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise SettingsError(f"{name}={value!r}: expected a mapping of str to str")
+    return dict(value)
