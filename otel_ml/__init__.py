@@ -46,8 +46,8 @@ def configure(**kwargs: Any) -> TelemetryHandle:
     return _configure(**kwargs)
 
 
-def instrument(app: Any, **kwargs: Any) -> Instrumentation:
+def instrument(app: Any, *args: Any, **kwargs: Any) -> Instrumentation:
     """Instrument a FastAPI app. See :func:`otel_ml.instrumentation.fastapi.instrument`."""
     from otel_ml.instrumentation.fastapi import instrument as _instrument
 
-    return _instrument(app, **kwargs)
+    return _instrument(app, *args, **kwargs)

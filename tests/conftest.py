@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 
 os.environ["OTEL_ML_STRICT"] = "1"
+# What otel_ml.instrument() opts into; set before any test initialises the contrib HTTP layer.
+os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
 
 from collections.abc import Iterator
 from dataclasses import dataclass

@@ -63,16 +63,16 @@ def _trace_lines(spans: list[ReadableSpan]) -> list[str]:
     for span in spans:
         if span.parent is not None:
             children[span.parent.span_id].append(span)
-    root = next(
-        (s for s in spans if s.parent is None and children.get(s.context.span_id)), None
-    )
+    root = next((s for s in spans if s.parent is None and children.get(s.context.span_id)), None)
     if root is None:
         return ["  (no trace with children was recorded)"]
     lines = []
     stack: list[tuple[ReadableSpan, int]] = [(root, 0)]
     while stack:
         span, depth = stack.pop()
-        attrs = {k: v for k, v in (span.attributes or {}).items() if k.startswith(_SHOWN_ATTRIBUTES)}
+        attrs = {
+            k: v for k, v in (span.attributes or {}).items() if k.startswith(_SHOWN_ATTRIBUTES)
+        }
         shown = " ".join(f"{k}={v}" for k, v in sorted(attrs.items()))
         lines.append(f"  {'  ' * depth}{span.name} [{span.kind.name}] {shown}")
         stack.extend((child, depth + 1) for child in children.get(span.context.span_id, []))

@@ -17,12 +17,8 @@ from opentelemetry.sdk.metrics.export import (
     PeriodicExportingMetricReader,
 )
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    SimpleSpanProcessor,
-    SpanProcessor,
-)
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import otel_ml
@@ -69,7 +65,9 @@ class DemoTelemetry:
         self.meter_provider.shutdown()
 
 
-def send_traffic(base_url: str, trained: TrainedModel, requests: int, seed: int = 7) -> TrafficResult:
+def send_traffic(
+    base_url: str, trained: TrainedModel, requests: int, seed: int = 7
+) -> TrafficResult:
     """Send ``requests`` requests: single rows (async and sync routes), batches, bad rows."""
     rng = np.random.default_rng(seed)
     result = TrafficResult()
@@ -77,7 +75,9 @@ def send_traffic(base_url: str, trained: TrainedModel, requests: int, seed: int 
     with httpx.Client(base_url=base_url, timeout=10.0) as client:
         client.get("/healthz")
         for i in range(requests):
-            rows = trained.test_x[rng.integers(0, len(trained.test_x), size=8 if i % 10 == 3 else 1)]
+            rows = trained.test_x[
+                rng.integers(0, len(trained.test_x), size=8 if i % 10 == 3 else 1)
+            ]
             if i % 20 == 7:
                 rows = rows[:, :-1]  # a client bug: one feature short, the model rejects it
             route = "/predict/sync" if i % 4 == 1 else "/predict"
@@ -88,7 +88,9 @@ def send_traffic(base_url: str, trained: TrainedModel, requests: int, seed: int 
     return result
 
 
-def run_demo(requests: int = 200, otlp_endpoint: str | None = None, out: TextIO = sys.stdout) -> int:
+def run_demo(
+    requests: int = 200, otlp_endpoint: str | None = None, out: TextIO = sys.stdout
+) -> int:
     """Run the demo end to end and print its report. Returns the exit code."""
     print("Training a scikit-learn classifier on the bundled breast cancer data ...", file=out)
     trained = train()

@@ -1,0 +1,244 @@
+"""``otel_ml.instrument(app, ...)``: the FastAPI one-liner.
+
+Two layers. The HTTP layer is the contrib FastAPI instrumentation (one server
+span per request and the HTTP server metrics), applied only when the app is not
+instrumented already, e.g. by ``opentelemetry-instrument``. The ML layer is
+:class:`~otel_ml.instrumentation.fastapi.middleware.ModelRequestMiddleware`,
+inside the server span: per request a prediction id scope, model attributes on
+the server span, and the ``x-prediction-id`` response header.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import metrics, trace
+from opentelemetry.metrics import Counter
+
+from otel_ml._internal import guard
+from otel_ml.config import get_settings
+from otel_ml.inference.instruments import inference_telemetry
+from otel_ml.inference.scope import check_name
+from otel_ml.instrumentation.fastapi.middleware import ModelRequestMiddleware
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+
+    from otel_ml.instrumentation.sklearn import SklearnInstrumentor
+
+__all__ = ["Instrumentation", "instrument"]
+
+_HANDLE_ATTRIBUTE = "_otel_ml_instrumentation"
+_CONTRIB_ATTRIBUTE = "_is_instrumented_by_opentelemetry"
+_PIP_HINT = "pip install 'otel-ml[fastapi]'"
+
+
+class Instrumentation:
+    """What :func:`instrument` turned on for one app; :meth:`uninstrument` undoes it.
+
+    Only what this call applied is undone: an HTTP instrumentation that was
+    already there (``opentelemetry-instrument``) and a scikit-learn hook that
+    was already on stay as they were.
+    """
+
+    def __init__(
+        self,
+        app: Starlette,
+        middleware: Middleware,
+        model_name: str | None,
+        model_version: str,
+        http_undo: Callable[[Any], None] | None,
+        sklearn: SklearnInstrumentor | None,
+    ) -> None:
+        self._app: Starlette | None = app
+        self._middleware = middleware
+        self._http_undo = http_undo
+        self._sklearn = sklearn
+        self.model_name = model_name
+        self.model_version = model_version
+
+    @property
+    def active(self) -> bool:
+        """Whether the instrumentation is still applied."""
+        return self._app is not None
+
+    @property
+    def instrumented_http(self) -> bool:
+        """Whether this call applied the contrib HTTP instrumentation."""
+        return self._http_undo is not None
+
+    @property
+    def instrumented_sklearn(self) -> bool:
+        """Whether this call turned the scikit-learn hook on."""
+        return self._sklearn is not None
+
+    def uninstrument(self) -> None:
+        """Remove the middleware and undo what :func:`instrument` applied; idempotent."""
+        app, self._app = self._app, None
+        if app is None:
+            return
+        started = app.middleware_stack is not None
+        app.user_middleware = [m for m in app.user_middleware if m is not self._middleware]
+        if self._http_undo is not None and getattr(app, _CONTRIB_ATTRIBUTE, False):
+            self._http_undo(app)
+        # A running app needs its stack rebuilt now; one that has not started
+        # builds it lazily, and must stay unstarted so it can be instrumented again.
+        app.middleware_stack = app.build_middleware_stack() if started else None
+        if self._sklearn is not None:
+            self._sklearn.uninstrument()
+        if getattr(app, _HANDLE_ATTRIBUTE, None) is self:
+            delattr(app, _HANDLE_ATTRIBUTE)
+
+    def __repr__(self) -> str:
+        state = "active" if self.active else "undone"
+        return f"<Instrumentation {self.model_name!r} {self.model_version!r} {state}>"
+
+
+def instrument(
+    app: Any,
+    model_name: str | None = None,
+    model_version: str | None = None,
+    *,
+    tracer_provider: trace.TracerProvider | None = None,
+    meter_provider: metrics.MeterProvider | None = None,
+    http_asgi_spans: bool | None = None,
+    instrument_sklearn: bool | None = None,
+    excluded_urls: str | None = None,
+) -> Instrumentation:
+    """Instrument a FastAPI (or Starlette) app for model serving; returns the undo handle.
+
+    One HTTP server span per request (``http_asgi_spans=True`` keeps the ASGI
+    ``receive``/``send`` spans), the HTTP server metrics, the model on the
+    server span and the request's prediction id in the ``x-prediction-id``
+    response header and on the server span. With ``instrument_sklearn``
+    scikit-learn estimators are instrumented too. Unset arguments come from the
+    ``OTEL_ML_*`` settings; ``excluded_urls`` is the contrib comma separated
+    list of URL regexes. Call it before the app starts serving. Calling it
+    again for the same app returns the first call's handle unchanged.
+    """
+    instrumentor = _fastapi_instrumentor()
+    _check_app(app)
+    settings = get_settings().replace(
+        http_asgi_spans=http_asgi_spans, instrument_sklearn=instrument_sklearn
+    )
+    if excluded_urls is not None and not isinstance(excluded_urls, str):
+        raise TypeError(f"excluded_urls must be a comma separated string, got {excluded_urls!r}")
+    config = _Config(
+        settings.model_name if model_name is None else check_name("model_name", model_name),
+        settings.model_version
+        if model_version is None
+        else check_name("model_version", model_version),
+        settings.prediction_id_header,
+        settings.http_asgi_spans,
+        settings.instrument_sklearn,
+        excluded_urls,
+        tracer_provider,
+        meter_provider,
+    )
+    existing = getattr(app, _HANDLE_ATTRIBUTE, None)
+    if isinstance(existing, Instrumentation) and existing.active:
+        return existing
+    if app.middleware_stack is not None:
+        raise RuntimeError(
+            "otel_ml.instrument() must be called before the app starts serving "
+            "(Starlette cannot add middleware to a running app): call it right after "
+            "creating the app"
+        )
+    handle = _apply(app, instrumentor, config)
+    setattr(app, _HANDLE_ATTRIBUTE, handle)
+    return handle
+
+
+@dataclass(frozen=True)
+class _Config:
+    model_name: str | None
+    model_version: str
+    header: str
+    asgi_spans: bool
+    sklearn: bool
+    excluded_urls: str | None
+    tracer_provider: trace.TracerProvider | None
+    meter_provider: metrics.MeterProvider | None
+
+    @property
+    def internal_errors(self) -> Counter:
+        return inference_telemetry(self.tracer_provider, self.meter_provider).internal_errors
+
+
+def _apply(app: Starlette, instrumentor: Any, config: _Config) -> Instrumentation:
+    """The HTTP layer unless already there, the ML middleware inside it, the sklearn hook."""
+    http_undo = None
+    if not getattr(app, _CONTRIB_ATTRIBUTE, False):
+        _opt_in_stable_http_conventions()
+        instrumentor.instrument_app(
+            app,
+            tracer_provider=config.tracer_provider,
+            meter_provider=config.meter_provider,
+            excluded_urls=config.excluded_urls,
+            exclude_spans=None if config.asgi_spans else ["receive", "send"],
+        )
+        http_undo = instrumentor.uninstrument_app
+    app.add_middleware(
+        ModelRequestMiddleware,
+        model_name=config.model_name,
+        model_version=config.model_version,
+        header=config.header,
+        internal_errors=config.internal_errors,
+    )
+    middleware = app.user_middleware[0]
+    sklearn = _instrument_sklearn(config) if config.sklearn else None
+    return Instrumentation(
+        app, middleware, config.model_name, config.model_version, http_undo, sklearn
+    )
+
+
+def _opt_in_stable_http_conventions() -> None:
+    # The contrib HTTP instrumentations emit the stable names
+    # (`http.server.request.duration`, seconds) only when opted in, and read the
+    # choice once per process; an explicit user choice is left alone.
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
+
+
+def _fastapi_instrumentor() -> Any:
+    try:
+        import fastapi  # noqa: F401 - the one-liner is for FastAPI apps
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+    except ImportError as exc:
+        raise ImportError(
+            f"otel_ml.instrument(app) needs FastAPI and its OpenTelemetry "
+            f"instrumentation: {_PIP_HINT}"
+        ) from exc
+    return FastAPIInstrumentor
+
+
+def _check_app(app: Any) -> None:
+    from starlette.applications import Starlette
+
+    if not isinstance(app, Starlette):
+        raise TypeError(
+            f"otel_ml.instrument() needs a FastAPI or Starlette app, got {type(app).__name__}"
+        )
+
+
+def _instrument_sklearn(config: _Config) -> SklearnInstrumentor | None:
+    """Turn the scikit-learn hook on; the instrumentor only if this call did it."""
+    if importlib.util.find_spec("sklearn") is None:
+        return None
+    try:
+        from otel_ml.instrumentation.sklearn import SklearnInstrumentor
+
+        instrumentor = SklearnInstrumentor()
+        if instrumentor.is_instrumented_by_opentelemetry:
+            return None
+        instrumentor.instrument(
+            tracer_provider=config.tracer_provider, meter_provider=config.meter_provider
+        )
+    except Exception as exc:
+        guard.report("fastapi.sklearn", exc, config.internal_errors)
+        return None
+    return instrumentor

@@ -1,0 +1,110 @@
+"""The ML layer of the FastAPI one-liner: a pure ASGI middleware.
+
+It runs inside the HTTP server span of the contrib FastAPI instrumentation and,
+per HTTP request, opens the :class:`~otel_ml._internal.ids.RequestScope` that
+inference calls claim their prediction id from, tags the server span with the
+model and that id, and returns the id to the client in a response header.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.metrics import Counter
+
+from otel_ml import semconv
+from otel_ml._internal import guard
+from otel_ml._internal.ids import RequestScope, current_request
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+COMPONENT = "fastapi.middleware"
+
+
+class ModelRequestMiddleware:
+    """Per HTTP request: a fresh request scope, model attributes, the prediction id header.
+
+    Other ASGI scopes (lifespan, websocket) pass through untouched. Failures in
+    this code go to the guard; the request itself is never affected.
+    """
+
+    __slots__ = ("_app", "_counter", "_header", "_model_attributes", "_name", "_version")
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        model_name: str | None,
+        model_version: str,
+        header: str,
+        internal_errors: Counter | None = None,
+    ) -> None:
+        self._app = app
+        self._name = model_name
+        self._version = model_version
+        self._header = header.encode("latin-1")
+        self._counter = internal_errors
+        self._model_attributes: dict[str, Any] = (
+            {semconv.ML_MODEL_NAME: model_name, semconv.ML_MODEL_VERSION: model_version}
+            if model_name
+            else {}
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        request = RequestScope(self._name, self._version)
+        token = current_request.set(request)
+        span = trace.get_current_span()
+        self._tag_span(span, self._model_attributes)
+        try:
+            await self._app(scope, receive, functools.partial(self._send, request, span, send))
+        finally:
+            current_request.reset(token)
+            # No response went through us (unhandled error): the span is still open.
+            self._tag_prediction(span, request)
+
+    async def _send(
+        self, request: RequestScope, span: trace.Span, send: Send, message: Message
+    ) -> None:
+        if request.prediction_id is not None:
+            kind = message["type"]
+            if kind == "http.response.start":
+                message = self._with_prediction_id(message, request.prediction_id)
+            elif kind == "http.response.body" and not message.get("more_body", False):
+                # The contrib middleware ends the server span on the last body chunk.
+                self._tag_prediction(span, request)
+        await send(message)
+
+    def _with_prediction_id(self, message: Message, prediction_id: str) -> Message:
+        """A copy of ``message`` with the header added (the app's headers list is not ours)."""
+        try:
+            headers = list(message.get("headers", ()))
+            if any(name.lower() == self._header for name, _ in headers):
+                return message  # the endpoint set it itself: its value wins
+            headers.append((self._header, prediction_id.encode("latin-1")))
+            return {**message, "headers": headers}
+        except Exception as exc:
+            guard.report(COMPONENT, exc, self._counter)
+            return message
+
+    def _tag_prediction(self, span: trace.Span, request: RequestScope) -> None:
+        if request.prediction_id is not None:
+            self._tag_span(span, {semconv.ML_PREDICTION_ID: request.prediction_id})
+
+    def _tag_span(self, span: trace.Span, attributes: dict[str, Any]) -> None:
+        if not attributes:
+            return
+        try:
+            if span.is_recording():
+                span.set_attributes(attributes)
+        except Exception as exc:
+            guard.report(COMPONENT, exc, self._counter)
