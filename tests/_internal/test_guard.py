@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import Telemetry
+from support import Telemetry
 
 from otel_ml import semconv
 from otel_ml._internal import guard

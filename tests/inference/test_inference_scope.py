@@ -6,8 +6,8 @@ import asyncio
 from typing import Any
 
 import pytest
-from conftest import Telemetry
 from opentelemetry.trace import StatusCode
+from support import Telemetry
 
 import otel_ml
 from otel_ml import semconv

@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import Telemetry
 from opentelemetry.trace import SpanKind, StatusCode
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression, Ridge
+from support import Telemetry
 
 import otel_ml
 from otel_ml import semconv

@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from conftest import Telemetry
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from fastapi.testclient import TestClient
@@ -21,6 +20,7 @@ from sklearn.datasets import load_iris
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from starlette.requests import Request
+from support import Telemetry
 
 import otel_ml
 from otel_ml import SettingsError

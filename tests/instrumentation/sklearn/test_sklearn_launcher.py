@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-from typing import Any
-
 import pytest
-
-LAUNCHER = Path(sys.executable).parent / "opentelemetry-instrument"
+from launcher import console_spans, run_launched
 
 SCRIPT = """\
 import numpy as np
@@ -22,51 +14,12 @@ model = LogisticRegression().fit(x, np.array([0, 0, 1, 1]))
 print("PREDICTED", model.predict(x[:1]).tolist())
 print("PATCHED", hasattr(LogisticRegression.predict, "__wrapped__"))
 """
-
-
-def run_launched(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    script = tmp_path / "serve.py"
-    script.write_text(SCRIPT)
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    environ.update(
-        OTEL_ML_STRICT="1",
-        OTEL_TRACES_EXPORTER="console",
-        OTEL_METRICS_EXPORTER="none",
-        OTEL_LOGS_EXPORTER="none",
-        OTEL_SERVICE_NAME="launcher-test",
-        OTEL_ML_MODEL_NAME="launched-model",
-        OTEL_ML_MODEL_VERSION="9",
-        **env,
-    )
-    return subprocess.run(
-        [str(LAUNCHER), sys.executable, str(script)],
-        env=environ,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def console_spans(stdout: str) -> list[dict[str, Any]]:
-    """The JSON span objects the console exporter printed between other output."""
-    decoder = json.JSONDecoder()
-    spans, position = [], 0
-    while (start := stdout.find("{", position)) != -1:
-        try:
-            found, position = decoder.raw_decode(stdout, start)
-        except json.JSONDecodeError:
-            position = start + 1
-            continue
-        if isinstance(found, dict) and "context" in found:
-            spans.append(found)
-    return spans
+MODEL_ENV = {"OTEL_ML_MODEL_NAME": "launched-model", "OTEL_ML_MODEL_VERSION": "9"}
 
 
 @pytest.mark.subprocess
 def test_launcher_emits_the_inference_span(tmp_path):
-    result = run_launched(tmp_path)
+    result = run_launched(tmp_path, SCRIPT, **MODEL_ENV)
 
     assert result.returncode == 0, result.stderr
     assert "PREDICTED [0]" in result.stdout
@@ -90,7 +43,9 @@ def test_launcher_emits_the_inference_span(tmp_path):
 
 @pytest.mark.subprocess
 def test_disabled_instrumentation_leaves_sklearn_alone(tmp_path):
-    result = run_launched(tmp_path, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="otel_ml_sklearn")
+    result = run_launched(
+        tmp_path, SCRIPT, OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="otel_ml_sklearn", **MODEL_ENV
+    )
 
     assert result.returncode == 0, result.stderr
     assert "PREDICTED [0]" in result.stdout

@@ -1,0 +1,51 @@
+"""Running a script under ``opentelemetry-instrument`` and reading its console spans."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+LAUNCHER = Path(sys.executable).parent / "opentelemetry-instrument"
+
+
+def run_launched(tmp_path: Path, script: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` under the launcher with the console span exporter (120 s bound)."""
+    path = tmp_path / "serve.py"
+    path.write_text(script)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    environ.update(
+        OTEL_ML_STRICT="1",
+        OTEL_TRACES_EXPORTER="console",
+        OTEL_METRICS_EXPORTER="none",
+        OTEL_LOGS_EXPORTER="none",
+        OTEL_SERVICE_NAME="launcher-test",
+        **env,
+    )
+    return subprocess.run(
+        [str(LAUNCHER), sys.executable, str(path)],
+        env=environ,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def console_spans(stdout: str) -> list[dict[str, Any]]:
+    """The JSON span objects the console exporter printed between other output."""
+    decoder = json.JSONDecoder()
+    spans, position = [], 0
+    while (start := stdout.find("{", position)) != -1:
+        try:
+            found, position = decoder.raw_decode(stdout, start)
+        except json.JSONDecodeError:
+            position = start + 1
+            continue
+        if isinstance(found, dict) and "context" in found:
+            spans.append(found)
+    return spans
