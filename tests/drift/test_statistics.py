@@ -93,7 +93,9 @@ Sampler = Callable[[np.random.Generator, int], np.ndarray]
 SAMPLERS: dict[str, Sampler] = {
     "normal": lambda rng, n: rng.normal(10.0, 2.0, n),
     "lognormal": lambda rng, n: rng.lognormal(0.0, 1.0, n),
-    "bimodal": lambda rng, n: np.where(rng.random(n) < 0.3, rng.normal(-3, 1, n), rng.normal(2, 0.5, n)),
+    "bimodal": lambda rng, n: np.where(
+        rng.random(n) < 0.3, rng.normal(-3, 1, n), rng.normal(2, 0.5, n)
+    ),
 }
 
 
@@ -152,8 +154,12 @@ def test_category_mix_change_is_flagged() -> None:
     ref = rng.choice(labels, size=100_000, p=[0.5, 0.25, 0.15, 0.1])
     bins = CategoricalBins.fit(ref)
     profile = CategoricalFeatureProfile("c", bins, bins.bin(ref).counts)
-    unchanged = profile.drift_scores(bins.bin(rng.choice(labels, 1000, p=[0.5, 0.25, 0.15, 0.1])).counts)
-    changed = profile.drift_scores(bins.bin(rng.choice(labels, 1000, p=[0.3, 0.2, 0.1, 0.4])).counts)
+    unchanged = profile.drift_scores(
+        bins.bin(rng.choice(labels, 1000, p=[0.5, 0.25, 0.15, 0.1])).counts
+    )
+    changed = profile.drift_scores(
+        bins.bin(rng.choice(labels, 1000, p=[0.3, 0.2, 0.1, 0.4])).counts
+    )
     assert verdict(unchanged) == "ok" and unchanged.ks is None
     assert verdict(changed) == "drift", changed
 

@@ -1,0 +1,1 @@
+"""Streaming drift detection: reference profiles, binning, drift statistics."""

@@ -1,0 +1,515 @@
+"""Reference profiles: the training data's distribution per feature, saved as JSON.
+
+A :class:`ReferenceProfile` is fit once from training data (a 2-D numpy array,
+a pandas DataFrame, a mapping of columns or a list of dicts) and holds, per
+feature, the bins and the reference counts in them. Model outputs are profiled
+as pseudo-features: the prediction score as a numeric ``__score__`` and the
+predicted class as a categorical ``__prediction__``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Final, Literal, TypeAlias
+
+import numpy as np
+
+from otel_ml.drift.binning import (
+    MISSING,
+    NON_FINITE,
+    BatchCounts,
+    BinnedBatch,
+    CategoricalBins,
+    FloatArray,
+    IntArray,
+    NumericBins,
+    RowBinner,
+    coerce_numeric,
+)
+from otel_ml.drift.statistics import DEFAULT_EPS, DriftScores, drift_scores
+
+# TODO(lead): move to otel_ml.semconv next to CONFIDENCE_FEATURE.
+SCORE_FEATURE: Final = "__score__"
+PREDICTION_FEATURE: Final = "__prediction__"
+FORMAT: Final = "otel-ml.reference-profile"
+VERSION: Final = 1
+
+Kind = Literal["numeric", "categorical"]
+JsonScalar: TypeAlias = str | int | float | bool | None
+
+
+@dataclass(frozen=True, eq=False)
+class NumericFeatureProfile:
+    """Reference distribution of one numeric feature over its fine bins."""
+
+    name: str
+    bins: NumericBins
+    fine_counts: IntArray
+    missing: int = 0
+    non_finite: int = 0
+    mean: float = 0.0
+    std: float = 0.0
+    kind: Kind = field(default="numeric", init=False)
+
+    def __post_init__(self) -> None:
+        counts = np.asarray(self.fine_counts, dtype=np.int64)
+        if counts.shape != (self.bins.n_fine,) or (counts < 0).any() or counts.sum() == 0:
+            raise ValueError(
+                f"fine_counts must be {self.bins.n_fine} non-negative counts, not all 0"
+            )
+        object.__setattr__(self, "fine_counts", counts)
+
+    @property
+    def count(self) -> int:
+        """Number of finite reference values."""
+        return int(self.fine_counts.sum())
+
+    @property
+    def min(self) -> float:
+        """Smallest finite reference value."""
+        return float(self.bins.edges[0])
+
+    @property
+    def max(self) -> float:
+        """Largest finite reference value."""
+        return float(self.bins.edges[-1])
+
+    @property
+    def fine_fractions(self) -> FloatArray:
+        """Reference fraction per fine bin (underflow and overflow are 0)."""
+        return self.fine_counts / self.count
+
+    @property
+    def coarse_fractions(self) -> FloatArray:
+        """Reference fraction per coarse bin, the bins exported per feature."""
+        return np.asarray(self.bins.coarse(self.fine_counts) / self.count, dtype=np.float64)
+
+    def bin(self, values: Any) -> BinnedBatch:
+        """Bin a 1-D batch of this feature's values."""
+        return self.bins.bin(values)
+
+    def drift_scores(self, fine_counts: IntArray, eps: float = DEFAULT_EPS) -> DriftScores:
+        """Scores of a window's fine counts against this reference."""
+        return drift_scores(
+            self.coarse_fractions,
+            self.bins.coarse(fine_counts),
+            self.fine_fractions,
+            fine_counts,
+            eps,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class CategoricalFeatureProfile:
+    """Reference distribution of one categorical feature: top-K plus ``__other__``."""
+
+    name: str
+    bins: CategoricalBins
+    counts: IntArray
+    missing: int = 0
+    kind: Kind = field(default="categorical", init=False)
+
+    def __post_init__(self) -> None:
+        counts = np.asarray(self.counts, dtype=np.int64)
+        if counts.shape != (self.bins.n_fine,) or (counts < 0).any() or counts.sum() == 0:
+            raise ValueError(f"counts must be {self.bins.n_fine} non-negative counts, not all 0")
+        object.__setattr__(self, "counts", counts)
+
+    @property
+    def count(self) -> int:
+        """Number of non-missing reference values."""
+        return int(self.counts.sum())
+
+    @property
+    def fine_counts(self) -> IntArray:
+        """Counts per bin (categorical features have one resolution)."""
+        return self.counts
+
+    @property
+    def coarse_fractions(self) -> FloatArray:
+        """Reference fraction per bin, in the order of ``bins.labels``."""
+        return self.counts / self.count
+
+    def bin(self, values: Any) -> BinnedBatch:
+        """Bin a 1-D batch of this feature's values."""
+        return self.bins.bin(values)
+
+    def drift_scores(self, fine_counts: IntArray, eps: float = DEFAULT_EPS) -> DriftScores:
+        """Scores of a window's counts against this reference (no KS: no order)."""
+        return drift_scores(self.coarse_fractions, fine_counts, eps=eps)
+
+
+FeatureProfile: TypeAlias = NumericFeatureProfile | CategoricalFeatureProfile
+
+
+@dataclass(frozen=True, eq=False)
+class ReferenceProfile:
+    """Reference profiles of a model's input features and, optionally, its outputs."""
+
+    features: tuple[FeatureProfile, ...]
+    score: NumericFeatureProfile | None = None
+    prediction: CategoricalFeatureProfile | None = None
+    metadata: Mapping[str, JsonScalar] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names = self.feature_names
+        if len(set(names)) != len(names):
+            raise ValueError(f"feature names must be distinct: {names}")
+        object.__setattr__(self, "features", tuple(self.features))
+        object.__setattr__(self, "metadata", _check_metadata(self.metadata))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ReferenceProfile):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Input feature names, in column order."""
+        return [f.name for f in self.features]
+
+    def feature(self, name: str) -> FeatureProfile:
+        """The profile of input feature ``name`` (KeyError if there is none)."""
+        for f in self.features:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    @classmethod
+    def fit(
+        cls,
+        data: Any,
+        feature_names: Sequence[str] | None = None,
+        kinds: Mapping[str, Kind] | None = None,
+        n_bins: int = 100,
+        n_coarse_bins: int = 10,
+        top_k: int = 20,
+        predictions: Any = None,
+        scores: Any = None,
+        metadata: Mapping[str, JsonScalar] | None = None,
+    ) -> ReferenceProfile:
+        """Profile training ``data``; see the module docstring for accepted shapes.
+
+        A column is numeric when its values are numbers (bools excluded) and
+        categorical otherwise, unless ``kinds`` names its kind.
+        """
+        names, columns = table_columns(data, feature_names)
+        kinds = dict(kinds or {})
+        if unknown := set(kinds) - set(names):
+            raise ValueError(f"kinds names unknown features: {sorted(unknown)}")
+        features = [
+            _fit_feature(
+                name, col, kinds.get(name) or infer_kind(col), n_bins, n_coarse_bins, top_k
+            )
+            for name, col in zip(names, columns, strict=True)
+        ]
+        score = prediction = None
+        if scores is not None:
+            score = _fit_numeric(SCORE_FEATURE, _column(scores), n_bins, n_coarse_bins)
+        if predictions is not None:
+            prediction = _fit_categorical(PREDICTION_FEATURE, _column(predictions), top_k)
+        return cls(tuple(features), score, prediction, dict(metadata or {}))
+
+    @cached_property
+    def row_binner(self) -> RowBinner:
+        """A :class:`RowBinner` over the input features, built once."""
+        return RowBinner([f.bins for f in self.features])
+
+    def bin_rows(self, rows: Any) -> BatchCounts:
+        """Bin a batch of input rows, shaped like the data the profile was fit on.
+
+        A float matrix whose columns are all numeric features is binned without
+        copying; other shapes are split into columns first. Missing columns of
+        dict rows or DataFrames count as missing values.
+        """
+        binner = self.row_binner
+        if isinstance(rows, np.ndarray) and rows.dtype.kind in "fiu" and not binner.categorical:
+            if rows.ndim != 2 or rows.shape[1] != len(self.features):
+                raise ValueError(f"expected {len(self.features)} columns, got shape {rows.shape}")
+            return binner.bin(rows)
+        _, columns = table_columns(rows, self.feature_names, select=True)
+        coerced = [coerce_numeric(columns[i]) for i in binner.numeric]
+        n = len(columns[0]) if columns else 0
+        matrix = np.column_stack([x for x, _ in coerced]) if coerced else np.empty((n, 0))
+        type_issues = np.array([bad for _, bad in coerced], dtype=np.int64)
+        return binner.bin(matrix, [columns[i] for i in binner.categorical], type_issues)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of this profile (``format``, ``version``, ...)."""
+        return profile_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, doc: Any, source: str = "<profile>") -> ReferenceProfile:
+        """Rebuild a profile; a malformed ``doc`` raises ValueError naming source and field."""
+        return profile_from_dict(doc, source)
+
+    def to_json(self) -> str:
+        """This profile as a JSON string."""
+        return json.dumps(self.to_dict(), allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "<string>") -> ReferenceProfile:
+        """Parse :meth:`to_json` output; errors name ``source`` and the bad field."""
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{source}: not valid JSON: {exc}") from None
+        return profile_from_dict(doc, source)
+
+    def save(self, path: str | Path) -> None:
+        """Write this profile as JSON to ``path``."""
+        Path(path).write_text(json.dumps(self.to_dict(), allow_nan=False, indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> ReferenceProfile:
+        """Read a profile written by :meth:`save`."""
+        return cls.from_json(Path(path).read_text(encoding="utf-8"), source=str(path))
+
+
+def _check_metadata(metadata: Mapping[str, Any]) -> dict[str, JsonScalar]:
+    for key, value in metadata.items():
+        ok = value is None or isinstance(value, (str, int, bool))
+        ok = ok or (isinstance(value, float) and np.isfinite(value))
+        if not isinstance(key, str) or not ok:
+            raise ValueError(f"metadata[{key!r}] must be a string key with a JSON scalar value")
+    return dict(metadata)
+
+
+def _is_dataframe(data: Any) -> bool:
+    return hasattr(data, "columns") and hasattr(data, "dtypes") and hasattr(data, "to_numpy")
+
+
+def _column(values: Any) -> Any:
+    if hasattr(values, "to_numpy"):  # a pandas Series
+        values = values.to_numpy()
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1:
+            raise ValueError(f"expected a 1-D column, got shape {values.shape}")
+        return values
+    return np.asarray(list(values), dtype=object)
+
+
+def table_columns(
+    data: Any, names: Sequence[str] | None = None, select: bool = False
+) -> tuple[list[str], list[Any]]:
+    """Split tabular ``data`` into (names, 1-D columns).
+
+    DataFrames, mappings of columns and lists of dicts are read by name (all
+    their columns when ``names`` is None); with ``select`` a name they lack is
+    an all-missing column. 2-D arrays are read by position, named ``f0..``
+    unless ``names`` are given.
+    """
+    if _is_dataframe(data) or isinstance(data, Mapping):
+        available = [str(c) for c in data.columns] if _is_dataframe(data) else list(data)
+        wanted = list(names) if names is not None else available
+        n = len(data) if _is_dataframe(data) else len(_column(next(iter(data.values()), [])))
+        lookup = {str(c): c for c in (data.columns if _is_dataframe(data) else data)}
+        if not select and (absent := [w for w in wanted if w not in lookup]):
+            raise ValueError(f"data has no column(s) {absent}")
+        return wanted, [
+            _column(data[lookup[w]]) if w in lookup else np.full(n, None, object) for w in wanted
+        ]
+    if isinstance(data, Sequence) and data and isinstance(data[0], Mapping):
+        wanted = (
+            list(names) if names is not None else list(dict.fromkeys(k for r in data for k in r))
+        )
+        return wanted, [np.array([r.get(w) for r in data], dtype=object) for w in wanted]
+    arr = data if isinstance(data, np.ndarray) else np.asarray(data, dtype=object)
+    if arr.ndim != 2:
+        raise ValueError(f"expected 2-D data (rows x features), got shape {arr.shape}")
+    labels = list(names) if names is not None else [f"f{i}" for i in range(arr.shape[1])]
+    if len(labels) != arr.shape[1]:
+        raise ValueError(f"{len(labels)} feature names for {arr.shape[1]} columns")
+    return labels, list(arr.T)
+
+
+def infer_kind(column: Any) -> Kind:
+    """``numeric`` for numbers (bools excluded), ``categorical`` for anything else."""
+    arr = np.asarray(column) if not isinstance(column, np.ndarray) else column
+    if arr.dtype.kind in "iuf":
+        return "numeric"
+    if arr.dtype.kind != "O":
+        return "categorical"
+    types = {type(v) for v in arr if v is not None and not _is_nan(v)}
+    numeric = bool(types) and all(
+        issubclass(t, (int, float, np.integer, np.floating)) and not issubclass(t, bool)
+        for t in types
+    )
+    return "numeric" if numeric else "categorical"
+
+
+def _is_nan(value: object) -> bool:
+    return isinstance(value, float) and value != value
+
+
+def _fit_feature(
+    name: str, column: Any, kind: str, n_bins: int, n_coarse_bins: int, top_k: int
+) -> FeatureProfile:
+    if kind == "numeric":
+        return _fit_numeric(name, column, n_bins, n_coarse_bins)
+    if kind == "categorical":
+        return _fit_categorical(name, column, top_k)
+    raise ValueError(f"feature {name!r}: kind must be 'numeric' or 'categorical', not {kind!r}")
+
+
+def _fit_numeric(name: str, column: Any, n_bins: int, n_coarse_bins: int) -> NumericFeatureProfile:
+    x, bad = coerce_numeric(column)
+    if bad:
+        raise ValueError(f"numeric feature {name!r} has {bad} non-numeric reference value(s)")
+    finite = x[np.isfinite(x)]
+    if finite.size == 0:
+        raise ValueError(f"feature {name!r} has no finite reference values")
+    bins = NumericBins.fit(finite, n_bins, n_coarse_bins)
+    counts, issues = bins.count(x)
+    return NumericFeatureProfile(
+        name,
+        bins,
+        counts,
+        missing=int(issues[MISSING]),
+        non_finite=int(issues[NON_FINITE]),
+        mean=float(finite.mean()),
+        std=float(finite.std()),
+    )
+
+
+def _fit_categorical(name: str, column: Any, top_k: int) -> CategoricalFeatureProfile:
+    bins = CategoricalBins.fit(column, top_k)
+    counts, issues = bins.count(column)
+    if counts.sum() == 0:
+        raise ValueError(f"feature {name!r} has no reference values")
+    return CategoricalFeatureProfile(name, bins, counts, missing=int(issues[MISSING]))
+
+
+def profile_to_dict(profile: ReferenceProfile) -> dict[str, Any]:
+    """The JSON document of ``profile``."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "metadata": dict(profile.metadata),
+        "features": [_feature_to_dict(f) for f in profile.features],
+        "score": None if profile.score is None else _feature_to_dict(profile.score),
+        "prediction": None if profile.prediction is None else _feature_to_dict(profile.prediction),
+    }
+
+
+def _feature_to_dict(f: FeatureProfile) -> dict[str, Any]:
+    head = {"name": f.name, "kind": f.kind, "count": f.count, "missing": f.missing}
+    if isinstance(f, CategoricalFeatureProfile):
+        tail = None if f.bins.tail is None else list(f.bins.tail)
+        return {
+            **head,
+            "categories": list(f.bins.categories),
+            "tail": tail,
+            "counts": f.counts.tolist(),
+        }
+    return {
+        **head,
+        **{"non_finite": f.non_finite, "min": f.min, "max": f.max, "mean": f.mean, "std": f.std},
+        "edges": f.bins.edges.tolist(),
+        "coarse_starts": f.bins.coarse_starts.tolist(),
+        "fine_counts": f.fine_counts.tolist(),
+    }
+
+
+class _FieldError(ValueError):
+    pass
+
+
+class _Fields:
+    """Typed reads from one JSON object; errors name the source and field path."""
+
+    def __init__(self, obj: Any, source: str, path: str = "") -> None:
+        self.obj, self.source, self.path = obj, source, path
+        self.where = f"{source}: {path}" if path else source
+        if not isinstance(obj, dict):
+            raise _FieldError(f"{self.where}: expected a JSON object, got {type(obj).__name__}")
+
+    def child(self, obj: Any, key: str) -> _Fields:
+        return _Fields(obj, self.source, f"{self.path}.{key}" if self.path else key)
+
+    def error(self, key: str, problem: str) -> _FieldError:
+        return _FieldError(f"{self.source}: {self.path + '.' if self.path else ''}{key}: {problem}")
+
+    def get(self, key: str, kind: type | tuple[type, ...], nullable: bool = False) -> Any:
+        if key not in self.obj:
+            raise self.error(key, "missing")
+        value = self.obj[key]
+        if value is None and nullable:
+            return None
+        if isinstance(value, bool) is not (kind is bool) or not isinstance(value, kind):
+            raise self.error(
+                key, f"expected {getattr(kind, '__name__', 'a number')}, got {value!r}"
+            )
+        return value
+
+    def numbers(self, key: str, integer: bool = False) -> list[Any]:
+        values: list[Any] = self.get(key, list)
+        kind = int if integer else (int, float)
+        if any(isinstance(v, bool) or not isinstance(v, kind) for v in values):
+            raise self.error(key, "expected a list of " + ("integers" if integer else "numbers"))
+        return values
+
+
+def profile_from_dict(doc: Any, source: str = "<profile>") -> ReferenceProfile:
+    """Rebuild a profile from :func:`profile_to_dict` output, validating every field."""
+    root = _Fields(doc, source)
+    if (fmt := root.get("format", str)) != FORMAT:
+        raise root.error("format", f"expected {FORMAT!r}, got {fmt!r}")
+    if (version := root.get("version", int)) != VERSION:
+        raise root.error("version", f"unsupported version {version} (this otel_ml reads {VERSION})")
+    features = [
+        _feature_from(root.child(f, f"features[{i}]"))
+        for i, f in enumerate(root.get("features", list))
+    ]
+    score, prediction = (_optional_feature(root, key) for key in ("score", "prediction"))
+    if not (score is None or isinstance(score, NumericFeatureProfile)):
+        raise root.error("score", "must be a numeric feature")
+    if not (prediction is None or isinstance(prediction, CategoricalFeatureProfile)):
+        raise root.error("prediction", "must be a categorical feature")
+    try:
+        return ReferenceProfile(tuple(features), score, prediction, root.get("metadata", dict))
+    except _FieldError:
+        raise
+    except ValueError as exc:
+        raise ValueError(f"{source}: {exc}") from None
+
+
+def _optional_feature(root: _Fields, key: str) -> FeatureProfile | None:
+    doc = root.get(key, dict, nullable=True)
+    return None if doc is None else _feature_from(root.child(doc, key))
+
+
+def _feature_from(d: _Fields) -> FeatureProfile:
+    name, kind, missing = d.get("name", str), d.get("kind", str), d.get("missing", int)
+    try:
+        if kind == "numeric":
+            bins = NumericBins(
+                np.array(d.numbers("edges")), np.array(d.numbers("coarse_starts", True))
+            )
+            moments = {k: float(d.get(k, (int, float))) for k in ("mean", "std")}
+            feature: FeatureProfile = NumericFeatureProfile(
+                name, bins, np.array(d.numbers("fine_counts", True)), missing,
+                d.get("non_finite", int), **moments,
+            )  # fmt: skip
+        elif kind == "categorical":
+            categories = tuple(d.get("categories", list))
+            tail = d.get("tail", list, nullable=True)
+            bins_c = CategoricalBins(categories, None if tail is None else tuple(tail))
+            feature = CategoricalFeatureProfile(
+                name, bins_c, np.array(d.numbers("counts", True)), missing
+            )
+        else:
+            raise d.error("kind", f"expected 'numeric' or 'categorical', got {kind!r}")
+    except _FieldError:
+        raise
+    except ValueError as exc:
+        raise _FieldError(f"{d.where}: {exc}") from None
+    if d.get("count", int) != feature.count:
+        raise d.error("count", f"is {d.obj['count']} but the bin counts sum to {feature.count}")
+    return feature
