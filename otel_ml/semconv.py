@@ -53,6 +53,10 @@ ML_DATA_ISSUE: Final = "ml.data.issue"
 DATA_ISSUES: Final = ("missing", "non_finite", "out_of_range", "unseen_category", "type")
 CONFIDENCE_FEATURE: Final = "__confidence__"
 """Pseudo-feature name under which invalid confidences are counted."""
+SCORE_FEATURE: Final = "__score__"
+"""Pseudo-feature of the drift monitor: the prediction score / confidence."""
+PREDICTION_FEATURE: Final = "__prediction__"
+"""Pseudo-feature of the drift monitor: the predicted class."""
 
 # --- generic -----------------------------------------------------------------
 ERROR_TYPE: Final = "error.type"

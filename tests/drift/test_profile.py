@@ -12,12 +12,11 @@ import pandas as pd
 import pytest
 
 from otel_ml.drift.profile import (
-    PREDICTION_FEATURE,
-    SCORE_FEATURE,
     CategoricalFeatureProfile,
     NumericFeatureProfile,
     ReferenceProfile,
 )
+from otel_ml.semconv import PREDICTION_FEATURE, SCORE_FEATURE
 
 N = 2000
 
