@@ -43,6 +43,16 @@ def _parse_positive_int(raw: str) -> int:
     return value
 
 
+def _parse_positive_float(raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ValueError("expected a number") from None
+    if not value > 0 or value == float("inf"):
+        raise ValueError("expected a finite number > 0")
+    return value
+
+
 def _parse_str(raw: str) -> str:
     value = raw.strip()
     if not value:
@@ -123,6 +133,57 @@ class Settings:
         _parse_bool,
         "`instrument(app)` also patches scikit-learn estimators when scikit-learn is installed.",
     )
+    reference_profile: str | None = _setting(
+        None,
+        "OTEL_ML_REFERENCE_PROFILE",
+        _parse_optional_str,
+        "Path of a reference profile JSON (`otel-ml profile`); turns drift monitoring on.",
+    )
+    drift_window_rows: int = _setting(
+        1000,
+        "OTEL_ML_DRIFT_WINDOW_ROWS",
+        _parse_positive_int,
+        "Rows after which a drift window closes.",
+    )
+    drift_window_seconds: float = _setting(
+        60.0,
+        "OTEL_ML_DRIFT_WINDOW_SECONDS",
+        _parse_positive_float,
+        "Age after which a drift window closes (once it holds the minimum count).",
+    )
+    drift_min_count: int = _setting(
+        500,
+        "OTEL_ML_DRIFT_MIN_COUNT",
+        _parse_positive_int,
+        "Valid values a feature needs in a window before its drift score is published.",
+    )
+    drift_buffer_rows: int = _setting(
+        256,
+        "OTEL_ML_DRIFT_BUFFER_ROWS",
+        _parse_positive_int,
+        "Rows buffered on the request path before they are binned in one numpy pass.",
+    )
+    drift_psi_warn: float = _setting(
+        0.1, "OTEL_ML_DRIFT_PSI_WARN", _parse_positive_float, "PSI at which a feature is `warn`."
+    )
+    drift_psi_threshold: float = _setting(
+        0.25,
+        "OTEL_ML_DRIFT_PSI_THRESHOLD",
+        _parse_positive_float,
+        "PSI at which a feature drifted.",
+    )
+    drift_ks_threshold: float = _setting(
+        0.1,
+        "OTEL_ML_DRIFT_KS_THRESHOLD",
+        _parse_positive_float,
+        "KS statistic at which a feature drifted.",
+    )
+    drift_js_threshold: float = _setting(
+        0.1,
+        "OTEL_ML_DRIFT_JS_THRESHOLD",
+        _parse_positive_float,
+        "Jensen-Shannon distance at which a feature drifted.",
+    )
     capture_content: bool = _setting(
         False,
         "OTEL_ML_CAPTURE_CONTENT",
@@ -177,6 +238,10 @@ def _check_override(f: dataclasses.Field[Any], value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise SettingsError(f"{f.name}={value!r}: expected an int >= 1")
         return value
+    if isinstance(f.default, float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e300:
+            raise SettingsError(f"{f.name}={value!r}: expected a finite number > 0")
+        return float(value)
     if not isinstance(value, str):
         raise SettingsError(f"{f.name}={value!r}: expected a string")
     try:

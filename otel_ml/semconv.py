@@ -58,6 +58,18 @@ SCORE_FEATURE: Final = "__score__"
 PREDICTION_FEATURE: Final = "__prediction__"
 """Pseudo-feature of the drift monitor: the predicted class."""
 
+INPUT_FEATURE: Final = "__input__"
+"""Pseudo-feature under which inputs that do not fit the profile are counted."""
+SCHEMA_ISSUE: Final = "schema"
+"""``ml.data.issue`` of an input whose shape or columns do not fit the profile."""
+
+# --- drift (metric; bounded by the profile) ----------------------------------------
+ML_DRIFT_METHOD: Final = "ml.drift.method"
+"""Drift statistic: one of :data:`DRIFT_METHODS`."""
+DRIFT_METHODS: Final = ("psi", "ks", "chi2", "js")
+ML_DRIFT_BIN: Final = "ml.drift.bin"
+"""Coarse bin of a feature: ``lt:<edge>``, ``<a>..<b>``, ``ge:<edge>`` or a category."""
+
 # --- generic -----------------------------------------------------------------
 ERROR_TYPE: Final = "error.type"
 """Fully qualified exception class of a failed call (OTel general semconv)."""
@@ -80,6 +92,15 @@ ML_DATA_QUALITY_ISSUES: Final = "ml.data.quality.issues"
 """Counter, ``{issue}``. Model name/version, ``ml.feature.name``, ``ml.data.issue``."""
 OTEL_ML_INTERNAL_ERRORS: Final = "otel_ml.internal.errors"
 """Counter, ``{error}``. Telemetry failures swallowed by otel_ml, per ``component``."""
+
+ML_DRIFT_SCORE: Final = "ml.drift.score"
+"""Observable gauge, ``1``. Last completed window's score per feature and ``ml.drift.method``."""
+ML_DRIFT_WINDOW_SIZE: Final = "ml.drift.window.size"
+"""Observable gauge, ``{value}``. Valid values per feature behind the last score."""
+ML_DRIFT_BIN_COUNT: Final = "ml.drift.bin.count"
+"""Observable counter, ``{value}``. Values per feature and ``ml.drift.bin`` since start."""
+ML_DRIFT_REFERENCE_FRACTION: Final = "ml.drift.reference.fraction"
+"""Observable gauge, ``1``. Reference fraction per feature and ``ml.drift.bin``."""
 
 # Explicit bucket boundaries, seconds: 0.5 ms to 10 s, roughly x2 per step.
 INFERENCE_DURATION_BUCKETS: Final = (

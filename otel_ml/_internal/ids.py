@@ -19,6 +19,8 @@ class RequestScope:
     model_name: str | None = None
     model_version: str | None = None
     prediction_id: str | None = None
+    drift_observed: bool = False
+    """Whether an inference of this request already fed the drift monitor."""
 
     def claim_prediction_id(self) -> str:
         """The request's prediction id, created by the first inference that asks."""

@@ -37,6 +37,8 @@ def invoke(
 ) -> T:
     """Call ``fn(*args, **kwargs)`` as one inference of ``model``."""
     invocation = InferenceInvocation.start(model, operation, rows_of(args))
+    if args and model.monitor is not None:
+        invocation.set_inputs(args[0])
     try:
         result = fn(*args, **kwargs)
     except BaseException as exc:
@@ -56,6 +58,8 @@ async def ainvoke(
 ) -> T:
     """Await ``fn(*args, **kwargs)`` as one inference of ``model``."""
     invocation = InferenceInvocation.start(model, operation, rows_of(args))
+    if args and model.monitor is not None:
+        invocation.set_inputs(args[0])
     try:
         result = await fn(*args, **kwargs)
     except BaseException as exc:

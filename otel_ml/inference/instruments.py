@@ -1,10 +1,11 @@
 """The inference instruments, built once per meter.
 
 Two instruments are synchronous (the duration and confidence histograms, which
-need per-call exemplars and bucket merging). The in-flight gauge and the
-per-class prediction counts are kept as plain integers under a lock and read
-by observable callbacks at collection time: a locked integer add costs a
-fraction of an SDK measurement, and this is the request path.
+need per-call exemplars and bucket merging). The in-flight gauge, the
+per-class prediction counts and the data-quality counts are kept as plain
+integers under a lock and read by observable callbacks at collection time: a
+locked integer add costs a fraction of an SDK measurement, and this is the
+request path.
 """
 
 from __future__ import annotations
@@ -77,14 +78,17 @@ class InferenceTelemetry:
             description="Confidence (max class probability) of predicted rows.",
             explicit_bucket_boundaries_advisory=list(semconv.CONFIDENCE_BUCKETS),
         )
-        self.data_quality = meter.create_counter(
-            semconv.ML_DATA_QUALITY_ISSUES,
-            unit="{issue}",
-            description="Invalid or unexpected values seen in model inputs and outputs.",
-        )
+        self.meter = meter
         self.internal_errors = guard.internal_errors_counter(meter)
         self.active = _Tallies()
         self.predictions = _Tallies()
+        self.data_quality = _Tallies()
+        meter.create_observable_counter(
+            semconv.ML_DATA_QUALITY_ISSUES,
+            callbacks=[self.data_quality.observe],
+            unit="{issue}",
+            description="Invalid or unexpected values seen in model inputs and outputs.",
+        )
         meter.create_observable_up_down_counter(
             semconv.ML_INFERENCE_ACTIVE,
             callbacks=[self.active.observe],

@@ -11,7 +11,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context, trace
 from opentelemetry.trace import Span, Status, StatusCode
@@ -30,6 +31,10 @@ from otel_ml.inference.extract import (
 )
 from otel_ml.inference.instruments import InferenceTelemetry, inference_telemetry
 from otel_ml.inference.labels import BoundedLabels
+
+if TYPE_CHECKING:
+    from otel_ml.drift.monitor import DriftMonitor
+    from otel_ml.drift.profile import ReferenceProfile
 
 Recorder = Callable[["InferenceInvocation", Any], None]
 """Reads a call's output into its invocation (e.g. ``record_predictions``)."""
@@ -63,6 +68,7 @@ class ModelContext:
         self.metric_attributes = {semconv.ML_MODEL_NAME: name, semconv.ML_MODEL_VERSION: version}
         self.active_key = tuple(self.metric_attributes.items())
         self.labels = BoundedLabels(settings.max_class_labels)
+        self.monitor: DriftMonitor | None = None
         self._seeded = False
         self._lock = threading.Lock()
         self._class_keys: dict[str, tuple[tuple[str, Any], ...]] = {}
@@ -99,6 +105,30 @@ class ModelContext:
                 self._class_keys[capped] = found
         return found
 
+    def watch(self, reference: ReferenceProfile | str | Path) -> DriftMonitor:
+        """Monitor this model's inputs and outputs for drift against ``reference``
+        (a profile or the path of its JSON); replaces an earlier monitor."""
+        from otel_ml.drift.monitor import DriftMonitor, window_config
+        from otel_ml.drift.profile import ReferenceProfile
+
+        if isinstance(reference, str | Path):
+            reference = ReferenceProfile.load(reference)
+        elif not isinstance(reference, ReferenceProfile):
+            raise TypeError(
+                f"reference must be a ReferenceProfile or a path, got {type(reference).__name__}"
+            )
+        monitor = DriftMonitor(reference, self.name, self.version, self.telemetry, window_config())
+        self.monitor = monitor
+        return monitor
+
+    def issue_key(self, feature: str, issue: str) -> tuple[tuple[str, Any], ...]:
+        """Attribute key of ``ml.data.quality.issues`` (features and issues are bounded)."""
+        return (
+            *self.active_key,
+            (semconv.ML_FEATURE_NAME, feature),
+            (semconv.ML_DATA_ISSUE, issue),
+        )
+
     def seed_classes(self, classes: Any) -> None:
         """Admit the model's own classes first, so real labels win the cap."""
         if classes is None or self._seeded:
@@ -127,7 +157,19 @@ def model_context(
                 if len(_models) >= _MAX_MODELS:
                     _models.clear()  # pathological name churn: bound memory, lose caches
                 found = _models[key] = ModelContext(name, version, telemetry)
+                _watch_configured_profile(found)
     return found
+
+
+def _watch_configured_profile(model: ModelContext) -> None:
+    """``OTEL_ML_REFERENCE_PROFILE`` (the launcher's way in) watches the configured model."""
+    settings = get_settings()
+    if settings.reference_profile is None or settings.model_name not in (None, model.name):
+        return
+    try:
+        model.watch(settings.reference_profile)
+    except Exception as exc:
+        guard.report("drift.profile", exc, model.telemetry.internal_errors)
 
 
 class InferenceInvocation:
@@ -138,8 +180,8 @@ class InferenceInvocation:
     the caller (see :mod:`otel_ml._internal.guard`).
     """
 
-    __slots__ = ("_done", "_model", "_operation", "_span", "_start_ns", "_summary", "_token",
-                 "prediction_id")  # fmt: skip
+    __slots__ = ("_done", "_inputs", "_model", "_operation", "_span", "_start_ns", "_summary",
+                 "_token", "prediction_id")  # fmt: skip
 
     def __init__(self, model: ModelContext, operation: str) -> None:
         self._model = model
@@ -147,6 +189,7 @@ class InferenceInvocation:
         self._span: Span | None = None
         self._token: object | None = None
         self._summary: OutputSummary | None = None
+        self._inputs: Any = None
         self._done = True
         self._start_ns = 0
         self.prediction_id = ""
@@ -179,6 +222,11 @@ class InferenceInvocation:
     def span(self) -> Span:
         """The inference span (a non-recording span when telemetry failed to start)."""
         return self._span or trace.INVALID_SPAN
+
+    def set_inputs(self, inputs: Any) -> None:
+        """Give the call's input rows to the model's drift monitor, if it has one."""
+        if self._model.monitor is not None:
+            self._inputs = inputs
 
     def set_batch_size(self, rows: int) -> None:
         """Record the number of input rows."""
@@ -227,6 +275,8 @@ class InferenceInvocation:
             model.telemetry.duration.record(elapsed, model.operation(self._operation)[2])
             if self._summary is not None:
                 self._apply(self._summary)
+            if model.monitor is not None:
+                self._feed_monitor(model.monitor)
         except Exception as exc:
             guard.report("inference.stop", exc, model.telemetry.internal_errors)
         finally:
@@ -271,15 +321,25 @@ class InferenceInvocation:
                 record(value, attrs)
         elif summary.confidence is not None:
             model.telemetry.confidence.record(summary.confidence, attrs)
-        for issue, rows in summary.invalid_confidence.items():
-            model.telemetry.data_quality.add(rows, {
-                **attrs,
-                semconv.ML_FEATURE_NAME: semconv.CONFIDENCE_FEATURE,
-                semconv.ML_DATA_ISSUE: issue,
-            })  # fmt: skip
+        if summary.invalid_confidence:
+            model.telemetry.data_quality.add_many(
+                (model.issue_key(semconv.CONFIDENCE_FEATURE, issue), rows)
+                for issue, rows in summary.invalid_confidence.items()
+            )
         span = self._span
         if span is not None and span.is_recording():
             span.set_attributes(_span_attributes(summary))
+
+    def _feed_monitor(self, monitor: DriftMonitor) -> None:
+        scope = current_request.get()
+        if scope is not None:
+            if scope.drift_observed:
+                return  # one observation per request, even if it calls predict twice
+            scope.drift_observed = True
+        if self._inputs is not None:
+            monitor.observe(self._inputs)
+        if self._summary is not None:
+            monitor.observe_outputs(self._summary)
 
     def _close(self) -> None:
         try:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import inspect
 from collections.abc import Callable
-from typing import Any, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import wrapt
 from opentelemetry import metrics, trace
@@ -16,6 +17,9 @@ from otel_ml.inference.extract import Task
 from otel_ml.inference.instruments import inference_telemetry
 from otel_ml.inference.invocation import ModelContext, model_context
 from otel_ml.inference.scope import check_name
+
+if TYPE_CHECKING:
+    from otel_ml.drift.profile import ReferenceProfile
 
 INSTRUMENTED_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 
@@ -88,6 +92,7 @@ def wrap_model(
     version: str | None = None,
     *,
     task: Task | None = None,
+    reference: ReferenceProfile | str | Path | None = None,
     tracer_provider: trace.TracerProvider | None = None,
     meter_provider: metrics.MeterProvider | None = None,
 ) -> Any:
@@ -96,8 +101,10 @@ def wrap_model(
 
     ``name`` defaults to the model's class (or function) name, ``version`` to
     ``OTEL_ML_MODEL_VERSION``. ``task`` overrides how ``predict`` outputs are
-    read (classes or values). Raises ``TypeError`` for something that is not a
-    model. Wrapping a wrapped model re-wraps the original.
+    read (classes or values). ``reference`` (a :class:`ReferenceProfile` or the
+    path of its JSON) turns on drift monitoring of the inputs and outputs.
+    Raises ``TypeError`` for something that is not a model. Wrapping a wrapped
+    model re-wraps the original.
     """
     if model is None:
         raise TypeError("wrap_model() needs a model, got None")
@@ -118,6 +125,8 @@ def wrap_model(
         "version", version if version is not None else get_settings().model_version
     )
     context = model_context(name, version, inference_telemetry(tracer_provider, meter_provider))
+    if reference is not None:
+        context.watch(reference)
     cls = InstrumentedCallableModel if is_callable else InstrumentedModel
     return cls(model, context, task)
 

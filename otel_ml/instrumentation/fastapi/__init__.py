@@ -22,13 +22,17 @@ from opentelemetry.metrics import Counter
 from otel_ml._internal import guard
 from otel_ml.config import get_settings
 from otel_ml.inference.instruments import inference_telemetry
+from otel_ml.inference.invocation import model_context
 from otel_ml.inference.scope import check_name
 from otel_ml.instrumentation.fastapi.middleware import ModelRequestMiddleware
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
 
+    from otel_ml.drift.profile import ReferenceProfile
     from otel_ml.instrumentation.sklearn import SklearnInstrumentor
 
 __all__ = ["Instrumentation", "instrument"]
@@ -109,6 +113,7 @@ def instrument(
     http_asgi_spans: bool | None = None,
     instrument_sklearn: bool | None = None,
     excluded_urls: str | None = None,
+    reference: ReferenceProfile | str | Path | None = None,
 ) -> Instrumentation:
     """Instrument a FastAPI (or Starlette) app for model serving; returns the undo handle.
 
@@ -118,7 +123,9 @@ def instrument(
     response header and on the server span. With ``instrument_sklearn``
     scikit-learn estimators are instrumented too. Unset arguments come from the
     ``OTEL_ML_*`` settings; ``excluded_urls`` is the contrib comma separated
-    list of URL regexes. Call it before the app starts serving. Calling it
+    list of URL regexes. ``reference`` (a reference profile or the path of its
+    JSON) monitors the model's inputs and outputs for drift; it needs
+    ``model_name``. Call it before the app starts serving. Calling it
     again for the same app returns the first call's handle unchanged.
     """
     instrumentor = _fastapi_instrumentor()
@@ -149,6 +156,13 @@ def instrument(
             "(Starlette cannot add middleware to a running app): call it right after "
             "creating the app"
         )
+    if reference is not None:
+        if config.model_name is None:
+            raise ValueError(
+                "instrument(app, reference=...) needs model_name (or OTEL_ML_MODEL_NAME)"
+            )
+        telemetry = inference_telemetry(tracer_provider, meter_provider)
+        model_context(config.model_name, config.model_version, telemetry).watch(reference)
     handle = _apply(app, instrumentor, config)
     setattr(app, _HANDLE_ATTRIBUTE, handle)
     return handle

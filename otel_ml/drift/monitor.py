@@ -1,0 +1,260 @@
+"""DriftMonitor: the OpenTelemetry shell around a :class:`DriftWindow`.
+
+The request path only copies rows into the window's buffers. Scores, window
+sizes and per-bin counts are read by observable instruments at collection
+time from the last closed window's report, so no OTel call happens per
+request. The collection callbacks also close windows that are due by age.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+from opentelemetry.metrics import CallbackOptions, Observation
+
+from otel_ml import semconv
+from otel_ml._internal import guard
+from otel_ml.config import get_settings
+from otel_ml.drift.inputs import InputAdapter, SchemaError
+from otel_ml.drift.profile import ReferenceProfile
+from otel_ml.drift.statistics import DriftThresholds
+from otel_ml.drift.window import DriftWindow, WindowConfig, WindowReport, bin_labels
+from otel_ml.inference.extract import OutputSummary
+from otel_ml.inference.instruments import InferenceTelemetry
+
+_logger = logging.getLogger("otel_ml.drift")
+
+
+class DriftMonitor:
+    """Watches one model's inputs and outputs against a reference profile.
+
+    Build it through ``wrap_model(..., reference=...)``, ``instrument(app,
+    reference=...)`` or ``OTEL_ML_REFERENCE_PROFILE``; it is fed by every
+    inference of its model. :attr:`latest` is the last closed window's report.
+    """
+
+    def __init__(
+        self,
+        profile: ReferenceProfile,
+        model_name: str,
+        model_version: str,
+        telemetry: InferenceTelemetry,
+        config: WindowConfig | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.profile = profile
+        self.model_name = model_name
+        self.model_version = model_version
+        self.window = DriftWindow(profile, config, clock)
+        self.latest: WindowReport | None = None
+        self._telemetry = telemetry
+        self._adapter = InputAdapter(profile)
+        self._model_attrs = {
+            semconv.ML_MODEL_NAME: model_name,
+            semconv.ML_MODEL_VERSION: model_version,
+        }
+        self._issue_keys: dict[tuple[str, str], tuple[tuple[str, Any], ...]] = {}
+        self._publish_lock = threading.Lock()
+        watched = [*profile.features, *(p for p in (profile.score, profile.prediction) if p)]
+        self._bin_attrs = {
+            f.name: [
+                {**self._feature_attrs(f.name), semconv.ML_DRIFT_BIN: b} for b in bin_labels(f)
+            ]
+            for f in watched
+        }
+        self._reference = [
+            Observation(float(fraction), attrs)
+            for f in watched
+            for attrs, fraction in zip(self._bin_attrs[f.name], f.coarse_fractions, strict=True)
+        ]
+        drift_instruments(telemetry).register(self)
+
+    def observe(self, inputs: Any) -> None:
+        """Feed one call's input rows (request path: a buffer copy; never raises)."""
+        try:
+            try:
+                numeric, categorical, type_issues = self._adapter.rows(inputs)
+            except SchemaError:
+                self._count(semconv.INPUT_FEATURE, semconv.SCHEMA_ISSUE, 1)
+                return
+            if numeric.shape[0] or categorical.shape[0]:
+                self._publish(self.window.add_rows(numeric, categorical, type_issues))
+        except Exception as exc:
+            guard.report("drift.observe", exc, self._telemetry.internal_errors)
+
+    def observe_outputs(self, summary: OutputSummary) -> None:
+        """Feed one call's predicted classes and confidences (never raises)."""
+        try:
+            scores = summary.confidences
+            if scores is None and summary.confidence is not None:
+                scores = np.array([summary.confidence])
+            self.window.add_outputs(scores, summary.class_counts)
+        except Exception as exc:
+            guard.report("drift.observe", exc, self._telemetry.internal_errors)
+
+    def tick(self, force: bool = False) -> WindowReport | None:
+        """Bin buffered rows and close the window when due; ``force`` closes it now."""
+        report = self.window.tick(force)
+        self._publish(report)
+        return report
+
+    def _publish(self, report: WindowReport | None) -> None:
+        if report is None:
+            return
+        with self._publish_lock:
+            self.latest = report
+        self._count_issues(report)
+        drifted = [f for f in report.drifted if f.scores is not None]
+        if drifted:
+            _logger.warning("otel_ml drift detected %s", json.dumps(self._log_record(report)))
+
+    def _log_record(self, report: WindowReport) -> dict[str, Any]:
+        thresholds = self.window.config.thresholds
+        limits = {"psi": thresholds.psi_drift, "ks": thresholds.ks_drift, "js": thresholds.js_drift}
+        features = []
+        for f in report.drifted:
+            assert f.scores is not None
+            methods = f.scores.methods()
+            method = max((m for m in limits if m in methods), key=lambda m: methods[m] / limits[m])
+            features.append({
+                "feature": f.name, "method": method,
+                "score": round(methods[method], 4), "window_size": f.n,
+            })  # fmt: skip
+        return {"model": self.model_name, "version": self.model_version,
+                "window": report.index, "rows": report.rows, "drifted": features}  # fmt: skip
+
+    def _count_issues(self, report: WindowReport) -> None:
+        for feature in report.features:
+            for issue, count in feature.issues.items():
+                self._count(feature.name, issue, count)
+
+    def _count(self, feature: str, issue: str, count: int) -> None:
+        key = self._issue_keys.get((feature, issue))
+        if key is None:
+            key = (*self._model_attrs.items(),
+                   (semconv.ML_FEATURE_NAME, feature), (semconv.ML_DATA_ISSUE, issue))  # fmt: skip
+            self._issue_keys[(feature, issue)] = key
+        self._telemetry.data_quality.add(key, count)
+
+    def score_observations(self) -> list[Observation]:
+        """``ml.drift.score`` of the last closed window (collection thread)."""
+        self.tick()
+        report, out = self.latest, []
+        for f in report.features if report else ():
+            if f.scores is None:
+                continue
+            for method, score in f.scores.methods().items():
+                if np.isfinite(score):
+                    attrs = {**self._feature_attrs(f.name), semconv.ML_DRIFT_METHOD: method}
+                    out.append(Observation(score, attrs))
+        return out
+
+    def size_observations(self) -> list[Observation]:
+        """``ml.drift.window.size``: valid values per feature in the last closed window."""
+        report = self.latest
+        return (
+            [Observation(f.n, self._feature_attrs(f.name)) for f in report.features]
+            if report
+            else []
+        )
+
+    def bin_observations(self) -> list[Observation]:
+        """``ml.drift.bin.count``: values per coarse bin since start."""
+        return [
+            Observation(int(count), attrs)
+            for (feature, counts) in self.window.cumulative()
+            for attrs, count in zip(self._bin_attrs[feature.name], counts, strict=True)
+        ]
+
+    def reference_observations(self) -> list[Observation]:
+        """``ml.drift.reference.fraction``: the profile's fraction per coarse bin."""
+        return self._reference
+
+    def _feature_attrs(self, feature: str) -> dict[str, str]:
+        return {**self._model_attrs, semconv.ML_FEATURE_NAME: feature}
+
+
+class DriftInstruments:
+    """The drift instruments of one meter, reading every registered monitor."""
+
+    def __init__(self, telemetry: InferenceTelemetry) -> None:
+        self._monitors: weakref.WeakSet[DriftMonitor] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        meter = telemetry.meter
+        self._errors = telemetry.internal_errors
+        for name, kind, read, unit, description in _INSTRUMENTS:
+            create = (
+                meter.create_observable_counter
+                if kind == "counter"
+                else meter.create_observable_gauge
+            )
+            create(name, [self._callback(read)], unit=unit, description=description)
+
+    def register(self, monitor: DriftMonitor) -> None:
+        with self._lock:
+            self._monitors.add(monitor)
+
+    def _callback(
+        self, read: Callable[[DriftMonitor], list[Observation]]
+    ) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        def observe(_options: CallbackOptions) -> Iterable[Observation]:
+            with self._lock:
+                monitors = list(self._monitors)
+            out: list[Observation] = []
+            for monitor in monitors:
+                try:
+                    out.extend(read(monitor))
+                except Exception as exc:
+                    guard.report("drift.collect", exc, self._errors)
+            return out
+
+        return observe
+
+
+def window_config() -> WindowConfig:
+    """Window sizes and thresholds from the ``OTEL_ML_DRIFT_*`` settings."""
+    settings = get_settings()
+    return WindowConfig(
+        max_rows=settings.drift_window_rows,
+        max_seconds=settings.drift_window_seconds,
+        min_count=min(settings.drift_min_count, settings.drift_window_rows),
+        buffer_rows=settings.drift_buffer_rows,
+        thresholds=DriftThresholds(
+            psi_warn=settings.drift_psi_warn,
+            psi_drift=settings.drift_psi_threshold,
+            ks_drift=settings.drift_ks_threshold,
+            js_drift=settings.drift_js_threshold,
+        ),
+    )
+
+
+_INSTRUMENTS: tuple[tuple[str, str, Callable[[DriftMonitor], list[Observation]], str, str], ...] = (
+    (semconv.ML_DRIFT_SCORE, "gauge", DriftMonitor.score_observations, "1",
+     "Drift score of the last completed window, per feature and method."),
+    (semconv.ML_DRIFT_WINDOW_SIZE, "gauge", DriftMonitor.size_observations, "{value}",
+     "Valid values per feature behind the last drift score."),
+    (semconv.ML_DRIFT_BIN_COUNT, "counter", DriftMonitor.bin_observations, "{value}",
+     "Values per drift bin since start; mergeable across replicas."),
+    (semconv.ML_DRIFT_REFERENCE_FRACTION, "gauge", DriftMonitor.reference_observations, "1",
+     "Reference fraction of each drift bin."),
+)  # fmt: skip
+_instruments_lock = threading.Lock()
+
+
+def drift_instruments(telemetry: InferenceTelemetry) -> DriftInstruments:
+    """The :class:`DriftInstruments` of a telemetry bundle, created on first use."""
+    found = getattr(telemetry, "_drift_instruments", None)
+    if found is None:
+        with _instruments_lock:
+            found = getattr(telemetry, "_drift_instruments", None)
+            if found is None:
+                found = DriftInstruments(telemetry)
+                telemetry._drift_instruments = found  # type: ignore[attr-defined]
+    return found

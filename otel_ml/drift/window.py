@@ -1,0 +1,327 @@
+"""Tumbling drift windows over preallocated buffers. No OpenTelemetry here.
+
+Rows are copied into fixed-size buffers on the request path and binned in
+batches with numpy when a buffer fills (or when the window is checked), so the
+per-value cost is a slice assignment plus an amortised share of one vectorised
+pass. A window closes when it holds ``max_rows`` rows or is ``max_seconds``
+old, whichever comes first; a feature is scored only when it holds at least
+``min_count`` valid values (PSI of a few hundred unshifted values is mostly
+noise). Memory is fixed by the profile and the buffer size, whatever the
+traffic.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from otel_ml.drift.binning import IntArray, NumericBins, RowBinner
+from otel_ml.drift.profile import FeatureProfile, NumericFeatureProfile, ReferenceProfile
+from otel_ml.drift.statistics import DriftScores, DriftThresholds, Verdict, verdict
+from otel_ml.semconv import DATA_ISSUES
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    """How windows close and when scores count."""
+
+    max_rows: int = 1000
+    max_seconds: float = 60.0
+    min_count: int = 500
+    buffer_rows: int = 256
+    thresholds: DriftThresholds = field(default_factory=DriftThresholds)
+
+    def __post_init__(self) -> None:
+        if min(self.max_rows, self.min_count, self.buffer_rows) < 1 or self.max_seconds <= 0:
+            raise ValueError("window sizes, minimum count and buffer rows must be positive")
+        if self.min_count > self.max_rows:
+            raise ValueError(f"min_count {self.min_count} exceeds max_rows {self.max_rows}")
+
+
+@dataclass(frozen=True)
+class FeatureWindow:
+    """One feature in a closed window: its scores (None below the minimum count)."""
+
+    name: str
+    kind: str
+    n: int
+    scores: DriftScores | None
+    verdict: Verdict | None
+    coarse_counts: IntArray
+    reference_fractions: npt.NDArray[np.float64]
+    bin_labels: tuple[str, ...]
+    issues: dict[str, int]
+
+
+@dataclass(frozen=True)
+class WindowReport:
+    """A closed window: when, how many rows, and every feature's result."""
+
+    index: int
+    rows: int
+    duration_s: float
+    features: tuple[FeatureWindow, ...]
+
+    @property
+    def drifted(self) -> list[FeatureWindow]:
+        """Features whose verdict is ``drift``."""
+        return [f for f in self.features if f.verdict == "drift"]
+
+
+def bin_labels(feature: FeatureProfile) -> tuple[str, ...]:
+    """Labels of a feature's coarse bins: ``lt:<edge>``, ``<a>..<b>``, ``ge:<edge>``
+    for numeric features, the categories for categorical ones. Edges get the
+    fewest significant digits (4 to 10) that keep every label distinct."""
+    if not isinstance(feature.bins, NumericBins):
+        return feature.bins.labels
+    for digits in (4, 6, 8, 10):
+        edges = [f"{e:.{digits}g}" for e in feature.bins.coarse_edges]
+        inner = [f"{a}..{b}" for a, b in itertools.pairwise(edges)]
+        labels = (f"lt:{edges[0]}", *inner, f"ge:{edges[-1]}")
+        if len(set(labels)) == len(labels) == feature.bins.n_coarse:
+            return labels
+    return tuple(f"bin{i:02d}" for i in range(feature.bins.n_coarse))
+
+
+class _Accumulator:
+    """Fine counts and issues of a list of features, for the open window and in total."""
+
+    def __init__(self, features: Sequence[FeatureProfile]) -> None:
+        self.features = tuple(features)
+        self.binner = RowBinner([f.bins for f in self.features])
+        size = int(self.binner.offsets[-1])
+        self.window = np.zeros(size, np.int64)
+        self.total = np.zeros(size, np.int64)
+        self.issues = np.zeros((len(self.features), len(DATA_ISSUES)), np.int64)
+
+    def add(self, fine: IntArray, issues: IntArray) -> None:
+        self.window += fine
+        self.total += fine
+        self.issues += issues
+
+    def take(self) -> tuple[IntArray, IntArray]:
+        """The open window's counts and issues; starts a new window."""
+        fine, issues = self.window, self.issues
+        self.window = np.zeros_like(fine)
+        self.issues = np.zeros_like(issues)
+        return fine, issues
+
+
+class DriftWindow:
+    """Buffers input rows and model outputs; closes tumbling windows.
+
+    Thread-safe: request threads call :meth:`add_rows`/:meth:`add_outputs`, a
+    collection thread calls :meth:`tick`. The lock is never held while a
+    window's statistics are computed.
+    """
+
+    def __init__(
+        self,
+        profile: ReferenceProfile,
+        config: WindowConfig | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.profile = profile
+        self.config = config or WindowConfig()
+        self._clock = clock
+        outputs = [p for p in (profile.score, profile.prediction) if p is not None]
+        self._inputs = _Accumulator(profile.features)
+        self._outputs = _Accumulator(outputs)
+        self.n_numeric = len(self._inputs.binner.numeric)
+        self.n_categorical = len(self._inputs.binner.categorical)
+        self._reset()
+        os.register_at_fork(after_in_child=_reset_after_fork(weakref.ref(self)))
+
+    def _reset(self) -> None:
+        # Also the after-fork hook: a forked worker starts with empty state.
+        cap = self.config.buffer_rows
+        self._lock = threading.Lock()
+        self._num = np.empty((cap, self.n_numeric), np.float64)
+        self._cat = np.empty((cap, self.n_categorical), object)
+        self._type_issues = np.zeros(self.n_numeric, np.int64)
+        self._fill = 0
+        self._scores = np.empty(cap, np.float64)
+        self._score_fill = 0
+        self._rows = 0
+        self._started = self._clock()
+        self._index = 0
+        self._inputs.window[:] = 0
+        self._inputs.total[:] = 0
+        self._inputs.issues[:] = 0
+        self._outputs.window[:] = 0
+        self._outputs.total[:] = 0
+        self._outputs.issues[:] = 0
+
+    @property
+    def buffer_nbytes(self) -> int:
+        """Bytes held by the row buffers and count vectors (fixed at construction)."""
+        arrays = (self._num, self._cat, self._scores, self._inputs.window, self._inputs.total)
+        return sum(a.nbytes for a in arrays) + self._outputs.total.nbytes * 2
+
+    def add_rows(
+        self, numeric: npt.NDArray[np.float64], categorical: npt.NDArray[Any], type_issues: Any
+    ) -> WindowReport | None:
+        """Append ``k`` rows (``numeric`` k x numeric features, ``categorical`` k x
+        categorical features); returns a report if this closed the window."""
+        k = numeric.shape[0] if self.n_numeric else categorical.shape[0]
+        with self._lock:
+            if self._fill + k > self.config.buffer_rows:
+                self._flush_locked()
+            if k >= self.config.buffer_rows:  # a big batch is binned as it is
+                self._inputs.add(*_bin(self._inputs.binner, numeric, categorical, type_issues))
+                self._rows += k
+            else:
+                self._num[self._fill : self._fill + k] = numeric
+                self._cat[self._fill : self._fill + k] = categorical
+                self._type_issues += type_issues
+                self._fill += k
+            closed = self._close_if_due_locked()
+        return self._report(closed) if closed else None
+
+    def add_outputs(self, scores: npt.NDArray[np.float64] | None, labels: Any) -> None:
+        """Append model outputs: scores (confidences) and ``(label, count)`` pairs."""
+        with self._lock:
+            if scores is not None and self.profile.score is not None and scores.size:
+                if self._score_fill + scores.size > self._scores.size:
+                    self._flush_scores_locked()
+                if scores.size >= self._scores.size:
+                    self._add_scores_locked(scores)
+                else:
+                    self._scores[self._score_fill : self._score_fill + scores.size] = scores
+                    self._score_fill += scores.size
+            if labels and self.profile.prediction is not None:
+                self._add_labels_locked(labels)
+
+    def tick(self, force: bool = False) -> WindowReport | None:
+        """Bin what is buffered and close the window if due (or ``force``d)."""
+        with self._lock:
+            self._flush_locked()
+            closed = self._close_if_due_locked(force)
+        return self._report(closed) if closed else None
+
+    def cumulative(self) -> list[tuple[FeatureProfile, IntArray]]:
+        """Every feature's coarse counts since start (the mergeable per-bin counters)."""
+        with self._lock:
+            totals = [
+                (self._inputs, self._inputs.total.copy()),
+                (self._outputs, self._outputs.total.copy()),
+            ]
+        out = []
+        for acc, total in totals:
+            for feature, fine in zip(acc.features, acc.binner.split(total), strict=True):
+                out.append((feature, _coarse(feature, fine)))
+        return out
+
+    def _flush_locked(self) -> None:
+        if self._fill:
+            n = self._fill
+            batch = _bin(self._inputs.binner, self._num[:n], self._cat[:n], self._type_issues)
+            self._inputs.add(*batch)
+            self._rows += n
+            self._fill = 0
+            self._type_issues[:] = 0
+        self._flush_scores_locked()
+
+    def _flush_scores_locked(self) -> None:
+        if self._score_fill:
+            self._add_scores_locked(self._scores[: self._score_fill])
+            self._score_fill = 0
+
+    def _add_scores_locked(self, scores: npt.NDArray[np.float64]) -> None:
+        score = self.profile.score
+        assert score is not None
+        fine, issues = score.bins.count(np.asarray(scores, np.float64))
+        acc = self._outputs
+        acc.window[acc.binner.offsets[0] : acc.binner.offsets[1]] += fine
+        acc.total[acc.binner.offsets[0] : acc.binner.offsets[1]] += fine
+        acc.issues[0] += issues
+
+    def _add_labels_locked(self, labels: Sequence[tuple[str, int]]) -> None:
+        prediction = self.profile.prediction
+        assert prediction is not None
+        names = np.array([label for label, _ in labels], dtype=object)
+        weights = np.array([count for _, count in labels], dtype=np.int64)
+        codes = prediction.bins.codes(names)
+        k = len(prediction.bins.categories)
+        raw = np.bincount(codes, weights=weights, minlength=k + 3).astype(np.int64)
+        fine = raw[: k + 1]
+        fine[k] += raw[k + 2]  # unseen classes go to __other__
+        i = len(self._outputs.features) - 1
+        acc = self._outputs
+        acc.window[acc.binner.offsets[i] : acc.binner.offsets[i + 1]] += fine
+        acc.total[acc.binner.offsets[i] : acc.binner.offsets[i + 1]] += fine
+        acc.issues[i][DATA_ISSUES.index("unseen_category")] += raw[k + 2]
+
+    def _close_if_due_locked(self, force: bool = False) -> tuple[Any, ...] | None:
+        now = self._clock()
+        age = now - self._started
+        if not (force or self._rows >= self.config.max_rows or age >= self.config.max_seconds):
+            return None
+        if not force and self._rows < self.config.min_count and self._rows < self.config.max_rows:
+            return None  # too few rows for a score yet: keep the window open
+        self._flush_scores_locked()
+        closed = (self._index, self._rows, age, self._inputs.take(), self._outputs.take())
+        self._index += 1
+        self._rows = 0
+        self._started = now
+        return closed
+
+    def _report(self, closed: tuple[Any, ...]) -> WindowReport:
+        index, rows, age, (fine_in, issues_in), (fine_out, issues_out) = closed
+        features: list[FeatureWindow] = []
+        for acc, fine, issues in (
+            (self._inputs, fine_in, issues_in),
+            (self._outputs, fine_out, issues_out),
+        ):
+            parts = acc.binner.split(fine)
+            for i, feature in enumerate(acc.features):
+                features.append(self._feature_window(feature, parts[i], issues[i]))
+        return WindowReport(index, rows, age, tuple(features))
+
+    def _feature_window(
+        self, feature: FeatureProfile, fine: IntArray, issues: IntArray
+    ) -> FeatureWindow:
+        n = int(fine.sum())
+        scores = feature.drift_scores(fine) if n >= self.config.min_count else None
+        return FeatureWindow(
+            name=feature.name,
+            kind=feature.kind,
+            n=n,
+            scores=scores,
+            verdict=None if scores is None else verdict(scores, self.config.thresholds),
+            coarse_counts=_coarse(feature, fine),
+            reference_fractions=feature.coarse_fractions,
+            bin_labels=bin_labels(feature),
+            issues={name: int(v) for name, v in zip(DATA_ISSUES, issues, strict=True) if v},
+        )
+
+
+def _bin(
+    binner: RowBinner, numeric: Any, categorical: Any, type_issues: Any
+) -> tuple[IntArray, IntArray]:
+    counts = binner.bin(numeric, categorical, type_issues)
+    return counts.fine, counts.issues
+
+
+def _coarse(feature: FeatureProfile, fine: IntArray) -> IntArray:
+    if isinstance(feature, NumericFeatureProfile):
+        return np.asarray(feature.bins.coarse(fine), np.int64)
+    return fine
+
+
+def _reset_after_fork(ref: weakref.ref[DriftWindow]) -> Callable[[], None]:
+    def reset() -> None:
+        window = ref()
+        if window is not None:
+            window._reset()
+
+    return reset
