@@ -19,6 +19,7 @@ from otel_ml.inference.invocation import ModelContext, model_context
 from otel_ml.inference.scope import check_name
 
 if TYPE_CHECKING:
+    from otel_ml.drift.monitor import DriftMonitor
     from otel_ml.drift.profile import ReferenceProfile
 
 INSTRUMENTED_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
@@ -62,6 +63,11 @@ class InstrumentedModel(wrapt.ObjectProxy[Any]):
     def otel_ml_model(self) -> tuple[str, str]:
         """``(model name, model version)`` this wrapper reports."""
         return self._self_context.name, self._self_context.version
+
+    @property
+    def drift_monitor(self) -> DriftMonitor | None:
+        """The drift monitor fed by this model's calls (``reference=`` turns it on)."""
+        return self._self_context.monitor
 
     def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
         name, version = self.otel_ml_model

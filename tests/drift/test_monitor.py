@@ -156,11 +156,7 @@ def test_bad_inputs_are_counted_and_never_raise(
     ]
     for batch in hostile:
         assert wrapped(batch) == predict(batch)
-    otel_ml.wrap_model(predict, "fraud", "4", **telemetry.providers)  # same model context
-    from otel_ml.inference.invocation import model_context
-    from otel_ml.inference.instruments import inference_telemetry
-
-    monitor = model_context("fraud", "4", inference_telemetry(**telemetry.providers)).monitor
+    monitor = wrapped.drift_monitor
     assert monitor is not None
     monitor.tick(force=True)
     issues = _values(telemetry, semconv.ML_DATA_QUALITY_ISSUES, **{semconv.ML_MODEL_VERSION: "4"})
