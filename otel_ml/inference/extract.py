@@ -89,6 +89,10 @@ def summarize_predictions(output: Any, task: Task | None) -> OutputSummary:
 
 def summarize_probabilities(output: Any, classes: Any, max_rows: int) -> OutputSummary:
     """Summarise ``predict_proba``: class = argmax, confidence = max probability."""
+    if type(output) is np.ndarray and output.ndim == 2 and output.shape[0] == 1:
+        one = _one_probability_row(output, classes)
+        if one is not None:
+            return one
     probs = np.asarray(output)
     if probs.ndim == 1:
         probs = probs.reshape(1, -1) if probs.size > 1 else probs.reshape(-1, 1)
@@ -107,6 +111,29 @@ def summarize_probabilities(output: Any, classes: Any, max_rows: int) -> OutputS
     labels = _class_names(classes, top)
     _summarize_classes(labels, summary)
     _apply_confidences(conf, finite, summary, max_rows)
+    return summary
+
+
+def _one_probability_row(output: np.ndarray, classes: Any) -> OutputSummary | None:
+    """The single-row case in plain Python (a dozen numpy calls on a 1 x k array
+    cost more than the model here); ``None`` sends unusual rows to numpy."""
+    if output.dtype.kind != "f" or output.shape[1] == 0:
+        return None
+    row: list[float] = output[0].tolist()
+    if not all(map(math.isfinite, row)):
+        return None
+    conf = max(row)
+    top = row.index(conf)  # the first maximum, like np.argmax
+    names = classes if isinstance(classes, np.ndarray) else np.asarray(classes)
+    label = names[top] if classes is not None and names.ndim == 1 and names.shape[0] > top else top
+    text = label_of(label)
+    summary = OutputSummary(rows=1, label=text, class_counts=[(text, 1)])
+    if 0.0 <= conf <= 1.0:
+        summary.confidence = conf
+        summary.confidences = np.array([conf])
+    else:
+        summary.invalid_confidence["out_of_range"] = 1
+        summary.confidences = np.empty(0)
     return summary
 
 

@@ -131,3 +131,24 @@ def test_probability_summary_properties(probs: np.ndarray, max_rows: int) -> Non
     assert summary.confidences.size <= max_rows
     assert np.all((summary.confidences >= 0) & (summary.confidences <= 1))
     assert summary.confidences.max() <= probs.max()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    row=st.lists(
+        st.one_of(st.floats(0, 1), st.floats(allow_nan=True, allow_infinity=True)),
+        min_size=1,
+        max_size=6,
+    ),
+    named=st.booleans(),
+)
+def test_single_row_fast_path_agrees_with_the_batch_path(row: list[float], named: bool) -> None:
+    classes = np.array([f"c{i}" for i in range(len(row))]) if named else None
+    one = summarize_probabilities(np.array([row]), classes, max_rows=10)
+    two = summarize_probabilities(np.array([row, row]), classes, max_rows=10)
+    assert one.rows == 1
+    assert [(label, 2 * n) for label, n in one.class_counts] == two.class_counts
+    assert {k: 2 * v for k, v in one.invalid_confidence.items()} == two.invalid_confidence
+    if one.confidence is not None:
+        assert two.confidences is not None
+        assert two.confidences.tolist() == [one.confidence] * 2
