@@ -23,8 +23,8 @@ def run_launched(tmp_path: Path, script: str, **env: str) -> subprocess.Complete
         OTEL_METRICS_EXPORTER="none",
         OTEL_LOGS_EXPORTER="none",
         OTEL_SERVICE_NAME="launcher-test",
-        **env,
     )
+    environ.update(env)
     return subprocess.run(
         [str(LAUNCHER), sys.executable, str(path)],
         env=environ,
@@ -49,3 +49,23 @@ def console_spans(stdout: str) -> list[dict[str, Any]]:
         if isinstance(found, dict) and "context" in found:
             spans.append(found)
     return spans
+
+
+def console_metrics(stdout: str) -> dict[str, list[dict[str, Any]]]:
+    """Metric name -> data points, from every batch the console metric exporter printed."""
+    decoder = json.JSONDecoder()
+    points: dict[str, list[dict[str, Any]]] = {}
+    position = 0
+    while (start := stdout.find("{", position)) != -1:
+        try:
+            found, position = decoder.raw_decode(stdout, start)
+        except json.JSONDecodeError:
+            position = start + 1
+            continue
+        if not isinstance(found, dict) or "resource_metrics" not in found:
+            continue
+        for resource in found["resource_metrics"]:
+            for scope in resource["scope_metrics"]:
+                for metric in scope["metrics"]:
+                    points.setdefault(metric["name"], []).extend(metric["data"]["data_points"])
+    return points
