@@ -15,7 +15,11 @@ import numpy as np
 import pytest
 
 from otel_ml.cli import main
-from otel_ml.drift.profile import CategoricalFeatureProfile, ReferenceProfile
+from otel_ml.drift.profile import (
+    CategoricalFeatureProfile,
+    NumericFeatureProfile,
+    ReferenceProfile,
+)
 
 OTEL_ML = str(Path(sys.executable).with_name("otel-ml"))
 N = 3000
@@ -111,6 +115,7 @@ def test_profile_of_a_csv_equals_a_fit_on_the_same_data(
     assert list(rows) == ["age", "visits", "city", "pred", "proba"]
     assert rows["age"][:3] == ["numeric", str(N - N // 60), str(N // 60)]
     age = expected.feature("age")
+    assert isinstance(age, NumericFeatureProfile)
     assert rows["age"][3] == f"min {age.min:.4g}  mean {age.mean:.4g}  max {age.max:.4g}"
     assert rows["visits"][3] == f"min 0  mean {np.mean(columns['visits']):.4g}  max 5"
     missing_cities = len(range(0, N, 97))
@@ -224,7 +229,8 @@ def test_options_choose_features_bins_and_an_even_sample(
     assert profile.to_dict()["features"] == expected.to_dict()["features"]
     assert profile.metadata["rows"] == 1000
     age = profile.feature("age")
-    assert age.kind == "numeric" and age.bins.n_coarse == 7  # 5 plus underflow and overflow
+    assert isinstance(age, NumericFeatureProfile)
+    assert age.bins.n_coarse == 7  # 5 plus underflow and overflow
     assert out.startswith(f"Profiled 1000 rows of {train_csv} (spread evenly over the 3000 rows")
     assert table_rows(out)["city"][3].startswith("2 of 4 kept: berlin ")
 
@@ -315,7 +321,7 @@ def test_user_errors_exit_2_with_a_message(
         ("a,b\n1,2\n3\n", "line 3 has 1 fields, the header has 2"),
         ("a,a\n1,2\n", "header names column(s) ['a'] more than once"),
         ("a,,c\n1,2,3\n", "header column(s) [2] have no name"),
-        ('a,b\n1,"2\n', "not valid CSV"),
+        ('a,b\n1,"2\n', "line 2 is not valid CSV: unexpected end of data"),
     ],
 )
 def test_malformed_csv_files_exit_2_naming_the_problem(
@@ -339,7 +345,7 @@ def test_missing_output_option_and_the_help_of_every_option(
         [OTEL_ML, "profile", "--help"], capture_output=True, text=True, timeout=30, check=False
     )
     assert done.returncode == 0
-    options = re.findall(r"^\s+(-[-\w]+|DATA)", done.stdout, re.MULTILINE)
+    options = re.findall(r"^ {2}(-[-\w]+|DATA)", done.stdout, re.MULTILINE)
     assert options == [
         "DATA", "-h", "-o", "--target", "--prediction", "--score", "--features",
         "--categorical", "--bins", "--coarse-bins", "--top-k", "--max-rows", "--format",
