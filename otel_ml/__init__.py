@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from otel_ml.config import Settings, SettingsError
+from otel_ml.feedback.recorder import record_feedback, set_segments
 from otel_ml.inference import (
     InferenceInvocation,
     InferenceScope,
@@ -22,19 +23,25 @@ from otel_ml.inference import (
 from otel_ml.version import __version__
 
 if TYPE_CHECKING:
+    from otel_ml.drift.monitor import DriftMonitor
+    from otel_ml.drift.profile import ReferenceProfile
     from otel_ml.instrumentation.fastapi import Instrumentation
     from otel_ml.sdk import TelemetryHandle
 
 __all__ = [
+    "DriftMonitor",
     "InferenceInvocation",
     "InferenceScope",
     "InstrumentedModel",
+    "ReferenceProfile",
     "Settings",
     "SettingsError",
     "__version__",
     "configure",
     "inference",
     "instrument",
+    "record_feedback",
+    "set_segments",
     "wrap_model",
 ]
 
@@ -51,3 +58,18 @@ def instrument(app: Any, *args: Any, **kwargs: Any) -> Instrumentation:
     from otel_ml.instrumentation.fastapi import instrument as _instrument
 
     return _instrument(app, *args, **kwargs)
+
+
+_LAZY = {
+    "DriftMonitor": "otel_ml.drift.monitor",
+    "ReferenceProfile": "otel_ml.drift.profile",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # The drift engine needs scipy: import it on first use, not with otel_ml.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'otel_ml' has no attribute {name!r}")

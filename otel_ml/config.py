@@ -64,6 +64,13 @@ def _parse_optional_str(raw: str) -> str | None:
     return raw.strip() or None
 
 
+def _parse_names(raw: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in raw.split(",") if n.strip())
+    if not all(n.replace("_", "").replace("-", "").isalnum() for n in names):
+        raise ValueError("expected comma separated names (letters, digits, '-', '_')")
+    return names
+
+
 def _parse_header_name(raw: str) -> str:
     value = raw.strip().lower()
     if not value or not all(c.isalnum() or c in "-_" for c in value):
@@ -184,6 +191,60 @@ class Settings:
         _parse_positive_float,
         "Jensen-Shannon distance at which a feature drifted.",
     )
+    feedback_enabled: bool = _setting(
+        False,
+        "OTEL_ML_FEEDBACK_ENABLED",
+        _parse_bool,
+        "Keep recent predictions so `record_feedback` can join labels (the route turns it on).",
+    )
+    feedback_max_predictions: int = _setting(
+        100_000,
+        "OTEL_ML_FEEDBACK_MAX_PREDICTIONS",
+        _parse_positive_int,
+        "Predictions kept for labels; the oldest are evicted first.",
+    )
+    feedback_ttl_seconds: float = _setting(
+        7 * 86400.0,
+        "OTEL_ML_FEEDBACK_TTL_SECONDS",
+        _parse_positive_float,
+        "Age after which a prediction can no longer be labelled (`expired`).",
+    )
+    feedback_window: int = _setting(
+        1000,
+        "OTEL_ML_FEEDBACK_WINDOW",
+        _parse_positive_int,
+        "Labels behind the sliding-window accuracy, precision, recall and MAE gauges.",
+    )
+    feedback_segments: tuple[str, ...] = _setting(
+        (),
+        "OTEL_ML_FEEDBACK_SEGMENTS",
+        _parse_names,
+        "Segment names (`set_segments`) that label metrics carry as `ml.segment.<name>`.",
+    )
+    max_segment_values: int = _setting(
+        20,
+        "OTEL_ML_MAX_SEGMENT_VALUES",
+        _parse_positive_int,
+        "Distinct values per segment on metrics; further values become `__other__`.",
+    )
+    feedback_token: str | None = _setting(
+        None,
+        "OTEL_ML_FEEDBACK_TOKEN",
+        _parse_optional_str,
+        "Bearer token the feedback route requires (unset: no token).",
+    )
+    feedback_max_items: int = _setting(
+        1000,
+        "OTEL_ML_FEEDBACK_MAX_ITEMS",
+        _parse_positive_int,
+        "Labels accepted in one feedback request.",
+    )
+    feedback_max_body_bytes: int = _setting(
+        1_048_576,
+        "OTEL_ML_FEEDBACK_MAX_BODY_BYTES",
+        _parse_positive_int,
+        "Largest feedback request body, in bytes.",
+    )
     capture_content: bool = _setting(
         False,
         "OTEL_ML_CAPTURE_CONTENT",
@@ -242,6 +303,10 @@ def _check_override(f: dataclasses.Field[Any], value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e300:
             raise SettingsError(f"{f.name}={value!r}: expected a finite number > 0")
         return float(value)
+    if isinstance(f.default, tuple):
+        if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+            raise SettingsError(f"{f.name}={value!r}: expected a sequence of names")
+        return tuple(value)
     if not isinstance(value, str):
         raise SettingsError(f"{f.name}={value!r}: expected a string")
     try:

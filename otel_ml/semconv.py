@@ -70,6 +70,18 @@ DRIFT_METHODS: Final = ("psi", "ks", "chi2", "js")
 ML_DRIFT_BIN: Final = "ml.drift.bin"
 """Coarse bin of a feature: ``lt:<edge>``, ``<a>..<b>``, ``ge:<edge>`` or a category."""
 
+# --- feedback (delayed ground truth) --------------------------------------------
+ML_FEEDBACK_OUTCOME: Final = "ml.feedback.outcome"
+"""``correct`` or ``incorrect``: a classification label against its prediction."""
+ML_FEEDBACK_UNMATCHED_REASON: Final = "ml.feedback.unmatched.reason"
+"""Why a label found no prediction: ``unknown``, ``expired`` or ``duplicate``."""
+ML_FEEDBACK_DELAY_ATTRIBUTE: Final = "ml.feedback.delay"
+"""Seconds between the prediction and its label (span attribute)."""
+ML_FEEDBACK_ERROR_ATTRIBUTE: Final = "ml.feedback.error"
+"""Absolute error of a regression prediction (span attribute)."""
+ML_SEGMENT_PREFIX: Final = "ml.segment."
+"""Prefix of the user's segment attributes (configured names, capped values)."""
+
 # --- generic -----------------------------------------------------------------
 ERROR_TYPE: Final = "error.type"
 """Fully qualified exception class of a failed call (OTel general semconv)."""
@@ -102,10 +114,34 @@ ML_DRIFT_BIN_COUNT: Final = "ml.drift.bin.count"
 ML_DRIFT_REFERENCE_FRACTION: Final = "ml.drift.reference.fraction"
 """Observable gauge, ``1``. Reference fraction per feature and ``ml.drift.bin``."""
 
+ML_FEEDBACK_OUTCOMES: Final = "ml.feedback.outcomes"
+"""Counter, ``{label}``. Model name/version, ``ml.feedback.outcome``, segments."""
+ML_FEEDBACK_ERROR: Final = "ml.feedback.error"
+"""Histogram, model output units. Absolute error of labelled regression predictions."""
+ML_FEEDBACK_DELAY: Final = "ml.feedback.delay"
+"""Histogram, seconds. Time from prediction to label."""
+ML_FEEDBACK_UNMATCHED: Final = "ml.feedback.unmatched"
+"""Counter, ``{label}``. Labels that found no prediction, per ``ml.feedback.unmatched.reason``."""
+ML_FEEDBACK_ACCURACY: Final = "ml.feedback.accuracy"
+"""Observable gauge, ``1``. Accuracy over the last labelled predictions (sliding window)."""
+ML_FEEDBACK_PRECISION: Final = "ml.feedback.precision"
+"""Observable gauge, ``1``. Precision per ``ml.prediction.class`` over the window."""
+ML_FEEDBACK_RECALL: Final = "ml.feedback.recall"
+"""Observable gauge, ``1``. Recall per ``ml.prediction.class`` over the window."""
+ML_FEEDBACK_MAE: Final = "ml.feedback.mae"
+"""Observable gauge. Mean absolute error over the window."""
+ML_FEEDBACK_WINDOW_SIZE: Final = "ml.feedback.window.size"
+"""Observable gauge, ``{label}``. Labels behind the sliding-window gauges."""
+ML_FEEDBACK_BASELINE: Final = "ml.feedback.baseline"
+"""Observable gauge, ``1``. Offline accuracy of the model (reference profile metadata)."""
+
 # Explicit bucket boundaries, seconds: 0.5 ms to 10 s, roughly x2 per step.
 INFERENCE_DURATION_BUCKETS: Final = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
     0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+FEEDBACK_DELAY_BUCKETS: Final = (
+    1, 10, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400, 7 * 86400, 30 * 86400,
 )  # fmt: skip
 CONFIDENCE_BUCKETS: Final = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 
@@ -115,3 +151,117 @@ CONFIDENCE_BUCKETS: Final = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 
 def inference_span_name(operation: str, model_name: str) -> str:
     """Span name of an inference call: ``{ml.operation.name} {ml.model.name}``."""
     return f"{operation} {model_name}"
+
+
+def feedback_span_name(model_name: str | None) -> str:
+    """Span name of a label: ``feedback {ml.model.name}`` (``feedback`` when unmatched)."""
+    return f"feedback {model_name}" if model_name else "feedback"
+
+
+# --- GenAI (OpenTelemetry GenAI semantic conventions, v1.41 names) --------------
+# Span attributes unless noted. Metric attributes are the bounded subset kept
+# by :class:`otel_ml.genai.invocation.GenAIInvocation`: operation, provider,
+# request/response model, server address/port and ``error.type``.
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+"""``chat``, ``text_completion``, ``embeddings``, ``retrieval`` (metric + span)."""
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
+"""Telemetry flavour of the provider, e.g. ``openai`` (metric + span)."""
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+"""Model the request asked for (metric + span)."""
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
+"""Model that answered (metric + span)."""
+GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
+"""Provider's completion id. Span only."""
+GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+"""One finish reason per choice (string array). Span only."""
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+"""Input tokens as reported by the provider, never estimated. Span only."""
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+"""Output tokens as reported by the provider, never estimated. Span only."""
+GEN_AI_REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
+GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
+GEN_AI_REQUEST_TOP_P: Final = "gen_ai.request.top_p"
+GEN_AI_REQUEST_TOP_K: Final = "gen_ai.request.top_k"
+"""Documents asked of a retrieval, or the sampling top-k of a generation."""
+GEN_AI_REQUEST_SEED: Final = "gen_ai.request.seed"
+GEN_AI_REQUEST_STOP_SEQUENCES: Final = "gen_ai.request.stop_sequences"
+GEN_AI_REQUEST_CHOICE_COUNT: Final = "gen_ai.request.choice.count"
+"""``n`` of the request, set only when it is not 1."""
+GEN_AI_REQUEST_FREQUENCY_PENALTY: Final = "gen_ai.request.frequency_penalty"
+GEN_AI_REQUEST_PRESENCE_PENALTY: Final = "gen_ai.request.presence_penalty"
+GEN_AI_REQUEST_ENCODING_FORMATS: Final = "gen_ai.request.encoding_formats"
+GEN_AI_REQUEST_STREAM: Final = "gen_ai.request.stream"
+"""Whether the response was requested as a stream (bool)."""
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+"""Seconds from the request to the first chunk with output. Span only."""
+GEN_AI_EMBEDDINGS_DIMENSION_COUNT: Final = "gen_ai.embeddings.dimension.count"
+GEN_AI_DATA_SOURCE_ID: Final = "gen_ai.data_source.id"
+"""Id of the store a retrieval searched, e.g. a vector index name."""
+GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
+"""Content (opt-in only): the input messages as semconv JSON."""
+GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+"""Content (opt-in only): the output messages as semconv JSON."""
+GEN_AI_RETRIEVAL_QUERY_TEXT: Final = "gen_ai.retrieval.query.text"
+"""Content (opt-in only): the retrieval query."""
+GEN_AI_RETRIEVAL_DOCUMENTS: Final = "gen_ai.retrieval.documents"
+"""Content (opt-in only): ``[{"id": ..., "score": ...}]`` of retrieved documents, as JSON."""
+GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
+"""``input`` or ``output`` on ``gen_ai.client.token.usage`` (metric)."""
+SERVER_ADDRESS: Final = "server.address"
+"""Host of the GenAI endpoint, from the client's base URL (metric + span)."""
+SERVER_PORT: Final = "server.port"
+"""Port of the GenAI endpoint (metric + span)."""
+ML_EMBEDDINGS_INPUT_COUNT: Final = "ml.embeddings.input.count"
+"""Inputs embedded in one call (no semconv name yet). Span only."""
+ML_RETRIEVAL_DOCUMENTS_COUNT: Final = "ml.retrieval.documents.count"
+"""Documents a retrieval returned (no semconv name yet). Span only."""
+ML_RETRIEVAL_SCORE_MIN: Final = "ml.retrieval.score.min"
+"""Lowest score among the returned documents. Span only."""
+ML_RETRIEVAL_SCORE_MAX: Final = "ml.retrieval.score.max"
+"""Highest score among the returned documents. Span only."""
+
+GEN_AI_CHAT: Final = "chat"
+GEN_AI_TEXT_COMPLETION: Final = "text_completion"
+GEN_AI_EMBEDDINGS: Final = "embeddings"
+GEN_AI_RETRIEVAL: Final = "retrieval"
+GEN_AI_TOKEN_INPUT: Final = "input"
+GEN_AI_TOKEN_OUTPUT: Final = "output"
+
+GEN_AI_CLIENT_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
+"""Histogram, seconds. Every GenAI client call, ``error.type`` on failure."""
+GEN_AI_CLIENT_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
+"""Histogram, ``{token}``. One record per ``gen_ai.token.type`` the provider reported."""
+GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
+"""Histogram, seconds. Streams: request to the first chunk with output."""
+GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK: Final = "gen_ai.client.operation.time_per_output_chunk"
+"""Histogram, seconds. Streams: gap before each output chunk after the first."""
+GEN_AI_SERVER_REQUEST_DURATION: Final = "gen_ai.server.request.duration"
+"""Histogram, seconds. The app is the model server: request to last token."""
+GEN_AI_SERVER_TIME_TO_FIRST_TOKEN: Final = "gen_ai.server.time_to_first_token"
+"""Histogram, seconds. The app is the model server: request to first token."""
+GEN_AI_SERVER_TIME_PER_OUTPUT_TOKEN: Final = "gen_ai.server.time_per_output_token"
+"""Histogram, seconds. The app is the model server: mean gap per token after the first."""
+
+# Bucket advisories of the GenAI semantic conventions.
+GEN_AI_DURATION_BUCKETS: Final = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)  # fmt: skip
+GEN_AI_TOKEN_BUCKETS: Final = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)  # fmt: skip
+GEN_AI_FIRST_CHUNK_BUCKETS: Final = (
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+)  # fmt: skip
+GEN_AI_PER_TOKEN_BUCKETS: Final = (
+    0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
+)  # fmt: skip
+
+
+def genai_span_name(operation: str, model: str | None) -> str:
+    """Span name of a GenAI call: ``{gen_ai.operation.name} {gen_ai.request.model}``."""
+    return f"{operation} {model}" if model else operation
+
+
+def retrieval_span_name(data_source: str | None) -> str:
+    """Span name of a retrieval: ``retrieval {gen_ai.data_source.id}``."""
+    return f"{GEN_AI_RETRIEVAL} {data_source}" if data_source else GEN_AI_RETRIEVAL

@@ -7,15 +7,19 @@ import otel_ml
 
 def test_public_names_are_pinned() -> None:
     assert sorted(otel_ml.__all__) == [
+        "DriftMonitor",
         "InferenceInvocation",
         "InferenceScope",
         "InstrumentedModel",
+        "ReferenceProfile",
         "Settings",
         "SettingsError",
         "__version__",
         "configure",
         "inference",
         "instrument",
+        "record_feedback",
+        "set_segments",
         "wrap_model",
     ]
     for name in otel_ml.__all__:

@@ -16,6 +16,8 @@ import numpy as np
 Task = Literal["classification", "regression"]
 
 _MAX_SPAN_CLASSES = 10
+MAX_ROW_DETAIL = 256
+"""Batches up to this size keep their per-row predictions (for joining labels)."""
 
 
 @dataclass(slots=True)
@@ -36,6 +38,10 @@ class OutputSummary:
     confidences: np.ndarray | None = None
     """Valid per-row confidences (finite, in [0, 1])."""
     value_mean: float | None = None
+    row_labels: list[str] | None = None
+    """Batch classification up to :data:`MAX_ROW_DETAIL` rows: the class per row."""
+    row_values: list[float] | None = None
+    """Batch regression up to :data:`MAX_ROW_DETAIL` rows: the value per row."""
     invalid_confidence: dict[str, int] = field(default_factory=dict)
     """Issue kind (``non_finite``, ``out_of_range``, ``type``) -> rows."""
 
@@ -172,6 +178,8 @@ def _summarize_values(values: np.ndarray, summary: OutputSummary) -> None:
         summary.value = float(values[0])
     else:
         summary.value_mean = float(np.mean(values))
+        if summary.rows <= MAX_ROW_DETAIL:
+            summary.row_values = values.astype(np.float64).tolist()
 
 
 def _summarize_classes(values: np.ndarray, summary: OutputSummary) -> None:
@@ -184,7 +192,10 @@ def _summarize_classes(values: np.ndarray, summary: OutputSummary) -> None:
         return
     if values.dtype.kind == "f" and bool(np.all(np.mod(values, 1) == 0)):
         values = values.astype(np.int64)  # 0.0/1.0 labels read as "0"/"1", as single rows do
-    uniques, counts = np.unique(values.astype(str), return_counts=True)
+    as_text = values.astype(str)
+    if summary.rows <= MAX_ROW_DETAIL:
+        summary.row_labels = as_text.tolist()
+    uniques, counts = np.unique(as_text, return_counts=True)
     order = np.argsort(-counts, kind="stable")
     summary.class_counts = [(str(uniques[i]), int(counts[i])) for i in order]
     summary.distinct_classes = [label for label, _ in summary.class_counts[:_MAX_SPAN_CLASSES]]

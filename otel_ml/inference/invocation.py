@@ -35,6 +35,7 @@ from otel_ml.inference.labels import BoundedLabels
 if TYPE_CHECKING:
     from otel_ml.drift.monitor import DriftMonitor
     from otel_ml.drift.profile import ReferenceProfile
+    from otel_ml.feedback.recorder import FeedbackRecorder
 
 Recorder = Callable[["InferenceInvocation", Any], None]
 """Reads a call's output into its invocation (e.g. ``record_predictions``)."""
@@ -69,6 +70,7 @@ class ModelContext:
         self.active_key = tuple(self.metric_attributes.items())
         self.labels = BoundedLabels(settings.max_class_labels)
         self.monitor: DriftMonitor | None = None
+        self.feedback: FeedbackRecorder | None = None
         self._seeded = False
         self._lock = threading.Lock()
         self._class_keys: dict[str, tuple[tuple[str, Any], ...]] = {}
@@ -119,7 +121,18 @@ class ModelContext:
             )
         monitor = DriftMonitor(reference, self.name, self.version, self.telemetry, window_config())
         self.monitor = monitor
+        if self.feedback is not None:
+            self.feedback.baseline = _baseline(reference)
         return monitor
+
+    def enable_feedback(self) -> FeedbackRecorder:
+        """Remember this model's predictions so labels can be joined to them."""
+        from otel_ml.feedback.recorder import FeedbackRecorder, prediction_store
+
+        if self.feedback is None:
+            profile = self.monitor.profile if self.monitor is not None else None
+            self.feedback = FeedbackRecorder(self, prediction_store(), _baseline(profile))
+        return self.feedback
 
     def issue_key(self, feature: str, issue: str) -> tuple[tuple[str, Any], ...]:
         """Attribute key of ``ml.data.quality.issues`` (features and issues are bounded)."""
@@ -157,19 +170,28 @@ def model_context(
                 if len(_models) >= _MAX_MODELS:
                     _models.clear()  # pathological name churn: bound memory, lose caches
                 found = _models[key] = ModelContext(name, version, telemetry)
-                _watch_configured_profile(found)
+                _apply_settings(found)
     return found
 
 
-def _watch_configured_profile(model: ModelContext) -> None:
-    """``OTEL_ML_REFERENCE_PROFILE`` (the launcher's way in) watches the configured model."""
+def _baseline(profile: ReferenceProfile | None) -> float | None:
+    value = profile.metadata.get("baseline_accuracy") if profile is not None else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _apply_settings(model: ModelContext) -> None:
+    """Settings are the launcher's way in: ``OTEL_ML_REFERENCE_PROFILE`` watches the
+    configured model for drift and ``OTEL_ML_FEEDBACK_ENABLED`` keeps its predictions."""
     settings = get_settings()
-    if settings.reference_profile is None or settings.model_name not in (None, model.name):
+    if settings.model_name not in (None, model.name):
         return
     try:
-        model.watch(settings.reference_profile)
+        if settings.reference_profile is not None:
+            model.watch(settings.reference_profile)
+        if settings.feedback_enabled:
+            model.enable_feedback()
     except Exception as exc:
-        guard.report("drift.profile", exc, model.telemetry.internal_errors)
+        guard.report("model.settings", exc, model.telemetry.internal_errors)
 
 
 class InferenceInvocation:
@@ -277,6 +299,8 @@ class InferenceInvocation:
                 self._apply(self._summary)
             if model.monitor is not None:
                 self._feed_monitor(model.monitor)
+            if model.feedback is not None and self._summary is not None:
+                model.feedback.remember(self.prediction_id, self._summary, self.span)
         except Exception as exc:
             guard.report("inference.stop", exc, model.telemetry.internal_errors)
         finally:

@@ -99,6 +99,7 @@ def wrap_model(
     *,
     task: Task | None = None,
     reference: ReferenceProfile | str | Path | None = None,
+    feedback: bool = False,
     tracer_provider: trace.TracerProvider | None = None,
     meter_provider: metrics.MeterProvider | None = None,
 ) -> Any:
@@ -108,7 +109,9 @@ def wrap_model(
     ``name`` defaults to the model's class (or function) name, ``version`` to
     ``OTEL_ML_MODEL_VERSION``. ``task`` overrides how ``predict`` outputs are
     read (classes or values). ``reference`` (a :class:`ReferenceProfile` or the
-    path of its JSON) turns on drift monitoring of the inputs and outputs.
+    path of its JSON) turns on drift monitoring of the inputs and outputs;
+    ``feedback=True`` keeps recent predictions so :func:`otel_ml.record_feedback`
+    can join delayed labels to them.
     Raises ``TypeError`` for something that is not a model. Wrapping a wrapped
     model re-wraps the original.
     """
@@ -133,6 +136,8 @@ def wrap_model(
     context = model_context(name, version, inference_telemetry(tracer_provider, meter_provider))
     if reference is not None:
         context.watch(reference)
+    if feedback:
+        context.enable_feedback()
     cls = InstrumentedCallableModel if is_callable else InstrumentedModel
     return cls(model, context, task)
 

@@ -1,0 +1,1 @@
+"""Delayed ground truth: join labels to recent predictions, live quality metrics."""

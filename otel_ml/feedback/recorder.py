@@ -1,0 +1,286 @@
+"""Joining labels to predictions: the feedback span, outcome metrics, live quality.
+
+Predictions are remembered by :class:`FeedbackRecorder.remember` at the end
+of an inference (O(1): one small record into a bounded store). A label given
+to :func:`record_feedback` is matched by prediction id; it produces a
+``feedback {model}`` span linked to the prediction's span, outcome/error/delay
+metrics, and feeds the sliding-window quality gauges.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import trace
+from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.trace import Link, SpanContext, TraceFlags
+
+from otel_ml import semconv
+from otel_ml._internal import guard
+from otel_ml.config import get_settings
+from otel_ml.feedback.quality import QualityWindow
+from otel_ml.feedback.store import Outcome, PredictionStore, StoredPrediction
+from otel_ml.inference.extract import label_of
+from otel_ml.inference.instruments import InferenceTelemetry, inference_telemetry
+from otel_ml.inference.labels import BoundedLabels
+
+if TYPE_CHECKING:
+    from otel_ml.inference.invocation import ModelContext
+
+_MAX_BATCH_ROWS = 256
+_segments: ContextVar[Mapping[str, str] | None] = ContextVar("otel_ml_segments", default=None)
+
+
+def set_segments(**segments: Any) -> None:
+    """Segment values (e.g. ``country="DE"``) for the predictions that follow in
+    this context (request). Only names listed in ``OTEL_ML_FEEDBACK_SEGMENTS``
+    reach metrics, each with a capped number of values."""
+    _segments.set({str(k): str(v) for k, v in segments.items()})
+
+
+class FeedbackRecorder:
+    """Feedback state of one model: its quality window, baseline and segment caps."""
+
+    def __init__(self, model: ModelContext, store: PredictionStore, baseline: float | None) -> None:
+        settings = get_settings()
+        self.model = model
+        self.store = store
+        self.baseline = baseline
+        self.window = QualityWindow(settings.feedback_window)
+        self._segment_names = settings.feedback_segments
+        self._segment_values = {
+            name: BoundedLabels(settings.max_segment_values) for name in self._segment_names
+        }
+        self._attrs = dict(model.metric_attributes)
+        feedback_instruments(model.telemetry).register(self)
+
+    def remember(self, prediction_id: str, summary: Any, span: trace.Span) -> None:
+        """Keep what a later label needs (request path: one record, O(1))."""
+        record = StoredPrediction(self.model, label=summary.label, value=summary.value,
+                                  score=summary.confidence)  # fmt: skip
+        if summary.rows > 1 and summary.rows <= _MAX_BATCH_ROWS:
+            record.labels = summary.row_labels
+            record.values = summary.row_values
+        segments = _segments.get()
+        if segments:
+            record.segments = {n: segments[n] for n in self._segment_names if n in segments}
+        context = span.get_span_context()
+        record.trace_id, record.span_id = context.trace_id, context.span_id
+        record.trace_flags = context.trace_flags
+        self.store.put(prediction_id, record)
+
+    def metric_attributes(self, record: StoredPrediction) -> dict[str, str]:
+        """Model identity plus the record's capped segment values."""
+        attrs = dict(self._attrs)
+        for name, value in record.segments.items():
+            attrs[semconv.ML_SEGMENT_PREFIX + name] = self._segment_values[name](value)
+        return attrs
+
+
+def record_feedback(
+    prediction_id: str,
+    actual: Any,
+    *,
+    model_name: str | None = None,
+    model_version: str | None = None,
+    tracer_provider: trace.TracerProvider | None = None,
+    meter_provider: Any = None,
+) -> Outcome:
+    """Join the label ``actual`` (a class, a value, or a list for a batch) to its
+    prediction; returns ``matched``, ``unknown``, ``expired`` or ``duplicate``.
+
+    Each prediction id is labelled once: later labels for it are ``duplicate``.
+    ``model_name``/``model_version`` name the model unmatched labels are counted
+    for (the feedback route passes its app's model). Never raises for a label
+    it cannot use; raises ``TypeError`` for a prediction id that is not a string.
+    """
+    if not isinstance(prediction_id, str):
+        raise TypeError(f"prediction_id must be a string, got {type(prediction_id).__name__}")
+    outcome, record = prediction_store().take(prediction_id)
+    try:
+        if record is None or record.model.feedback is None:
+            telemetry = inference_telemetry(tracer_provider, meter_provider)
+            _unmatched(telemetry, outcome, prediction_id, model_name, model_version)
+        else:
+            _matched(record.model.feedback, record, prediction_id, actual)
+    except Exception as exc:
+        guard.report("feedback.record", exc)
+    return outcome
+
+
+def _matched(recorder: FeedbackRecorder, record: StoredPrediction, pid: str, actual: Any) -> None:
+    model = recorder.model
+    instruments = feedback_instruments(model.telemetry)
+    attrs = recorder.metric_attributes(record)
+    delay = max(0.0, recorder.store.now() - record.created_s)
+    span_attrs: dict[str, Any] = {**model.metric_attributes, semconv.ML_PREDICTION_ID: pid,
+                                  semconv.ML_FEEDBACK_DELAY_ATTRIBUTE: delay}  # fmt: skip
+    pairs, errors = _compare(record, actual)
+    if pairs:
+        capped = [(model.labels(p), model.labels(a)) for p, a in pairs]
+        recorder.window.add_pairs(capped)
+        correct = sum(p == a for p, a in pairs)
+        for outcome, n in (("correct", correct), ("incorrect", len(pairs) - correct)):
+            if n:
+                instruments.outcomes.add(n, {**attrs, semconv.ML_FEEDBACK_OUTCOME: outcome})
+        if len(pairs) == 1:
+            span_attrs[semconv.ML_FEEDBACK_OUTCOME] = "correct" if correct else "incorrect"
+    if errors:
+        recorder.window.add_errors(errors)
+        for error in errors:
+            instruments.error.record(error, attrs)
+        span_attrs[semconv.ML_FEEDBACK_ERROR_ATTRIBUTE] = sum(errors) / len(errors)
+    instruments.delay.record(delay, attrs)
+    _span(model.telemetry, semconv.feedback_span_name(model.name), span_attrs, record)
+
+
+def _unmatched(
+    telemetry: InferenceTelemetry, reason: str, pid: str, name: str | None, version: str | None
+) -> None:
+    attrs = {semconv.ML_FEEDBACK_UNMATCHED_REASON: reason}
+    if name:
+        attrs[semconv.ML_MODEL_NAME] = name
+        attrs[semconv.ML_MODEL_VERSION] = version or get_settings().model_version
+    feedback_instruments(telemetry).unmatched.add(1, attrs)
+    _span(telemetry, semconv.feedback_span_name(name), {**attrs, semconv.ML_PREDICTION_ID: pid})
+
+
+def _compare(record: StoredPrediction, actual: Any) -> tuple[list[tuple[str, str]], list[float]]:
+    """``(predicted, actual)`` label pairs and absolute errors; mismatched shapes give none."""
+    rows = actual if isinstance(actual, list | tuple) else [actual]
+    if record.label is not None and len(rows) == 1:
+        return [(record.label, label_of(rows[0]))], []
+    if record.labels is not None and len(rows) == len(record.labels):
+        return [(p, label_of(a)) for p, a in zip(record.labels, rows, strict=True)], []
+    predicted = [record.value] if record.value is not None else record.values
+    if predicted is not None and len(rows) == len(predicted):
+        errors = [abs(float(a) - p) for p, a in zip(predicted, rows, strict=True)]
+        return [], [e for e in errors if math.isfinite(e)]
+    return [], []
+
+
+def _span(
+    telemetry: InferenceTelemetry, name: str, attrs: dict[str, Any], record: Any = None
+) -> None:
+    links = []
+    if record is not None and record.span_id:
+        context = SpanContext(record.trace_id, record.span_id, is_remote=False,
+                              trace_flags=TraceFlags(record.trace_flags))  # fmt: skip
+        links.append(Link(context))
+    telemetry.tracer.start_span(name, attributes=attrs, links=links).end()
+
+
+class FeedbackInstruments:
+    """The feedback instruments of one meter; gauges read every registered recorder."""
+
+    def __init__(self, telemetry: InferenceTelemetry) -> None:
+        meter = telemetry.meter
+        self._recorders: weakref.WeakSet[FeedbackRecorder] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._errors = telemetry.internal_errors
+        self.outcomes = meter.create_counter(
+            semconv.ML_FEEDBACK_OUTCOMES, unit="{label}", description="Labelled predictions."
+        )
+        self.unmatched = meter.create_counter(
+            semconv.ML_FEEDBACK_UNMATCHED, unit="{label}", description="Labels with no prediction."
+        )
+        self.error = meter.create_histogram(
+            semconv.ML_FEEDBACK_ERROR, description="Absolute error of labelled regressions."
+        )
+        self.delay = meter.create_histogram(
+            semconv.ML_FEEDBACK_DELAY, unit="s", description="Time from prediction to label.",
+            explicit_bucket_boundaries_advisory=[float(b) for b in semconv.FEEDBACK_DELAY_BUCKETS],
+        )  # fmt: skip
+        for name, read, unit in _GAUGES:
+            meter.create_observable_gauge(name, [self._callback(read)], unit=unit)
+
+    def register(self, recorder: FeedbackRecorder) -> None:
+        with self._lock:
+            self._recorders.add(recorder)
+
+    def _callback(
+        self, read: Callable[[FeedbackRecorder], Iterable[Observation]]
+    ) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        def observe(_options: CallbackOptions) -> Iterable[Observation]:
+            with self._lock:
+                recorders = list(self._recorders)
+            out: list[Observation] = []
+            for recorder in recorders:
+                try:
+                    out.extend(read(recorder))
+                except Exception as exc:
+                    guard.report("feedback.collect", exc, self._errors)
+            return out
+
+        return observe
+
+
+def _accuracy(r: FeedbackRecorder) -> Sequence[Observation]:
+    q = r.window.snapshot()
+    return [Observation(q.accuracy, r._attrs)] if q.accuracy is not None else []
+
+
+def _per_class(metric: str) -> Callable[[FeedbackRecorder], Sequence[Observation]]:
+    def read(r: FeedbackRecorder) -> Sequence[Observation]:
+        values = getattr(r.window.snapshot(), metric)
+        return [
+            Observation(v, {**r._attrs, semconv.ML_PREDICTION_CLASS: c}) for c, v in values.items()
+        ]
+
+    return read
+
+
+def _mae(r: FeedbackRecorder) -> Sequence[Observation]:
+    q = r.window.snapshot()
+    return [Observation(q.mae, r._attrs)] if q.mae is not None else []
+
+
+def _window_size(r: FeedbackRecorder) -> Sequence[Observation]:
+    q = r.window.snapshot()
+    return [Observation(q.classified + q.regressed, r._attrs)]
+
+
+def _baseline(r: FeedbackRecorder) -> Sequence[Observation]:
+    return [Observation(r.baseline, r._attrs)] if r.baseline is not None else []
+
+
+_GAUGES: tuple[tuple[str, Callable[[FeedbackRecorder], Sequence[Observation]], str], ...] = (
+    (semconv.ML_FEEDBACK_ACCURACY, _accuracy, "1"),
+    (semconv.ML_FEEDBACK_PRECISION, _per_class("precision"), "1"),
+    (semconv.ML_FEEDBACK_RECALL, _per_class("recall"), "1"),
+    (semconv.ML_FEEDBACK_MAE, _mae, ""),
+    (semconv.ML_FEEDBACK_WINDOW_SIZE, _window_size, "{label}"),
+    (semconv.ML_FEEDBACK_BASELINE, _baseline, "1"),
+)
+_lock = threading.Lock()
+_store: PredictionStore | None = None
+
+
+def prediction_store() -> PredictionStore:
+    """The process-wide store of recent predictions, sized by the settings."""
+    global _store
+    if _store is None:
+        with _lock:
+            if _store is None:
+                settings = get_settings()
+                _store = PredictionStore(
+                    settings.feedback_max_predictions, settings.feedback_ttl_seconds
+                )
+    return _store
+
+
+def feedback_instruments(telemetry: InferenceTelemetry) -> FeedbackInstruments:
+    """The :class:`FeedbackInstruments` of a telemetry bundle, created on first use."""
+    found = getattr(telemetry, "_feedback_instruments", None)
+    if found is None:
+        with _lock:
+            found = getattr(telemetry, "_feedback_instruments", None)
+            if found is None:
+                found = FeedbackInstruments(telemetry)
+                telemetry._feedback_instruments = found  # type: ignore[attr-defined]
+    return found

@@ -1,0 +1,125 @@
+"""A bounded store of recent predictions, keyed by prediction id. No OpenTelemetry here.
+
+Bounded by count and by age: inserting past ``capacity`` evicts the oldest
+prediction, and predictions older than ``ttl_s`` are evicted as inserts and
+lookups pass them. Insert and lookup are O(1) (amortised for eviction) under
+one lock that is never held across user code. Ids of evicted and already
+labelled predictions are remembered in bounded side tables, so a late or
+repeated label is told apart from a wrong id.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Outcome = Literal["matched", "unknown", "expired", "duplicate"]
+
+
+@dataclass(slots=True)
+class StoredPrediction:
+    """What a label needs of its prediction."""
+
+    model: Any
+    """The model's context (name, version, telemetry)."""
+    label: str | None = None
+    labels: list[str] | None = None
+    """Batch classification: the predicted class per row (bounded)."""
+    value: float | None = None
+    values: list[float] | None = None
+    """Batch regression: the predicted value per row (bounded)."""
+    score: float | None = None
+    segments: dict[str, str] = field(default_factory=dict)
+    trace_id: int = 0
+    span_id: int = 0
+    trace_flags: int = 0
+    created_s: float = 0.0
+    """Monotonic time of the prediction."""
+
+
+class PredictionStore:
+    """Recent predictions by id, bounded by ``capacity`` and ``ttl_s``."""
+
+    def __init__(
+        self, capacity: int, ttl_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if capacity < 1 or ttl_s <= 0:
+            raise ValueError("capacity and ttl_s must be positive")
+        self.capacity = capacity
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._reset()
+        os.register_at_fork(after_in_child=_reset_after_fork(weakref.ref(self)))
+
+    def _reset(self) -> None:
+        # Also the after-fork hook: each worker joins labels to its own predictions.
+        self._lock = threading.Lock()
+        self._live: OrderedDict[str, StoredPrediction] = OrderedDict()
+        self._evicted: OrderedDict[str, None] = OrderedDict()
+        self._labelled: OrderedDict[str, None] = OrderedDict()
+
+    def now(self) -> float:
+        """The store's clock (monotonic seconds), the time base of ``created_s``."""
+        return self._clock()
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def put(self, prediction_id: str, prediction: StoredPrediction) -> None:
+        """Remember a prediction (a second put for the same id replaces the first)."""
+        prediction.created_s = now = self._clock()
+        with self._lock:
+            live = self._live
+            live[prediction_id] = prediction
+            live.move_to_end(prediction_id)
+            while len(live) > self.capacity:
+                self._evict_first()
+            self._expire(now)
+
+    def take(self, prediction_id: str) -> tuple[Outcome, StoredPrediction | None]:
+        """Remove and return the prediction a label refers to, or why there is none."""
+        now = self._clock()
+        with self._lock:
+            self._expire(now)
+            found = self._live.pop(prediction_id, None)
+            if found is not None:
+                _remember(self._labelled, prediction_id, self.capacity)
+                return "matched", found
+            if prediction_id in self._labelled:
+                return "duplicate", None
+            if prediction_id in self._evicted:
+                return "expired", None
+            return "unknown", None
+
+    def _expire(self, now: float) -> None:
+        live = self._live
+        while live:
+            oldest = next(iter(live.values()))
+            if now - oldest.created_s < self.ttl_s:
+                return
+            self._evict_first()
+
+    def _evict_first(self) -> None:
+        prediction_id, _ = self._live.popitem(last=False)
+        _remember(self._evicted, prediction_id, self.capacity)
+
+
+def _remember(table: OrderedDict[str, None], key: str, capacity: int) -> None:
+    table[key] = None
+    if len(table) > capacity:
+        table.popitem(last=False)
+
+
+def _reset_after_fork(ref: weakref.ref[PredictionStore]) -> Callable[[], None]:
+    def reset() -> None:
+        store = ref()
+        if store is not None:
+            store._reset()
+
+    return reset
