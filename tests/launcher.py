@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,25 +37,9 @@ def run_launched(tmp_path: Path, script: str, **env: str) -> subprocess.Complete
     )
 
 
-def console_spans(stdout: str) -> list[dict[str, Any]]:
-    """The JSON span objects the console exporter printed between other output."""
+def _json_objects(stdout: str) -> Iterator[Any]:
+    """Every JSON object printed in ``stdout`` between other output."""
     decoder = json.JSONDecoder()
-    spans, position = [], 0
-    while (start := stdout.find("{", position)) != -1:
-        try:
-            found, position = decoder.raw_decode(stdout, start)
-        except json.JSONDecodeError:
-            position = start + 1
-            continue
-        if isinstance(found, dict) and "context" in found:
-            spans.append(found)
-    return spans
-
-
-def console_metrics(stdout: str) -> dict[str, list[dict[str, Any]]]:
-    """Metric name -> data points, from every batch the console metric exporter printed."""
-    decoder = json.JSONDecoder()
-    points: dict[str, list[dict[str, Any]]] = {}
     position = 0
     while (start := stdout.find("{", position)) != -1:
         try:
@@ -62,6 +47,18 @@ def console_metrics(stdout: str) -> dict[str, list[dict[str, Any]]]:
         except json.JSONDecodeError:
             position = start + 1
             continue
+        yield found
+
+
+def console_spans(stdout: str) -> list[dict[str, Any]]:
+    """The span objects the console span exporter printed."""
+    return [o for o in _json_objects(stdout) if isinstance(o, dict) and "context" in o]
+
+
+def console_metrics(stdout: str) -> dict[str, list[dict[str, Any]]]:
+    """Metric name -> data points, from every batch the console metric exporter printed."""
+    points: dict[str, list[dict[str, Any]]] = {}
+    for found in _json_objects(stdout):
         if not isinstance(found, dict) or "resource_metrics" not in found:
             continue
         for resource in found["resource_metrics"]:

@@ -12,15 +12,15 @@ import json
 import logging
 import threading
 import time
-import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.metrics import Observation
 
 from otel_ml import semconv
 from otel_ml._internal import guard
+from otel_ml._internal.registry import SourceRegistry
 from otel_ml.config import get_settings
 from otel_ml.drift.inputs import InputAdapter, SchemaError
 from otel_ml.drift.profile import ReferenceProfile
@@ -74,7 +74,7 @@ class DriftMonitor:
             for f in watched
             for attrs, fraction in zip(self._bin_attrs[f.name], f.coarse_fractions, strict=True)
         ]
-        drift_instruments(telemetry).register(self)
+        drift_instruments(telemetry).monitors.register(self)
 
     def observe(self, inputs: Any) -> None:
         """Feed one call's input rows (request path: a buffer copy; never raises)."""
@@ -185,37 +185,17 @@ class DriftInstruments:
     """The drift instruments of one meter, reading every registered monitor."""
 
     def __init__(self, telemetry: InferenceTelemetry) -> None:
-        self._monitors: weakref.WeakSet[DriftMonitor] = weakref.WeakSet()
-        self._lock = threading.Lock()
+        self.monitors: SourceRegistry[DriftMonitor] = SourceRegistry(
+            "drift.collect", telemetry.internal_errors
+        )
         meter = telemetry.meter
-        self._errors = telemetry.internal_errors
         for name, kind, read, unit, description in _INSTRUMENTS:
             create = (
                 meter.create_observable_counter
                 if kind == "counter"
                 else meter.create_observable_gauge
             )
-            create(name, [self._callback(read)], unit=unit, description=description)
-
-    def register(self, monitor: DriftMonitor) -> None:
-        with self._lock:
-            self._monitors.add(monitor)
-
-    def _callback(
-        self, read: Callable[[DriftMonitor], list[Observation]]
-    ) -> Callable[[CallbackOptions], Iterable[Observation]]:
-        def observe(_options: CallbackOptions) -> Iterable[Observation]:
-            with self._lock:
-                monitors = list(self._monitors)
-            out: list[Observation] = []
-            for monitor in monitors:
-                try:
-                    out.extend(read(monitor))
-                except Exception as exc:
-                    guard.report("drift.collect", exc, self._errors)
-            return out
-
-        return observe
+            create(name, [self.monitors.callback(read)], unit=unit, description=description)
 
 
 def window_config() -> WindowConfig:
@@ -245,16 +225,8 @@ _INSTRUMENTS: tuple[tuple[str, str, Callable[[DriftMonitor], list[Observation]],
     (semconv.ML_DRIFT_REFERENCE_FRACTION, "gauge", DriftMonitor.reference_observations, "1",
      "Reference fraction of each drift bin."),
 )  # fmt: skip
-_instruments_lock = threading.Lock()
 
 
 def drift_instruments(telemetry: InferenceTelemetry) -> DriftInstruments:
     """The :class:`DriftInstruments` of a telemetry bundle, created on first use."""
-    found = getattr(telemetry, "_drift_instruments", None)
-    if found is None:
-        with _instruments_lock:
-            found = getattr(telemetry, "_drift_instruments", None)
-            if found is None:
-                found = DriftInstruments(telemetry)
-                telemetry._drift_instruments = found  # type: ignore[attr-defined]
-    return found
+    return telemetry.extension("drift", DriftInstruments)

@@ -13,10 +13,8 @@ traffic.
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 import time
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from otel_ml._internal.registry import reset_after_fork
 from otel_ml.drift.binning import IntArray, NumericBins, RowBinner
 from otel_ml.drift.profile import FeatureProfile, NumericFeatureProfile, ReferenceProfile
 from otel_ml.drift.statistics import DriftScores, DriftThresholds, Verdict, verdict
@@ -139,7 +138,7 @@ class DriftWindow:
         self.n_numeric = len(self._inputs.binner.numeric)
         self.n_categorical = len(self._inputs.binner.categorical)
         self._reset()
-        os.register_at_fork(after_in_child=_reset_after_fork(weakref.ref(self)))
+        reset_after_fork(self, DriftWindow._reset)
 
     def _reset(self) -> None:
         # Also the after-fork hook: a forked worker starts with empty state.
@@ -316,12 +315,3 @@ def _coarse(feature: FeatureProfile, fine: IntArray) -> IntArray:
     if isinstance(feature, NumericFeatureProfile):
         return np.asarray(feature.bins.coarse(fine), np.int64)
     return fine
-
-
-def _reset_after_fork(ref: weakref.ref[DriftWindow]) -> Callable[[], None]:
-    def reset() -> None:
-        window = ref()
-        if window is not None:
-            window._reset()
-
-    return reset

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import math
 import threading
-import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
-from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.metrics import Observation
 from opentelemetry.trace import Link, SpanContext, TraceFlags
 
 from otel_ml import semconv
 from otel_ml._internal import guard
+from otel_ml._internal.registry import SourceRegistry
 from otel_ml.config import get_settings
 from otel_ml.feedback.quality import QualityWindow
 from otel_ml.feedback.store import Outcome, PredictionStore, StoredPrediction
@@ -57,7 +57,7 @@ class FeedbackRecorder:
             name: BoundedLabels(settings.max_segment_values) for name in self._segment_names
         }
         self._attrs = dict(model.metric_attributes)
-        feedback_instruments(model.telemetry).register(self)
+        feedback_instruments(model.telemetry).recorders.register(self)
 
     def remember(self, prediction_id: str, summary: Any, span: trace.Span) -> None:
         """Keep what a later label needs (request path: one record, O(1))."""
@@ -180,9 +180,9 @@ class FeedbackInstruments:
 
     def __init__(self, telemetry: InferenceTelemetry) -> None:
         meter = telemetry.meter
-        self._recorders: weakref.WeakSet[FeedbackRecorder] = weakref.WeakSet()
-        self._lock = threading.Lock()
-        self._errors = telemetry.internal_errors
+        self.recorders: SourceRegistry[FeedbackRecorder] = SourceRegistry(
+            "feedback.collect", telemetry.internal_errors
+        )
         self.outcomes = meter.create_counter(
             semconv.ML_FEEDBACK_OUTCOMES, unit="{label}", description="Labelled predictions."
         )
@@ -197,27 +197,7 @@ class FeedbackInstruments:
             explicit_bucket_boundaries_advisory=[float(b) for b in semconv.FEEDBACK_DELAY_BUCKETS],
         )  # fmt: skip
         for name, read, unit in _GAUGES:
-            meter.create_observable_gauge(name, [self._callback(read)], unit=unit)
-
-    def register(self, recorder: FeedbackRecorder) -> None:
-        with self._lock:
-            self._recorders.add(recorder)
-
-    def _callback(
-        self, read: Callable[[FeedbackRecorder], Iterable[Observation]]
-    ) -> Callable[[CallbackOptions], Iterable[Observation]]:
-        def observe(_options: CallbackOptions) -> Iterable[Observation]:
-            with self._lock:
-                recorders = list(self._recorders)
-            out: list[Observation] = []
-            for recorder in recorders:
-                try:
-                    out.extend(read(recorder))
-                except Exception as exc:
-                    guard.report("feedback.collect", exc, self._errors)
-            return out
-
-        return observe
+            meter.create_observable_gauge(name, [self.recorders.callback(read)], unit=unit)
 
 
 def _accuracy(r: FeedbackRecorder) -> Sequence[Observation]:
@@ -276,11 +256,4 @@ def prediction_store() -> PredictionStore:
 
 def feedback_instruments(telemetry: InferenceTelemetry) -> FeedbackInstruments:
     """The :class:`FeedbackInstruments` of a telemetry bundle, created on first use."""
-    found = getattr(telemetry, "_feedback_instruments", None)
-    if found is None:
-        with _lock:
-            found = getattr(telemetry, "_feedback_instruments", None)
-            if found is None:
-                found = FeedbackInstruments(telemetry)
-                telemetry._feedback_instruments = found  # type: ignore[attr-defined]
-    return found
+    return telemetry.extension("feedback", FeedbackInstruments)

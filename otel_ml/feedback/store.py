@@ -10,14 +10,14 @@ repeated label is told apart from a wrong id.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from otel_ml._internal.registry import reset_after_fork
 
 Outcome = Literal["matched", "unknown", "expired", "duplicate"]
 
@@ -55,7 +55,7 @@ class PredictionStore:
         self.ttl_s = ttl_s
         self._clock = clock
         self._reset()
-        os.register_at_fork(after_in_child=_reset_after_fork(weakref.ref(self)))
+        reset_after_fork(self, PredictionStore._reset)
 
     def _reset(self) -> None:
         # Also the after-fork hook: each worker joins labels to its own predictions.
@@ -114,12 +114,3 @@ def _remember(table: OrderedDict[str, None], key: str, capacity: int) -> None:
     table[key] = None
     if len(table) > capacity:
         table.popitem(last=False)
-
-
-def _reset_after_fork(ref: weakref.ref[PredictionStore]) -> Callable[[], None]:
-    def reset() -> None:
-        store = ref()
-        if store is not None:
-            store._reset()
-
-    return reset

@@ -10,19 +10,20 @@ request path.
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from otel_ml import semconv
 from otel_ml._internal import guard
+from otel_ml._internal.registry import reset_after_fork
 from otel_ml.version import __version__
 
 Attributes = dict[str, Any]
+E = TypeVar("E")
 _AttrKey = tuple[tuple[str, Any], ...]
 
 
@@ -32,7 +33,7 @@ class _Tallies:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values: dict[_AttrKey, int] = {}
-        os.register_at_fork(after_in_child=self._reset_in_child)
+        reset_after_fork(self, _Tallies._reset_in_child)
 
     def add(self, key: _AttrKey, amount: int) -> None:
         with self._lock:
@@ -79,6 +80,7 @@ class InferenceTelemetry:
             explicit_bucket_boundaries_advisory=list(semconv.CONFIDENCE_BUCKETS),
         )
         self.meter = meter
+        self._extensions: dict[str, Any] = {}
         self.internal_errors = guard.internal_errors_counter(meter)
         self.active = _Tallies()
         self.predictions = _Tallies()
@@ -102,9 +104,20 @@ class InferenceTelemetry:
             description="Predicted rows per class.",
         )
 
+    def extension(self, key: str, build: Callable[[InferenceTelemetry], E]) -> E:
+        """The instruments of a feature (drift, feedback) on this bundle's meter,
+        built by ``build(self)`` on first use."""
+        found = self._extensions.get(key)
+        if found is None:
+            with _cache_lock:
+                found = self._extensions.get(key)
+                if found is None:
+                    found = self._extensions[key] = build(self)
+        return found
+
 
 _cache: dict[tuple[int, int], InferenceTelemetry] = {}
-_cache_lock = threading.Lock()
+_cache_lock = threading.RLock()  # extensions may build while a bundle is being made
 
 
 def inference_telemetry(

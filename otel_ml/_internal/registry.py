@@ -1,0 +1,65 @@
+"""Shared plumbing for observable instruments and per-process state."""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any, Generic, TypeVar
+
+from opentelemetry.metrics import CallbackOptions, Counter, Observation
+
+from otel_ml._internal import guard
+
+S = TypeVar("S")
+
+
+class SourceRegistry(Generic[S]):
+    """Weakly held sources (monitors, recorders) read by observable callbacks.
+
+    A source that fails while being read is reported through the guard under
+    ``component`` and skipped; the others are still exported.
+    """
+
+    def __init__(self, component: str, errors: Counter) -> None:
+        self._sources: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._component = component
+        self._errors = errors
+
+    def register(self, source: S) -> None:
+        """Export ``source`` from now on (until it is garbage collected)."""
+        with self._lock:
+            self._sources.add(source)
+
+    def callback(
+        self, read: Callable[[S], Iterable[Observation]]
+    ) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        """An observable-instrument callback gathering ``read(source)`` of every source."""
+
+        def observe(_options: CallbackOptions) -> Iterable[Observation]:
+            with self._lock:
+                sources = list(self._sources)
+            out: list[Observation] = []
+            for source in sources:
+                try:
+                    out.extend(read(source))
+                except Exception as exc:
+                    guard.report(self._component, exc, self._errors)
+            return out
+
+        return observe
+
+
+def reset_after_fork(owner: Any, reset: Callable[[Any], None]) -> None:
+    """Call ``reset(owner)`` in a forked child while ``owner`` is alive: a forked
+    worker is a new instance and must not carry its parent's state or locks."""
+    ref = weakref.ref(owner)
+
+    def in_child() -> None:
+        alive = ref()
+        if alive is not None:
+            reset(alive)
+
+    os.register_at_fork(after_in_child=in_child)
