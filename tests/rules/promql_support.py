@@ -1,0 +1,177 @@
+"""What the rule and dashboard tests share: promtool, PromQL name extraction
+and the Prometheus names of otel_ml's metric contract.
+
+The contract is derived from :mod:`otel_ml.semconv` with the naming rules of
+the collector's Prometheus exporter (docs/metrics.md): dots become ``_``, the
+unit ``s`` adds ``_seconds``, ``{curly}`` units add nothing, monotonic counters
+add ``_total``, gauges with unit ``1`` add ``_ratio`` (histograms do not), and
+histograms are exposed as ``_bucket``/``_sum``/``_count``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from otel_ml import semconv
+
+REPO = Path(__file__).resolve().parents[2]
+PROMETHEUS = REPO / "prometheus"
+RULE_FILES = (PROMETHEUS / "recording.yml", PROMETHEUS / "alerts.yml")
+PROMTOOL_TIMEOUT_S = 120
+
+# (OTel name, unit, kind) of every instrument the rules and dashboard may use.
+_INSTRUMENTS: tuple[tuple[str, str, str], ...] = (
+    (semconv.ML_INFERENCE_DURATION, "s", "histogram"),
+    (semconv.ML_INFERENCE_ACTIVE, "{request}", "gauge"),  # up-down counter: a gauge
+    (semconv.ML_PREDICTION_CONFIDENCE_METRIC, "1", "histogram"),
+    (semconv.ML_PREDICTIONS, "{prediction}", "counter"),
+    (semconv.ML_DATA_QUALITY_ISSUES, "{issue}", "counter"),
+    (semconv.OTEL_ML_INTERNAL_ERRORS, "{error}", "counter"),
+    (semconv.ML_DRIFT_SCORE, "1", "gauge"),
+    (semconv.ML_DRIFT_WINDOW_SIZE, "{value}", "gauge"),
+    (semconv.ML_DRIFT_BIN_COUNT, "{value}", "counter"),
+    (semconv.ML_DRIFT_REFERENCE_FRACTION, "1", "gauge"),
+    (semconv.ML_FEEDBACK_OUTCOMES, "{label}", "counter"),
+    (semconv.ML_FEEDBACK_UNMATCHED, "{label}", "counter"),
+    (semconv.ML_FEEDBACK_ERROR, "", "histogram"),
+    (semconv.ML_FEEDBACK_DELAY, "s", "histogram"),
+    (semconv.ML_FEEDBACK_ACCURACY, "1", "gauge"),
+    (semconv.ML_FEEDBACK_PRECISION, "1", "gauge"),
+    (semconv.ML_FEEDBACK_RECALL, "1", "gauge"),
+    (semconv.ML_FEEDBACK_MAE, "", "gauge"),
+    (semconv.ML_FEEDBACK_WINDOW_SIZE, "{label}", "gauge"),
+    (semconv.ML_FEEDBACK_BASELINE, "1", "gauge"),
+    (semconv.GEN_AI_CLIENT_OPERATION_DURATION, "s", "histogram"),
+    (semconv.GEN_AI_CLIENT_TOKEN_USAGE, "{token}", "histogram"),
+    (semconv.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK, "s", "histogram"),
+    (semconv.GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK, "s", "histogram"),
+    (semconv.GEN_AI_SERVER_REQUEST_DURATION, "s", "histogram"),
+    (semconv.GEN_AI_SERVER_TIME_TO_FIRST_TOKEN, "s", "histogram"),
+    (semconv.GEN_AI_SERVER_TIME_PER_OUTPUT_TOKEN, "s", "histogram"),
+    # From the FastAPI instrumentation (stable HTTP semconv, which otel_ml opts into).
+    ("http.server.request.duration", "s", "histogram"),
+)
+# Labels Prometheus adds: replica identity, buckets, and the ALERTS series.
+_EXTRA_LABELS = frozenset({"job", "instance", "le", "alertname", "alertstate"})
+_HTTP_LABELS = frozenset({"http_request_method", "http_route", "http_response_status_code"})
+_KEYWORDS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right",
+                       "and", "or", "unless", "offset", "bool", "inf", "nan"})  # fmt: skip
+_CLAUSE = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)")
+_MATCHERS = re.compile(r"\{([^}]*)\}")
+_MATCHER_LABEL = re.compile(r"([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)")
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_IDENTIFIER = re.compile(r"(?<![\w.:])[A-Za-z_:][\w:]*")
+
+
+def prometheus_name(name: str, unit: str, kind: str) -> str:
+    """The exporter's name for an instrument (before histogram suffixes)."""
+    tokens = [name.replace(".", "_")]
+    if unit == "s":
+        tokens.append("seconds")
+    if kind == "counter":
+        tokens.append("total")
+    if kind == "gauge" and unit == "1":
+        tokens.append("ratio")
+    return "_".join(tokens)
+
+
+def contract_series() -> frozenset[str]:
+    """Every series name otel_ml's instruments appear as in Prometheus."""
+    names: set[str] = set()
+    for name, unit, kind in _INSTRUMENTS:
+        base = prometheus_name(name, unit, kind)
+        suffixes = ("_bucket", "_sum", "_count") if kind == "histogram" else ("",)
+        names.update(base + suffix for suffix in suffixes)
+    return frozenset(names)
+
+
+def contract_labels() -> frozenset[str]:
+    """Every label otel_ml's metric attributes become, plus Prometheus' own."""
+    attributes = {
+        value.replace(".", "_")
+        for key, value in vars(semconv).items()
+        if key.isupper() and isinstance(value, str) and "." in value
+    }
+    return frozenset(attributes | {semconv.COMPONENT} | _EXTRA_LABELS | _HTTP_LABELS)
+
+
+def names_in(expr: str) -> tuple[set[str], set[str]]:
+    """``(metric names, label names)`` a PromQL expression refers to.
+
+    A lexical scan, enough for the expressions in this repository: strings,
+    label matchers, ranges and grouping clauses are taken out first, and what
+    remains that is neither a function, a keyword nor a number is a metric.
+    """
+    text = _STRING.sub('""', expr)
+    labels: set[str] = set()
+    for clause in _CLAUSE.findall(text):
+        labels.update(n.strip() for n in clause.split(",") if n.strip())
+    for matchers in _MATCHERS.findall(text):
+        labels.update(_MATCHER_LABEL.findall(matchers))
+    text = _CLAUSE.sub(" ", text)
+    text = _MATCHERS.sub(" ", text)
+    text = re.sub(r"\[[^\]]*\]", " ", text)
+    metrics = {
+        m.group()
+        for m in _IDENTIFIER.finditer(text)
+        if m.group().lower() not in _KEYWORDS and not text[m.end() :].lstrip().startswith("(")
+    }
+    return metrics, labels
+
+
+def load_yaml(path: Path) -> Any:
+    """A YAML file's content."""
+    with path.open(encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def rules(path: Path) -> list[dict[str, Any]]:
+    """The rules of a Prometheus rule file, across its groups."""
+    return [rule for group in load_yaml(path)["groups"] for rule in group["rules"]]
+
+
+def recorded_names() -> frozenset[str]:
+    """Series the recording rules produce."""
+    return frozenset(r["record"] for r in rules(PROMETHEUS / "recording.yml"))
+
+
+def promtool_path() -> str:
+    """``promtool``'s path; fails under CI and skips elsewhere when it is missing."""
+    found = shutil.which("promtool")
+    if found is None:
+        reason = "promtool not found (Debian/Ubuntu: apt-get install prometheus)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason}; CI must install it")
+        pytest.skip(reason)
+    return found
+
+
+def run_promtool(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run promtool with a bounded timeout; stdout and stderr together."""
+    return subprocess.run(
+        [promtool_path(), *map(str, args)],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=PROMTOOL_TIMEOUT_S,
+        check=False,
+    )
+
+
+def check_exprs(exprs: Iterable[str], workdir: Path) -> subprocess.CompletedProcess[str]:
+    """Parse PromQL expressions with ``promtool check rules``: each becomes
+    the recording rule ``query:<index>`` of one temporary rule file."""
+    rule_list = [{"record": f"query:{i}", "expr": e} for i, e in enumerate(exprs)]
+    path = workdir / "queries.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "queries", "rules": rule_list}]}))
+    return run_promtool("check", "rules", path)
