@@ -20,6 +20,7 @@ from otel_ml.inference import (
     inference,
     wrap_model,
 )
+from otel_ml.resources.lifecycle import load_model
 from otel_ml.version import __version__
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ __all__ = [
     "configure",
     "inference",
     "instrument",
+    "load_model",
     "record_feedback",
     "set_segments",
     "wrap_model",

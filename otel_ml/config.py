@@ -245,6 +245,18 @@ class Settings:
         _parse_positive_int,
         "Largest feedback request body, in bytes.",
     )
+    process_metrics: bool = _setting(
+        True,
+        "OTEL_ML_PROCESS_METRICS",
+        _parse_bool,
+        "Export process metrics (CPU, memory, threads, file descriptors, GC, cgroup memory limit).",
+    )
+    gpu_metrics: bool = _setting(
+        True,
+        "OTEL_ML_GPU_METRICS",
+        _parse_bool,
+        "Export NVIDIA GPU metrics (`hw.gpu.*`) when nvidia-ml-py and a GPU are present.",
+    )
     capture_content: bool = _setting(
         False,
         "OTEL_ML_CAPTURE_CONTENT",

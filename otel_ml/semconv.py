@@ -42,7 +42,7 @@ ML_PREDICTION_CONFIDENCE_MEAN: Final = "ml.prediction.confidence.mean"
 ML_PREDICTION_VALUE_MEAN: Final = "ml.prediction.value.mean"
 """Batch regression calls: mean predicted value. Span only."""
 ML_MODEL_FRAMEWORK: Final = "ml.model.framework"
-"""Framework of the wrapped model, e.g. ``sklearn``. Span only here."""
+"""Framework of the model, e.g. ``sklearn``: on load spans and ``ml.model.info``."""
 
 # --- data quality (metric; bounded enums) ----------------------------------------
 ML_FEATURE_NAME: Final = "ml.feature.name"
@@ -265,3 +265,73 @@ def genai_span_name(operation: str, model: str | None) -> str:
 def retrieval_span_name(data_source: str | None) -> str:
     """Span name of a retrieval: ``retrieval {gen_ai.data_source.id}``."""
     return f"{GEN_AI_RETRIEVAL} {data_source}" if data_source else GEN_AI_RETRIEVAL
+
+
+# --- resources: process, GPU, model lifecycle -----------------------------------
+# Process and hardware names are the OpenTelemetry semantic conventions; the
+# process ones come from opentelemetry-instrumentation-system-metrics, except
+# the file descriptor count, for which it still emits a deprecated name.
+PROCESS_CPU_TIME: Final = "process.cpu.time"
+"""Observable counter, seconds. CPU time of this process per ``type`` (user, system)."""
+PROCESS_CPU_UTILIZATION: Final = "process.cpu.utilization"
+"""Observable gauge, ``1``. CPU used by this process over the last interval, over all cores."""
+PROCESS_MEMORY_USAGE: Final = "process.memory.usage"
+"""Observable up-down counter, bytes. Resident set size of this process."""
+PROCESS_MEMORY_VIRTUAL: Final = "process.memory.virtual"
+"""Observable up-down counter, bytes. Committed virtual memory of this process."""
+PROCESS_THREAD_COUNT: Final = "process.thread.count"
+"""Observable up-down counter. Threads of this process."""
+PROCESS_UNIX_FILE_DESCRIPTOR_COUNT: Final = "process.unix.file_descriptor.count"
+"""Observable up-down counter, ``{file_descriptor}``. Open file descriptors (not on Windows)."""
+CPYTHON_GC_COLLECTIONS: Final = "cpython.gc.collections"
+"""Observable counter, ``{collection}``. Garbage collections per ``cpython.gc.generation``."""
+OTEL_ML_CGROUP_MEMORY_LIMIT: Final = "otel_ml.cgroup.memory.limit"
+"""Observable up-down counter, bytes. Memory limit of this process's cgroup (the
+container's limit); not reported when unlimited. No semantic convention names it yet."""
+
+HW_GPU_UTILIZATION: Final = "hw.gpu.utilization"
+"""Observable gauge, ``1``. Fraction of time the GPU was busy, per device and ``hw.gpu.task``."""
+HW_GPU_MEMORY_USAGE: Final = "hw.gpu.memory.usage"
+"""Observable up-down counter, bytes. GPU memory in use, per device."""
+HW_GPU_MEMORY_LIMIT: Final = "hw.gpu.memory.limit"
+"""Observable up-down counter, bytes. GPU memory size, per device."""
+HW_GPU_MEMORY_UTILIZATION: Final = "hw.gpu.memory.utilization"
+"""Observable gauge, ``1``. Fraction of GPU memory in use, per device."""
+HW_TEMPERATURE: Final = "hw.temperature"
+"""Observable gauge, ``Cel``. Component temperature; for GPUs with ``hw.type=gpu``."""
+HW_POWER: Final = "hw.power"
+"""Observable gauge, ``W``. Component power draw; for GPUs with ``hw.type=gpu``."""
+HW_ID: Final = "hw.id"
+"""Stable id of a hardware component; the GPU's UUID (metric; bounded by the devices)."""
+HW_NAME: Final = "hw.name"
+"""Recognisable name of a hardware component, e.g. ``gpu0`` (metric)."""
+HW_MODEL: Final = "hw.model"
+"""Model name of a hardware component, e.g. ``NVIDIA H100 80GB HBM3`` (metric)."""
+HW_VENDOR: Final = "hw.vendor"
+"""Vendor of a hardware component, e.g. ``NVIDIA`` (metric)."""
+HW_TYPE: Final = "hw.type"
+"""Kind of component on generic ``hw.*`` metrics: ``gpu`` here (metric)."""
+HW_GPU_TASK: Final = "hw.gpu.task"
+"""GPU task of ``hw.gpu.utilization``: ``general`` (compute), ``encoder``, ``decoder``."""
+HW_TYPE_GPU: Final = "gpu"
+
+ML_MODEL_FRAMEWORK_VERSION: Final = "ml.model.framework.version"
+"""Version of the model's framework distribution, e.g. ``1.5.2`` (metric + span)."""
+ML_MODEL_SIZE: Final = "ml.model.size"
+"""Bytes of the loaded model's file or folder, when known. Span only."""
+ML_MODEL_LOAD_DURATION: Final = "ml.model.load.duration"
+"""Histogram, seconds. Model loads through ``load_model``; model name/version, ``error.type``."""
+ML_MODEL_INFO: Final = "ml.model.info"
+"""Observable gauge, always 1. One series per model served by this process:
+model name/version, ``ml.model.framework`` and ``ml.model.framework.version``
+(when known), so dashboards can annotate deployments and compare versions."""
+
+# Seconds: 10 ms to 10 minutes (large models load from remote storage).
+MODEL_LOAD_DURATION_BUCKETS: Final = (
+    0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+)  # fmt: skip
+
+
+def load_span_name(model_name: str) -> str:
+    """Span name of a model load: ``load {ml.model.name}``."""
+    return f"load {model_name}"

@@ -18,6 +18,7 @@ def test_public_names_are_pinned() -> None:
         "configure",
         "inference",
         "instrument",
+        "load_model",
         "record_feedback",
         "set_segments",
         "wrap_model",

@@ -400,6 +400,8 @@ print(os.read(read_end, 65536).decode())
 
 def run_python(script: str, *args: str) -> dict[str, Any]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    # Provider installation only: resource metrics (tests/resources) stay out of it.
+    environ.update(OTEL_ML_PROCESS_METRICS="false", OTEL_ML_GPU_METRICS="false")
     done = subprocess.run(
         [sys.executable, "-c", script, *args],
         env=environ,

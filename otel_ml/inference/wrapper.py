@@ -17,6 +17,7 @@ from otel_ml.inference.extract import Task
 from otel_ml.inference.instruments import inference_telemetry
 from otel_ml.inference.invocation import ModelContext, model_context
 from otel_ml.inference.scope import check_name
+from otel_ml.resources.model_info import register_model_info
 
 if TYPE_CHECKING:
     from otel_ml.drift.monitor import DriftMonitor
@@ -134,6 +135,7 @@ def wrap_model(
         "version", version if version is not None else get_settings().model_version
     )
     context = model_context(name, version, inference_telemetry(tracer_provider, meter_provider))
+    register_model_info(context, model)
     if reference is not None:
         context.watch(reference)
     if feedback:

@@ -16,6 +16,7 @@ from opentelemetry.metrics._internal import _ProxyMeterProvider
 from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 
+from otel_ml.resources import enable_resource_metrics
 from otel_ml.sdk._build import build_providers
 from otel_ml.sdk._handle import TelemetryHandle
 from otel_ml.sdk._settings import SdkSettings, resolve_settings
@@ -73,6 +74,9 @@ def configure(
     - ``OTEL_TRACES_SAMPLER`` / ``OTEL_TRACES_SAMPLER_ARG``; default
       ``parentbased_always_on``.
     - ``traces=False`` / ``metrics=False`` leave that signal alone.
+    - Process metrics, and GPU metrics where NVML finds a GPU, go to the meter
+      provider in effect unless ``OTEL_ML_PROCESS_METRICS`` / ``OTEL_ML_GPU_METRICS``
+      is ``false``.
 
     A provider the application already installed is kept (logged at INFO), for
     traces and metrics independently. A second call returns the first handle
@@ -103,6 +107,8 @@ def configure(
     with _lock:
         if _configured is None:
             _configured = _Configured(_install(settings), settings, os.getpid())
+            if settings.metrics is not None:
+                enable_resource_metrics(_configured.handle.meter_provider)
         else:
             _warn_repeat(_configured, settings)
         return _configured.handle
