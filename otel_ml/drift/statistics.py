@@ -102,7 +102,7 @@ def jensen_shannon(ref_frac: npt.ArrayLike, cur_counts: npt.ArrayLike) -> float:
     m = (ref + q) / 2
 
     def kl_to_mixture(p: npt.NDArray[np.float64]) -> float:
-        nz = p > 0
+        nz = (p > 0) & (m > 0)  # a subnormal p can halve to m == 0: it contributes nothing
         return float(np.sum(p[nz] * np.log2(p[nz] / m[nz])))
 
     divergence = (kl_to_mixture(ref) + kl_to_mixture(q)) / 2

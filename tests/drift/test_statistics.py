@@ -178,3 +178,9 @@ def test_scores_stay_in_their_ranges(data: st.DataObject, ref: list[float]) -> N
     assert 0 <= ks_from_counts(ref, cur) <= 1 + 1e-12
     statistic, p_value = chi_square(ref, cur)
     assert statistic >= 0 and 0 <= p_value <= 1
+
+
+def test_subnormal_reference_fractions_do_not_divide_by_zero() -> None:
+    ref = [0.0, 0.0, 5e-324, 1.0]
+    assert 0 <= jensen_shannon(ref, [0, 0, 0, 10]) <= 1
+    assert psi(ref, [0, 0, 0, 10]) >= 0
