@@ -1,9 +1,9 @@
 """DriftMonitor: the OpenTelemetry shell around a :class:`DriftWindow`.
 
-The request path only copies rows into the window's buffers. Scores, window
-sizes and per-bin counts are read by observable instruments at collection
-time from the last closed window's report, so no OTel call happens per
-request. The collection callbacks also close windows that are due by age.
+The request path only copies rows into the window's buffers (and bins a full
+buffer in one numpy pass). Closed windows are scored, logged and published at
+collection time, when the observable instruments call :meth:`DriftMonitor.tick`,
+so neither the statistics nor any OTel call run per request.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class DriftMonitor:
         self.profile = profile
         self.model_name = model_name
         self.model_version = model_version
-        self.window = DriftWindow(profile, config, clock)
+        self.window = DriftWindow(profile, config, clock, on_issues=self._count)
         self.latest: WindowReport | None = None
         self._telemetry = telemetry
         self._adapter = InputAdapter(profile)
@@ -85,7 +85,7 @@ class DriftMonitor:
                 self._count(semconv.INPUT_FEATURE, semconv.SCHEMA_ISSUE, 1)
                 return
             if numeric.shape[0] or categorical.shape[0]:
-                self._publish(self.window.add_rows(numeric, categorical, type_issues))
+                self.window.add_rows(numeric, categorical, type_issues)
         except Exception as exc:
             guard.report("drift.observe", exc, self._telemetry.internal_errors)
 
@@ -110,7 +110,6 @@ class DriftMonitor:
             return
         with self._publish_lock:
             self.latest = report
-        self._count_issues(report)
         drifted = [f for f in report.drifted if f.scores is not None]
         if drifted:
             _logger.warning("otel_ml drift detected %s", json.dumps(self._log_record(report)))
@@ -129,11 +128,6 @@ class DriftMonitor:
             })  # fmt: skip
         return {"model": self.model_name, "version": self.model_version,
                 "window": report.index, "rows": report.rows, "drifted": features}  # fmt: skip
-
-    def _count_issues(self, report: WindowReport) -> None:
-        for feature in report.features:
-            for issue, count in feature.issues.items():
-                self._count(feature.name, issue, count)
 
     def _count(self, feature: str, issue: str, count: int) -> None:
         key = self._issue_keys.get((feature, issue))

@@ -73,12 +73,12 @@ class NumericFeatureProfile:
         """Largest finite reference value."""
         return float(self.bins.edges[-1])
 
-    @property
+    @cached_property
     def fine_fractions(self) -> FloatArray:
         """Reference fraction per fine bin (underflow and overflow are 0)."""
         return self.fine_counts / self.count
 
-    @property
+    @cached_property
     def coarse_fractions(self) -> FloatArray:
         """Reference fraction per coarse bin, the bins exported per feature."""
         return np.asarray(self.bins.coarse(self.fine_counts) / self.count, dtype=np.float64)
@@ -124,7 +124,7 @@ class CategoricalFeatureProfile:
         """Counts per bin (categorical features have one resolution)."""
         return self.counts
 
-    @property
+    @cached_property
     def coarse_fractions(self) -> FloatArray:
         """Reference fraction per bin, in the order of ``bins.labels``."""
         return self.counts / self.count

@@ -128,13 +128,16 @@ class DriftWindow:
         profile: ReferenceProfile,
         config: WindowConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
+        on_issues: Callable[[str, str, int], None] | None = None,
     ) -> None:
         self.profile = profile
+        self._on_issues = on_issues
         self.config = config or WindowConfig()
         self._clock = clock
         outputs = [p for p in (profile.score, profile.prediction) if p is not None]
         self._inputs = _Accumulator(profile.features)
         self._outputs = _Accumulator(outputs)
+        self._labels = {f.name: bin_labels(f) for f in (*self._inputs.features, *outputs)}
         self.n_numeric = len(self._inputs.binner.numeric)
         self.n_categorical = len(self._inputs.binner.categorical)
         self._reset()
@@ -153,6 +156,7 @@ class DriftWindow:
         self._rows = 0
         self._started = self._clock()
         self._index = 0
+        self._pending: tuple[Any, ...] | None = None
         self._inputs.window[:] = 0
         self._inputs.total[:] = 0
         self._inputs.issues[:] = 0
@@ -168,15 +172,20 @@ class DriftWindow:
 
     def add_rows(
         self, numeric: npt.NDArray[np.float64], categorical: npt.NDArray[Any], type_issues: Any
-    ) -> WindowReport | None:
+    ) -> bool:
         """Append ``k`` rows (``numeric`` k x numeric features, ``categorical`` k x
-        categorical features); returns a report if this closed the window."""
+        categorical features); True if this closed the window.
+
+        A closed window's counts wait for :meth:`tick` to be scored, so the
+        statistics never run on the request path."""
         k = numeric.shape[0] if self.n_numeric else categorical.shape[0]
         with self._lock:
             if self._fill + k > self.config.buffer_rows:
                 self._flush_locked()
             if k >= self.config.buffer_rows:  # a big batch is binned as it is
-                self._inputs.add(*_bin(self._inputs.binner, numeric, categorical, type_issues))
+                batch = _bin(self._inputs.binner, numeric, categorical, type_issues)
+                self._inputs.add(*batch)
+                self._issues(self._inputs.features, batch[1])
                 self._rows += k
             else:
                 self._num[self._fill : self._fill + k] = numeric
@@ -184,7 +193,9 @@ class DriftWindow:
                 self._type_issues += type_issues
                 self._fill += k
             closed = self._close_if_due_locked()
-        return self._report(closed) if closed else None
+            if closed:
+                self._pending = closed  # a newer closed window replaces one not scored yet
+        return closed is not None
 
     def add_outputs(self, scores: npt.NDArray[np.float64] | None, labels: Any) -> None:
         """Append model outputs: scores (confidences) and ``(label, count)`` pairs."""
@@ -201,10 +212,12 @@ class DriftWindow:
                 self._add_labels_locked(labels)
 
     def tick(self, force: bool = False) -> WindowReport | None:
-        """Bin what is buffered and close the window if due (or ``force``d)."""
+        """Bin what is buffered, close the window if due (or ``force``d) and score
+        the last closed window not scored yet (collection thread)."""
         with self._lock:
             self._flush_locked()
-            closed = self._close_if_due_locked(force)
+            closed = self._close_if_due_locked(force) or self._pending
+            self._pending = None
         return self._report(closed) if closed else None
 
     def cumulative(self) -> list[tuple[FeatureProfile, IntArray]]:
@@ -220,11 +233,21 @@ class DriftWindow:
                 out.append((feature, _coarse(feature, fine)))
         return out
 
+    def _issues(self, features: Sequence[FeatureProfile], issues: IntArray) -> None:
+        # Counted as rows are binned, so data-quality counts never wait for a window.
+        if self._on_issues is None or not issues.any():
+            return
+        for f, row in zip(features, issues, strict=True):
+            for name, count in zip(DATA_ISSUES, row.tolist(), strict=True):
+                if count:
+                    self._on_issues(f.name, name, count)
+
     def _flush_locked(self) -> None:
         if self._fill:
             n = self._fill
             batch = _bin(self._inputs.binner, self._num[:n], self._cat[:n], self._type_issues)
             self._inputs.add(*batch)
+            self._issues(self._inputs.features, batch[1])
             self._rows += n
             self._fill = 0
             self._type_issues[:] = 0
@@ -243,6 +266,7 @@ class DriftWindow:
         acc.window[acc.binner.offsets[0] : acc.binner.offsets[1]] += fine
         acc.total[acc.binner.offsets[0] : acc.binner.offsets[1]] += fine
         acc.issues[0] += issues
+        self._issues(acc.features[:1], issues.reshape(1, -1))
 
     def _add_labels_locked(self, labels: Sequence[tuple[str, int]]) -> None:
         prediction = self.profile.prediction
@@ -259,6 +283,8 @@ class DriftWindow:
         acc.window[acc.binner.offsets[i] : acc.binner.offsets[i + 1]] += fine
         acc.total[acc.binner.offsets[i] : acc.binner.offsets[i + 1]] += fine
         acc.issues[i][DATA_ISSUES.index("unseen_category")] += raw[k + 2]
+        if raw[k + 2] and self._on_issues is not None:
+            self._on_issues(prediction.name, "unseen_category", int(raw[k + 2]))
 
     def _close_if_due_locked(self, force: bool = False) -> tuple[Any, ...] | None:
         now = self._clock()
@@ -299,7 +325,7 @@ class DriftWindow:
             verdict=None if scores is None else verdict(scores, self.config.thresholds),
             coarse_counts=_coarse(feature, fine),
             reference_fractions=feature.coarse_fractions,
-            bin_labels=bin_labels(feature),
+            bin_labels=self._labels[feature.name],
             issues={name: int(v) for name, v in zip(DATA_ISSUES, issues, strict=True) if v},
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,21 +34,21 @@ def _rows(n: int, shift: float = 0.0, seed: int = 0) -> np.ndarray:
     return rows
 
 
-def _feed(window: DriftWindow, rows: np.ndarray, per_call: int = 1) -> list[object]:
+def _feed(window: DriftWindow, rows: np.ndarray, per_call: int = 1) -> list[Any]:
     empty_cat = np.empty((per_call, 0), object)
     no_issues = np.zeros(3, np.int64)
     reports = []
     for i in range(0, len(rows), per_call):
-        report = window.add_rows(rows[i : i + per_call], empty_cat, no_issues)
-        if report is not None:
-            reports.append(report)
+        if window.add_rows(rows[i : i + per_call], empty_cat, no_issues):
+            reports.append(window.tick())  # what a collection does: score the closed window
     return reports
 
 
 def test_window_closes_by_count_and_scores_every_feature(profile: ReferenceProfile) -> None:
     window = DriftWindow(profile, WindowConfig(max_rows=1000, min_count=500, buffer_rows=64))
     reports = _feed(window, _rows(2100))
-    assert [r.rows for r in reports] == [1024, 1024]  # closes at the first flush past 1000 rows
+    # closes at the first flush past 1000 rows; the collection after it bins the buffered row
+    assert [r.rows for r in reports] == [1024, 1025]
     first = reports[0]
     assert [f.name for f in first.features] == ["a", "b", "c"]
     assert all(f.n == 1024 and f.scores is not None for f in first.features)
@@ -97,6 +98,24 @@ def test_no_false_alarms_over_200_unshifted_windows(profile: ReferenceProfile) -
     any_drift = [r for r in reports if r.drifted]
     assert len(psi_drift) <= 2  # at most 1% of windows
     assert len(any_drift) <= 2
+
+
+def test_closed_windows_wait_for_a_collection_to_be_scored(profile: ReferenceProfile) -> None:
+    issues: list[tuple[str, str, int]] = []
+    window = DriftWindow(
+        profile, WindowConfig(max_rows=1000, min_count=500), on_issues=lambda *i: issues.append(i)
+    )
+    empty_cat, no_issues = np.empty((1100, 0), object), np.zeros(3, np.int64)
+    rows = _rows(1100)
+    rows[:5, 0] = np.nan
+    assert window.add_rows(rows, empty_cat, no_issues) is True  # closed, not scored yet
+    # data quality is counted as rows are binned, before any collection
+    assert [i for i in issues if i[1] == "missing"] == [("a", "missing", 5)]
+    assert window.add_rows(_rows(1100, seed=2), empty_cat, no_issues) is True  # replaces it
+    report = window.tick()
+    assert report is not None
+    assert report.index == 1  # the newest closed window is the one scored
+    assert window.tick() is None
 
 
 def test_memory_is_fixed_whatever_the_traffic(profile: ReferenceProfile) -> None:
