@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from otel_ml.config import Settings, SettingsError
 from otel_ml.feedback.recorder import record_feedback, set_segments
+from otel_ml.genai import embedding, generation, llm, retrieval
 from otel_ml.inference import (
     InferenceInvocation,
     InferenceScope,
@@ -20,6 +21,7 @@ from otel_ml.inference import (
     inference,
     wrap_model,
 )
+from otel_ml.instrumentation.openai import instrument_openai
 from otel_ml.resources.lifecycle import load_model
 from otel_ml.version import __version__
 
@@ -39,10 +41,15 @@ __all__ = [
     "SettingsError",
     "__version__",
     "configure",
+    "embedding",
+    "generation",
     "inference",
     "instrument",
+    "instrument_openai",
+    "llm",
     "load_model",
     "record_feedback",
+    "retrieval",
     "set_segments",
     "wrap_model",
 ]

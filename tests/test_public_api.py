@@ -16,11 +16,16 @@ def test_public_names_are_pinned() -> None:
         "SettingsError",
         "__version__",
         "configure",
+        "embedding",
+        "generation",
         "inference",
         "instrument",
+        "instrument_openai",
+        "llm",
         "load_model",
         "record_feedback",
-        "set_segments",
+        "retrieval",
+            "set_segments",
         "wrap_model",
     ]
     for name in otel_ml.__all__:

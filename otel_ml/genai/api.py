@@ -1,0 +1,280 @@
+"""``llm(...)``, ``embedding(...)``, ``retrieval(...)``: GenAI calls of any
+client, as context managers or decorators (sync, async, generators).
+
+>>> with retrieval("products-index", top_k=5) as call:
+...     docs = index.search(query, k=5)
+...     call.record_documents(docs)
+
+>>> @llm(model="llama-3-8b", provider="vllm")
+... def generate(prompt):  # a generator: every item is an output chunk
+...     yield from my_client.stream(prompt)
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, TypeVar, cast
+
+from opentelemetry import metrics, trace
+
+from otel_ml import semconv
+from otel_ml._internal import guard
+from otel_ml.genai.content import ContentPolicy, Redactor, content_policy
+from otel_ml.genai.instruments import GenAITelemetry, genai_telemetry
+from otel_ml.genai.invocation import GenAIInvocation, identity, traced_elsewhere
+from otel_ml.genai.records import document_attributes, embedding_attributes
+from otel_ml.genai.stream import AsyncStream, SyncStream
+
+F = TypeVar("F", bound=Callable[..., Any])
+Reader = Callable[["GenAICall", Any], None]
+
+
+class GenAICall:
+    """One call in progress: the :class:`GenAIInvocation` plus readers of its results."""
+
+    __slots__ = ("content", "invocation")
+
+    def __init__(self, invocation: GenAIInvocation, content: ContentPolicy) -> None:
+        self.invocation = invocation
+        self.content = content
+
+    def chunk(self) -> None:
+        """Note one streamed output chunk (time to first chunk, gaps)."""
+        self.invocation.chunk()
+
+    def set_usage(self, input_tokens: int | None = None, output_tokens: int | None = None) -> None:
+        """Token counts the provider reported (never estimate them)."""
+        self.invocation.set_usage(input_tokens, output_tokens)
+
+    def set_response(self, model: str | None = None, response_id: str | None = None,
+                     finish_reasons: list[str] | None = None) -> None:  # fmt: skip
+        """Response model, id and finish reasons."""
+        self.invocation.set_response(model, response_id, finish_reasons)
+
+    def record_documents(self, documents: Any) -> None:
+        """A retrieval's result: count, score range; ids only with content capture."""
+        self._guarded(lambda: document_attributes(documents, self.content))
+
+    def record_embeddings(self, vectors: Any) -> None:
+        """An embedding call's result: number of inputs and dimensions."""
+        self._guarded(lambda: embedding_attributes(vectors))
+
+    def record_query(self, query: Any) -> None:
+        """A retrieval's query text (only with content capture, redacted)."""
+        self._guarded(lambda: {semconv.GEN_AI_RETRIEVAL_QUERY_TEXT: self.content.text(query)})
+
+    def record_output(self, text: Any) -> None:
+        """An LLM's output text (only with content capture, redacted)."""
+        messages = [{"role": "assistant", "parts": [{"type": "text", "content": text}]}]
+        self._guarded(
+            lambda: {semconv.GEN_AI_OUTPUT_MESSAGES: self.content.messages_json(messages)}
+        )
+
+    def _guarded(self, attributes: Callable[[], dict[str, Any]]) -> None:
+        try:
+            self.invocation.set_attributes(attributes())
+        except Exception as exc:
+            guard.report("genai.record", exc)
+
+
+class _GeneratorHandler:
+    """Stream hooks of a decorated generator: every item is an output chunk."""
+
+    __slots__ = ("_invocation",)
+
+    def __init__(self, invocation: GenAIInvocation) -> None:
+        self._invocation = invocation
+
+    def on_chunk(self, chunk: Any) -> None:
+        self._invocation.chunk()
+
+    def on_end(self, abandoned: bool) -> None:
+        self._invocation.stop(abandoned)
+
+    def on_error(self, exc: BaseException) -> None:
+        self._invocation.fail(exc)
+
+
+class GenAIScope:
+    """Instruments a block (``with``: yields a :class:`GenAICall`) or every
+    call of a function (decorator; one scope serves concurrent calls)."""
+
+    def __init__(
+        self,
+        telemetry: GenAITelemetry,
+        metric_attrs: dict[str, Any],
+        span_name: str,
+        attributes: dict[str, Any],
+        content: ContentPolicy,
+        reader: Reader | None,
+    ) -> None:
+        self._telemetry = telemetry
+        self._metric_attrs = metric_attrs
+        self._operation = metric_attrs[semconv.GEN_AI_OPERATION_NAME]
+        self._span_name = span_name
+        self._attributes = attributes
+        self._content = content
+        self._reader = reader
+        self._open: GenAICall | None = None
+
+    def _start(self, args: tuple[Any, ...] = ()) -> GenAICall:
+        invocation = GenAIInvocation.start(
+            self._telemetry, self._metric_attrs, self._span_name, self._attributes
+        )
+        call = GenAICall(invocation, self._content)
+        query = args[0] if args and isinstance(args[0], str) else None  # search(query, ...)
+        if query is not None and self._operation == semconv.GEN_AI_RETRIEVAL:
+            call.record_query(query)
+        return call
+
+    def __enter__(self) -> GenAICall:
+        if self._open is not None:
+            raise RuntimeError("this GenAI block is already open; create one per `with`")
+        self._open = self._start()
+        return self._open
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        call, self._open = self._open, None
+        if call is None:
+            return
+        if exc is None:
+            call.invocation.stop()
+        else:
+            call.invocation.fail(exc)
+
+    def __call__(self, fn: F) -> F:
+        if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
+            proxy = AsyncStream if inspect.isasyncgenfunction(fn) else SyncStream
+
+            @functools.wraps(fn)
+            def streaming(*args: Any, **kwargs: Any) -> Any:
+                if traced_elsewhere(self._operation):
+                    return fn(*args, **kwargs)
+                call = self._start(args)
+                try:
+                    generator = fn(*args, **kwargs)
+                except BaseException as exc:
+                    call.invocation.fail(exc)
+                    raise
+                call.invocation.leave_call()
+                return proxy(generator, _GeneratorHandler(call.invocation))
+
+            return cast(F, streaming)
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                if traced_elsewhere(self._operation):
+                    return await fn(*args, **kwargs)
+                call = self._start(args)
+                try:
+                    result = await fn(*args, **kwargs)
+                except BaseException as exc:
+                    call.invocation.fail(exc)
+                    raise
+                return self._finish(call, result)
+
+            return cast(F, async_wrapper)
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if traced_elsewhere(self._operation):
+                return fn(*args, **kwargs)
+            call = self._start(args)
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:
+                call.invocation.fail(exc)
+                raise
+            return self._finish(call, result)
+
+        return cast(F, wrapper)
+
+    def _finish(self, call: GenAICall, result: Any) -> Any:
+        if self._reader is not None:
+            self._reader(call, result)
+        call.invocation.stop()
+        return result
+
+
+def _scope(operation: str, span_name: str, attributes: dict[str, Any], reader: Reader | None,
+           options: dict[str, Any]) -> GenAIScope:  # fmt: skip
+    metric_attrs = identity(operation, options["provider"], options["model"],
+                            options["server_address"], options["server_port"])  # fmt: skip
+    telemetry = genai_telemetry(options["tracer_provider"], options["meter_provider"])
+    content = content_policy(options["capture_content"], options["redact"])
+    span_attrs = {k: v for k, v in attributes.items() if v is not None}
+    return GenAIScope(telemetry, metric_attrs, span_name, span_attrs, content, reader)
+
+
+def llm(
+    model: str | None = None,
+    operation: str = semconv.GEN_AI_CHAT,
+    *,
+    provider: str | None = None,
+    server_address: str | None = None,
+    server_port: int | None = None,
+    stream: bool | None = None,
+    capture_content: bool | None = None,
+    redact: Redactor | None = None,
+    tracer_provider: trace.TracerProvider | None = None,
+    meter_provider: metrics.MeterProvider | None = None,
+) -> GenAIScope:
+    """An LLM call of a custom client (``chat`` by default): span ``{operation} {model}``.
+
+    Decorating a generator function times its items as streamed chunks.
+    """
+    options = dict(locals())
+    attrs = {semconv.GEN_AI_REQUEST_STREAM: stream}
+    return _scope(operation, semconv.genai_span_name(operation, model), attrs, None, options)
+
+
+def embedding(
+    model: str | None = None,
+    *,
+    dimension: int | None = None,
+    provider: str | None = None,
+    server_address: str | None = None,
+    server_port: int | None = None,
+    capture_content: bool | None = None,
+    redact: Redactor | None = None,
+    tracer_provider: trace.TracerProvider | None = None,
+    meter_provider: metrics.MeterProvider | None = None,
+) -> GenAIScope:
+    """An embedding call: span ``embeddings {model}``; a decorated function's
+    returned vectors give the input count and dimension."""
+    options = dict(locals())
+    attrs = {semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: dimension}
+    operation = semconv.GEN_AI_EMBEDDINGS
+    name = semconv.genai_span_name(operation, model)
+    return _scope(operation, name, attrs, GenAICall.record_embeddings, options)
+
+
+def retrieval(
+    data_source: str | None = None,
+    *,
+    top_k: int | None = None,
+    model: str | None = None,
+    provider: str | None = None,
+    server_address: str | None = None,
+    server_port: int | None = None,
+    capture_content: bool | None = None,
+    redact: Redactor | None = None,
+    tracer_provider: trace.TracerProvider | None = None,
+    meter_provider: metrics.MeterProvider | None = None,
+) -> GenAIScope:
+    """A retrieval from ``data_source`` (a vector index, a search engine): span
+    ``retrieval {data_source}``; a decorated function's returned documents
+    give their count and score range (ids only with content capture)."""
+    options = dict(locals())
+    attrs = {semconv.GEN_AI_DATA_SOURCE_ID: data_source, semconv.GEN_AI_REQUEST_TOP_K: top_k}
+    name = semconv.retrieval_span_name(data_source)
+    return _scope(semconv.GEN_AI_RETRIEVAL, name, attrs, GenAICall.record_documents, options)

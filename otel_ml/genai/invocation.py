@@ -1,0 +1,243 @@
+"""The GenAI invocation: one lifecycle (start, stop, fail) for LLM, embedding
+and retrieval calls, whichever hook drives it.
+
+Span attributes and metric attributes are kept apart: metrics only ever see
+the bounded identity of a call (operation, provider, models, server, error
+type); ids, parameters, usage and content go on the span.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from opentelemetry import context, trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from otel_ml import semconv
+from otel_ml._internal import guard
+from otel_ml.genai.instruments import SCOPE, GenAITelemetry
+from otel_ml.inference.invocation import error_type
+
+_IN_CALL = context.create_key("otel_ml.genai.in_call")
+
+
+def traced_elsewhere(operation: str) -> bool:
+    """Whether this call is already being recorded as ``operation``: inside an
+    otel_ml GenAI call of the same operation, or directly under another
+    instrumentation's GenAI span of it (e.g. the contrib openai-v2 one)."""
+    if context.get_value(_IN_CALL) == operation:
+        return True
+    span = trace.get_current_span()
+    attributes = getattr(span, "attributes", None)  # SDK spans only; others cannot tell
+    if not attributes or attributes.get(semconv.GEN_AI_OPERATION_NAME) != operation:
+        return False
+    scope = getattr(span, "instrumentation_scope", None)
+    return getattr(scope, "name", None) != SCOPE and span.is_recording()
+
+
+def identity(
+    operation: str,
+    provider: str | None = None,
+    request_model: str | None = None,
+    server_address: str | None = None,
+    server_port: int | None = None,
+) -> dict[str, Any]:
+    """The bounded attributes of a call, shared by its span and its metrics."""
+    attrs: dict[str, Any] = {semconv.GEN_AI_OPERATION_NAME: operation}
+    if provider:
+        attrs[semconv.GEN_AI_PROVIDER_NAME] = provider
+    if request_model:
+        attrs[semconv.GEN_AI_REQUEST_MODEL] = request_model
+    if server_address:
+        attrs[semconv.SERVER_ADDRESS] = server_address
+        if server_port:
+            attrs[semconv.SERVER_PORT] = server_port
+    return attrs
+
+
+class GenAIInvocation:
+    """One GenAI call: a CLIENT span made current, duration, token and stream metrics.
+
+    Create it with :meth:`start`; end it exactly once with :meth:`stop` or
+    :meth:`fail` (later calls are no-ops). Telemetry failures inside never
+    reach the caller (see :mod:`otel_ml._internal.guard`).
+    """
+
+    __slots__ = ("_ctx", "_done", "_first_ns", "_gaps", "_input_tokens", "_last_ns",
+                 "_metric_attrs", "_output_tokens", "_parent", "_response_model", "_span",
+                 "_start_ns", "_start_wall_ns", "_telemetry")  # fmt: skip
+
+    def __init__(self, telemetry: GenAITelemetry, metric_attrs: dict[str, Any]) -> None:
+        self._telemetry = telemetry
+        self._metric_attrs = metric_attrs
+        self._span: Span | None = None
+        self._parent: Context | None = None
+        self._ctx: Context | None = None
+        self._done = True
+        self._response_model: str | None = None
+        self._input_tokens: int | None = None
+        self._output_tokens: int | None = None
+        self._gaps: list[int] = []
+        self._first_ns = 0
+        self._last_ns = 0
+        self._start_ns = 0
+        self._start_wall_ns = 0
+
+    @classmethod
+    def start(
+        cls,
+        telemetry: GenAITelemetry,
+        metric_attrs: dict[str, Any],
+        span_name: str,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> GenAIInvocation:
+        """Open the span (kind CLIENT) and make it current.
+
+        ``metric_attrs`` (see :func:`identity`) go on the span and the
+        metrics; ``attributes`` on the span only.
+        """
+        self = cls(telemetry, metric_attrs)
+        try:
+            self._start_wall_ns = time.time_ns()
+            attrs = {**metric_attrs, **attributes} if attributes else metric_attrs
+            span = telemetry.tracer.start_span(
+                span_name, kind=SpanKind.CLIENT, attributes=attrs, start_time=self._start_wall_ns
+            )
+            self._parent = context.get_current()
+            in_call = context.set_value(_IN_CALL, metric_attrs[semconv.GEN_AI_OPERATION_NAME])
+            self._ctx = trace.set_span_in_context(span, in_call)
+            context.attach(self._ctx)
+            self._span = span
+            self._done = False
+        except Exception as exc:
+            guard.report("genai.start", exc, telemetry.internal_errors)
+        self._start_ns = time.perf_counter_ns()
+        return self
+
+    @property
+    def span(self) -> Span:
+        """The span (a non-recording span when telemetry failed to start)."""
+        return self._span or trace.INVALID_SPAN
+
+    def chunk(self) -> None:
+        """Note one output chunk (first: time to first chunk; later: the gap)."""
+        now = time.perf_counter_ns()
+        if self._first_ns:
+            self._gaps.append(now - self._last_ns)
+        else:
+            self._first_ns = now
+        self._last_ns = now
+
+    def set_response(
+        self,
+        model: str | None = None,
+        response_id: str | None = None,
+        finish_reasons: Sequence[str] | None = None,
+    ) -> None:
+        """Record what the provider answered with (span; the model also on metrics)."""
+        if model:
+            self._response_model = model
+        attrs: dict[str, Any] = {}
+        if model:
+            attrs[semconv.GEN_AI_RESPONSE_MODEL] = model
+        if response_id:
+            attrs[semconv.GEN_AI_RESPONSE_ID] = response_id
+        if finish_reasons:
+            attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = list(finish_reasons)
+        self.set_attributes(attrs)
+
+    def set_usage(self, input_tokens: int | None = None, output_tokens: int | None = None) -> None:
+        """Token counts as reported by the provider (``None``: not reported, not recorded)."""
+        if input_tokens is not None:
+            self._input_tokens = int(input_tokens)
+        if output_tokens is not None:
+            self._output_tokens = int(output_tokens)
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        """Add span-only attributes (``None`` values are skipped)."""
+        span = self._span
+        if span is not None and attributes and span.is_recording():
+            span.set_attributes({k: v for k, v in attributes.items() if v is not None})
+
+    def leave_call(self) -> None:
+        """The call returned a stream: keep the span current while the caller
+        iterates, but no longer as "inside the call", so calls made in the
+        loop body are traced as calls of their own."""
+        if self._span is None or context.get_current() is not self._ctx:
+            return
+        self._ctx = trace.set_span_in_context(self._span, self._parent)
+        context.attach(self._ctx)
+
+    def stop(self, abandoned: bool = False) -> None:
+        """End a successful call. ``abandoned`` (a stream nobody finished):
+        the span ends at the last chunk, not at garbage collection."""
+        end_ns = self._last_ns if abandoned and self._last_ns else time.perf_counter_ns()
+        if self._done:
+            return
+        self._done = True
+        try:
+            self._record(end_ns, self._attrs())
+        except Exception as exc:
+            guard.report("genai.stop", exc, self._telemetry.internal_errors)
+        finally:
+            self._close(end_ns)
+
+    def fail(self, exc: BaseException, kind: str | None = None) -> None:
+        """End a failed call: ``error.type`` (``kind`` or the exception's
+        qualified class name) on span and duration, status ERROR."""
+        end_ns = time.perf_counter_ns()
+        if self._done:
+            return
+        self._done = True
+        try:
+            kind = kind or error_type(exc)
+            self._record(end_ns, {**self._attrs(), semconv.ERROR_TYPE: kind})
+            span = self._span
+            if span is not None and span.is_recording():
+                span.set_attribute(semconv.ERROR_TYPE, kind)
+                span.record_exception(exc, escaped=True)
+                span.set_status(Status(StatusCode.ERROR, kind))
+        except Exception as err:
+            guard.report("genai.fail", err, self._telemetry.internal_errors)
+        finally:
+            self._close(end_ns)
+
+    def _attrs(self) -> dict[str, Any]:
+        if self._response_model is None:
+            return self._metric_attrs
+        return {**self._metric_attrs, semconv.GEN_AI_RESPONSE_MODEL: self._response_model}
+
+    def _record(self, end_ns: int, attrs: dict[str, Any]) -> None:
+        t = self._telemetry
+        t.duration.record((end_ns - self._start_ns) / 1e9, attrs)
+        span_attrs: dict[str, Any] = {}
+        for token_type, count, key in (
+            (semconv.GEN_AI_TOKEN_INPUT, self._input_tokens, semconv.GEN_AI_USAGE_INPUT_TOKENS),
+            (semconv.GEN_AI_TOKEN_OUTPUT, self._output_tokens, semconv.GEN_AI_USAGE_OUTPUT_TOKENS),
+        ):
+            if count is not None:
+                t.tokens.record(count, {**attrs, semconv.GEN_AI_TOKEN_TYPE: token_type})
+                span_attrs[key] = count
+        if self._first_ns:
+            first = (self._first_ns - self._start_ns) / 1e9
+            t.first_chunk.record(first, attrs)
+            span_attrs[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = first
+            record = t.per_chunk.record
+            for gap in self._gaps:
+                record(gap / 1e9, attrs)
+        self.set_attributes(span_attrs)
+
+    def _close(self, end_ns: int) -> None:
+        try:
+            if self._span is not None:
+                self._span.end(end_time=self._start_wall_ns + (end_ns - self._start_ns))
+            # Restore the caller's context only where ours is still on top: a
+            # stream may be finished by another thread, a copied context or
+            # the garbage collector, where there is nothing of ours to undo.
+            if self._ctx is not None and context.get_current() is self._ctx:
+                context.attach(self._parent or Context())
+        except Exception as exc:
+            guard.report("genai.close", exc, self._telemetry.internal_errors)
