@@ -1,0 +1,137 @@
+"""One instrumentation's GenAI overhead, timed in its own process (and virtualenv).
+
+Run by ``genai.py`` as ``python _genai_worker.py NAME ROUNDS CALLS``; prints
+JSON ``{"variant": [ns per call, per round], ...}``. The ``openai`` client
+talks to an in-process ``MockTransport`` serving pre-encoded bodies, so the
+network is out of the picture. "bare" calls the SDK's own ``create`` (saved
+before instrumenting), interleaved round by round with the instrumented call.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import openai
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+
+CHUNKS = 100
+MESSAGES = [{"role": "user", "content": "Say something."}]
+
+
+class Discard(SpanExporter):
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+def _bodies() -> tuple[bytes, bytes]:
+    head = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+    lines = []
+    for i in range(CHUNKS):
+        delta = {"content": f"t{i} "}
+        lines.append({**head, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+    lines.append({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    usage = {"prompt_tokens": 5, "completion_tokens": CHUNKS, "total_tokens": CHUNKS + 5}
+    lines.append({**head, "choices": [], "usage": usage})
+    stream = (
+        b"".join(b"data: " + json.dumps(x).encode() + b"\n\n" for x in lines) + b"data: [DONE]\n\n"
+    )
+    message = {"role": "assistant", "content": "hello"}
+    plain = {"id": "c1", "object": "chat.completion", "created": 1, "model": "m", "usage": usage,
+             "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}  # fmt: skip
+    return json.dumps(plain).encode(), stream
+
+
+def client() -> openai.OpenAI:
+    # openai 3 ships on httpx2, earlier versions on httpx
+    httpx: Any = getattr(openai._base_client, "httpx2", None) or importlib.import_module("httpx")
+    plain, stream = _bodies()
+
+    def handler(request: Any) -> Any:
+        streaming = b'"stream":true' in request.content.replace(b" ", b"")
+        body, kind = (stream, "text/event-stream") if streaming else (plain, "application/json")
+        return httpx.Response(200, content=body, headers={"content-type": kind})
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    return openai.OpenAI(api_key="sk-bench", base_url="http://llm.local/v1", http_client=http)
+
+
+# name -> module whose OpenAIInstrumentor patches the SDK (peers are imported by
+# name: they are installed only in their own virtualenvs).
+INSTRUMENTORS = {
+    "otel_ml": "otel_ml.instrumentation.openai",
+    "openai-v2": "opentelemetry.instrumentation.openai_v2",
+    "openinference": "openinference.instrumentation.openai",
+    "openllmetry": "opentelemetry.instrumentation.openai",
+}
+
+
+def instrument(name: str, tracer_provider: TracerProvider, meter_provider: MeterProvider) -> None:
+    """Turn ``name`` on with these providers."""
+    if name == "openlit":
+        openlit = importlib.import_module("openlit")
+        openlit.init(tracer=tracer_provider.get_tracer("openlit"),
+                     meter=meter_provider.get_meter("openlit"), disable_batch=True)  # fmt: skip
+        return
+    module = importlib.import_module(INSTRUMENTORS[name])
+    module.OpenAIInstrumentor().instrument(
+        tracer_provider=tracer_provider, meter_provider=meter_provider
+    )
+
+
+def calls(c: openai.OpenAI, create: Callable[..., Any]) -> dict[str, Callable[[], object]]:
+    resource = c.chat.completions
+    opts = {"include_usage": True}
+
+    def plain() -> object:
+        return create(resource, model="m", messages=MESSAGES)
+
+    def streamed() -> object:
+        for _ in create(resource, model="m", messages=MESSAGES, stream=True, stream_options=opts):
+            pass
+        return None
+
+    return {"plain": plain, "stream": streamed}
+
+
+def time_rounds(
+    variants: dict[str, Callable[[], object]], rounds: int, n: int
+) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {name: [] for name in variants}
+    names = list(variants)
+    for r in range(rounds + 1):  # round 0 is a discarded warm-up
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            gc.collect()
+            start = time.perf_counter_ns()
+            for _ in range(n):
+                variants[name]()
+            if r:
+                out[name].append((time.perf_counter_ns() - start) / n)
+    return out
+
+
+def main() -> None:
+    name, rounds, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    original = openai.resources.chat.completions.Completions.create
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(Discard()))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    instrument(name, tracer_provider, meter_provider)
+    c = client()
+    patched = openai.resources.chat.completions.Completions.create
+    bare, traced = calls(c, original), calls(c, patched)
+    variants = {"bare plain": bare["plain"], "plain": traced["plain"],
+                "bare stream": bare["stream"], "stream": traced["stream"]}  # fmt: skip
+    print(json.dumps(time_rounds(variants, rounds, n)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""GenAI client overhead: otel_ml against no instrumentation and its peers.
+
+Per call of ``chat.completions.create`` through the real ``openai`` SDK on an
+in-process ``MockTransport``: a non-streamed call, and a streamed one of 100
+content chunks plus a usage chunk, consumed fully. Each instrumentation runs
+in a process of its own (``_genai_worker.py``); the peers run in virtualenvs
+this script creates under ``benchmarks/.venvs/`` (never project dependencies).
+"Added" is the instrumented call minus the SDK's own ``create`` of the same
+round, in the same process. A peer that cannot be installed or run says so.
+
+    .venv/bin/python benchmarks/genai.py [--quick] [--only otel_ml,openai-v2] [--write-readme]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+from _common import Stats, markdown_table, provenance, replace_section
+
+HERE = Path(__file__).resolve().parent
+README = HERE / "README.md"
+VENVS = HERE / ".venvs"
+WORKER = HERE / "_genai_worker.py"
+BASE = ["openai", "opentelemetry-sdk", "httpx"]
+# name -> (packages for its virtualenv, or None: the project's own environment; emits TTFT+tokens)
+PEERS: dict[str, tuple[list[str] | None, str]] = {
+    "otel_ml": (None, "yes: TTFT, per-chunk, tokens"),
+    # util-genai 1.x dropped a module openai-v2 2.4b0 imports: pin the last that has it
+    "openai-v2": (
+        ["opentelemetry-instrumentation-openai-v2", "opentelemetry-util-genai==0.4b0"],
+        "tokens, no TTFT",
+    ),
+    "openinference": (["openinference-instrumentation-openai"], "tokens on spans, no metrics"),
+    "openllmetry": (["opentelemetry-instrumentation-openai"], "tokens, TTFT (streams)"),
+    "openlit": (["openlit"], "tokens, TTFT"),
+}
+DISTRIBUTIONS = ["openai", "opentelemetry-sdk", "otel-ml"]
+
+
+def python_for(name: str) -> tuple[Path | None, str]:
+    """The interpreter to run ``name`` with, creating its virtualenv; or why not."""
+    packages, _ = PEERS[name]
+    if packages is None:
+        return Path(sys.executable), ""
+    home = VENVS / name
+    python = home / "bin" / "python"
+    if not (home / "bin" / "pip").exists():  # absent, or left half-made by an interrupted run
+        venv.create(home, with_pip=True, clear=True)
+    install = [str(python), "-m", "pip", "install", "-q", *BASE, *packages]
+    done = subprocess.run(install, capture_output=True, text=True, timeout=900, check=False)
+    if done.returncode != 0:
+        return None, "not installable: " + (done.stderr.strip().splitlines() or ["?"])[-1][:120]
+    return python, ""
+
+
+def run(name: str, rounds: int, calls: int) -> dict[str, list[float]] | str:
+    """Per-round ns per call of ``name``'s variants, or the reason it did not run."""
+    python, problem = python_for(name)
+    if python is None:
+        return problem
+    command = [str(python), str(WORKER), name, str(rounds), str(calls)]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=3600, check=False, cwd=HERE.parent
+    )
+    if done.returncode != 0:
+        return "did not run: " + (done.stderr.strip().splitlines() or ["?"])[-1][:120]
+    result: dict[str, list[float]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def added(samples: dict[str, list[float]], kind: str) -> Stats:
+    """Microseconds the instrumentation adds per call, paired within rounds."""
+    pairs = zip(samples[kind], samples[f"bare {kind}"], strict=True)
+    return Stats.of([(traced - bare) / 1e3 for traced, bare in pairs])
+
+
+def report(command: str, results: dict[str, dict[str, list[float]] | str]) -> str:
+    """The markdown section: provenance, table, notes."""
+    rows = []
+    for name, result in results.items():
+        emits = PEERS[name][1]
+        if isinstance(result, str):
+            rows.append([name, emits, result, "", ""])
+            continue
+        bare = Stats.of([v / 1e3 for v in result["bare stream"]])
+        rows.append([name, emits, added(result, "plain").format(), added(result, "stream").format(),
+                     bare.format(0)])  # fmt: skip
+    headers = ["instrumentation", "emits", "added per call, us", "added per 100-chunk stream, us",
+               "bare stream, us"]  # fmt: skip
+    legend = ("Medians across rounds (min-max in parentheses); \"added\" is paired with the "
+              "SDK's own call in the same round and process. The SDK itself costs milliseconds "
+              "per call here, so differences of a few microseconds are within noise.")  # fmt: skip
+    return "\n\n".join([provenance(command, DISTRIBUTIONS), markdown_table(headers, rows), legend])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every instrumentation, print the table, optionally rewrite the README section."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short smoke run")
+    parser.add_argument("--only", help="comma-separated instrumentations (default: all)")
+    parser.add_argument("--rounds", type=int)
+    parser.add_argument("--calls", type=int)
+    parser.add_argument("--write-readme", action="store_true", help=f"update {README.name}")
+    args = parser.parse_args(argv)
+    rounds = args.rounds or (3 if args.quick else 30)
+    calls = args.calls or (5 if args.quick else 20)
+    names = args.only.split(",") if args.only else list(PEERS)
+    unknown = set(names) - set(PEERS)
+    if unknown or rounds < 1 or calls < 1:
+        parser.error(f"unknown instrumentation(s) {sorted(unknown)} or non-positive counts")
+    given = sys.argv[1:] if argv is None else argv
+    command = " ".join(["python benchmarks/genai.py", *given])
+    section = report(command, {name: run(name, rounds, calls) for name in names})
+    print(section)
+    if args.write_readme:
+        replace_section(README, "genai", section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
