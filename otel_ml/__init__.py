@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from otel_ml._internal.ids import last_prediction_id
 from otel_ml.config import Settings, SettingsError
-from otel_ml.feedback.recorder import record_feedback, set_segments
+from otel_ml.feedback.recorder import record_feedback, reset_segments, set_segments
 from otel_ml.genai import embedding, generation, llm, retrieval
 from otel_ml.inference import (
     InferenceInvocation,
@@ -46,9 +47,11 @@ __all__ = [
     "inference",
     "instrument",
     "instrument_openai",
+    "last_prediction_id",
     "llm",
     "load_model",
     "record_feedback",
+    "reset_segments",
     "retrieval",
     "set_segments",
     "wrap_model",

@@ -21,11 +21,13 @@ def test_public_names_are_pinned() -> None:
         "inference",
         "instrument",
         "instrument_openai",
+        "last_prediction_id",
         "llm",
         "load_model",
         "record_feedback",
+        "reset_segments",
         "retrieval",
-            "set_segments",
+        "set_segments",
         "wrap_model",
     ]
     for name in otel_ml.__all__:

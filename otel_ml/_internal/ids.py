@@ -30,3 +30,11 @@ class RequestScope:
 
 
 current_request: ContextVar[RequestScope | None] = ContextVar("otel_ml_request", default=None)
+
+last_prediction: ContextVar[str | None] = ContextVar("otel_ml_last_prediction", default=None)
+
+
+def last_prediction_id() -> str | None:
+    """The prediction id of the latest inference started in this context (thread,
+    task or request), e.g. right after ``model.predict(x)``; ``None`` before any."""
+    return last_prediction.get()

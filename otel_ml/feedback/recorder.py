@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import trace
@@ -36,11 +36,17 @@ _MAX_BATCH_ROWS = 256
 _segments: ContextVar[Mapping[str, str] | None] = ContextVar("otel_ml_segments", default=None)
 
 
-def set_segments(**segments: Any) -> None:
+def set_segments(**segments: Any) -> Token[Mapping[str, str] | None]:
     """Segment values (e.g. ``country="DE"``) for the predictions that follow in
-    this context (request). Only names listed in ``OTEL_ML_FEEDBACK_SEGMENTS``
-    reach metrics, each with a capped number of values."""
-    _segments.set({str(k): str(v) for k, v in segments.items()})
+    this context (an HTTP request is one). Only names listed in
+    ``OTEL_ML_FEEDBACK_SEGMENTS`` reach metrics, each with a capped number of
+    values. Outside a request, pass the returned token to :func:`reset_segments`."""
+    return _segments.set({str(k): str(v) for k, v in segments.items()})
+
+
+def reset_segments(token: Token[Mapping[str, str] | None]) -> None:
+    """Undo a :func:`set_segments` call."""
+    _segments.reset(token)
 
 
 class FeedbackRecorder:
@@ -77,7 +83,7 @@ class FeedbackRecorder:
     def metric_attributes(self, record: StoredPrediction) -> dict[str, str]:
         """Model identity plus the record's capped segment values."""
         attrs = dict(self._attrs)
-        for name, value in record.segments.items():
+        for name, value in (record.segments or {}).items():
             attrs[semconv.ML_SEGMENT_PREFIX + name] = self._segment_values[name](value)
         return attrs
 
@@ -102,6 +108,8 @@ def record_feedback(
     if not isinstance(prediction_id, str):
         raise TypeError(f"prediction_id must be a string, got {type(prediction_id).__name__}")
     outcome, record = prediction_store().take(prediction_id)
+    if record is not None and record.model.feedback is None:
+        outcome, record = "unknown", None  # feedback was turned off for its model
     try:
         if record is None or record.model.feedback is None:
             telemetry = inference_telemetry(tracer_provider, meter_provider)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from otel_ml._internal.registry import reset_after_fork
@@ -35,7 +35,7 @@ class StoredPrediction:
     values: list[float] | None = None
     """Batch regression: the predicted value per row (bounded)."""
     score: float | None = None
-    segments: dict[str, str] = field(default_factory=dict)
+    segments: Mapping[str, str] | None = None
     trace_id: int = 0
     span_id: int = 0
     trace_flags: int = 0
@@ -61,8 +61,8 @@ class PredictionStore:
         # Also the after-fork hook: each worker joins labels to its own predictions.
         self._lock = threading.Lock()
         self._live: OrderedDict[str, StoredPrediction] = OrderedDict()
-        self._evicted: OrderedDict[str, None] = OrderedDict()
-        self._labelled: OrderedDict[str, None] = OrderedDict()
+        self._evicted = _RecentIds(self.capacity)
+        self._labelled = _RecentIds(self.capacity)
 
     def now(self) -> float:
         """The store's clock (monotonic seconds), the time base of ``created_s``."""
@@ -89,7 +89,7 @@ class PredictionStore:
             self._expire(now)
             found = self._live.pop(prediction_id, None)
             if found is not None:
-                _remember(self._labelled, prediction_id, self.capacity)
+                self._labelled.add(prediction_id)
                 return "matched", found
             if prediction_id in self._labelled:
                 return "duplicate", None
@@ -107,10 +107,26 @@ class PredictionStore:
 
     def _evict_first(self) -> None:
         prediction_id, _ = self._live.popitem(last=False)
-        _remember(self._evicted, prediction_id, self.capacity)
+        self._evicted.add(prediction_id)
 
 
-def _remember(table: OrderedDict[str, None], key: str, capacity: int) -> None:
-    table[key] = None
-    if len(table) > capacity:
-        table.popitem(last=False)
+class _RecentIds:
+    """The last ``capacity`` ids added: a ring of ids plus a set for lookups."""
+
+    __slots__ = ("_ids", "_order")
+
+    def __init__(self, capacity: int) -> None:
+        self._order: deque[str] = deque(maxlen=capacity)
+        self._ids: set[str] = set()
+
+    def add(self, key: str) -> None:
+        if len(self._order) == self._order.maxlen:
+            self._ids.discard(self._order[0])  # about to fall off the ring
+        self._order.append(key)
+        self._ids.add(key)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._ids
+
+    def __len__(self) -> int:
+        return len(self._order)

@@ -19,7 +19,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from otel_ml import semconv
 from otel_ml._internal import guard
-from otel_ml._internal.ids import current_request, new_prediction_id
+from otel_ml._internal.ids import current_request, last_prediction, new_prediction_id
 from otel_ml.config import get_settings
 from otel_ml.inference.extract import (
     OutputSummary,
@@ -225,6 +225,7 @@ class InferenceInvocation:
         try:
             scope = current_request.get()
             self.prediction_id = scope.claim_prediction_id() if scope else new_prediction_id()
+            last_prediction.set(self.prediction_id)
             span_name, span_attrs, _ = model.operation(operation)
             attrs = {**span_attrs, semconv.ML_PREDICTION_ID: self.prediction_id}
             if batch_size is not None:

@@ -265,3 +265,17 @@ def test_a_failing_tracer_never_breaks_the_prediction(iris: Any, telemetry: Tele
     assert wrapped.predict(x[:1]).tolist() == model.predict(x[:1]).tolist()
     assert guard.error_count("inference.start") == 1
     assert telemetry.points(semconv.ML_INFERENCE_DURATION) == []
+
+
+def test_last_prediction_id_names_the_call_that_just_returned(
+    iris: Any, telemetry: Telemetry
+) -> None:
+    x, _, model = iris
+    wrapped = _wrap(model, telemetry)
+    wrapped.predict(x[:1])
+    first = otel_ml.last_prediction_id()
+    wrapped.predict(x[1:2])
+    second = otel_ml.last_prediction_id()
+    ids = [(s.attributes or {})[semconv.ML_PREDICTION_ID] for s in telemetry.spans()]
+    assert ids == [first, second]
+    assert first != second

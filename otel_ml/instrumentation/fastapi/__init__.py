@@ -5,7 +5,9 @@ span per request and the HTTP server metrics), applied only when the app is not
 instrumented already, e.g. by ``opentelemetry-instrument``. The ML layer is
 :class:`~otel_ml.instrumentation.fastapi.middleware.ModelRequestMiddleware`,
 inside the server span: per request a prediction id scope, model attributes on
-the server span, and the ``x-prediction-id`` response header.
+the server span, and the ``x-prediction-id`` response header. Opt-in, a
+feedback route (:mod:`~otel_ml.instrumentation.fastapi.feedback_route`) takes
+delayed labels for the app's model.
 """
 
 from __future__ import annotations
@@ -22,15 +24,22 @@ from opentelemetry.metrics import Counter
 from otel_ml._internal import guard
 from otel_ml.config import get_settings
 from otel_ml.inference.instruments import inference_telemetry
-from otel_ml.inference.invocation import model_context
+from otel_ml.inference.invocation import ModelContext, model_context
 from otel_ml.inference.scope import check_name
+from otel_ml.instrumentation.fastapi.feedback_route import (
+    FeedbackConfig,
+    check_route_path,
+    feedback_route,
+)
 from otel_ml.instrumentation.fastapi.middleware import ModelRequestMiddleware
+from otel_ml.resources import enable_resource_metrics, register_model_info
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
+    from starlette.routing import BaseRoute
 
     from otel_ml.drift.profile import ReferenceProfile
     from otel_ml.instrumentation.sklearn import SklearnInstrumentor
@@ -47,7 +56,8 @@ class Instrumentation:
 
     Only what this call applied is undone: an HTTP instrumentation that was
     already there (``opentelemetry-instrument``) and a scikit-learn hook that
-    was already on stay as they were.
+    was already on stay as they were. Like drift monitoring, feedback stays on
+    for the model: its predictions can still be labelled in-process.
     """
 
     def __init__(
@@ -58,11 +68,13 @@ class Instrumentation:
         model_version: str,
         http_undo: Callable[[Any], None] | None,
         sklearn: SklearnInstrumentor | None,
+        feedback: _Feedback | None = None,
     ) -> None:
         self._app: Starlette | None = app
         self._middleware = middleware
         self._http_undo = http_undo
         self._sklearn = sklearn
+        self._feedback = feedback
         self.model_name = model_name
         self.model_version = model_version
 
@@ -81,8 +93,14 @@ class Instrumentation:
         """Whether this call turned the scikit-learn hook on."""
         return self._sklearn is not None
 
+    @property
+    def feedback_route(self) -> str | None:
+        """The path of the feedback route this call added, if any."""
+        return self._feedback.path if self._feedback is not None else None
+
     def uninstrument(self) -> None:
-        """Remove the middleware and undo what :func:`instrument` applied; idempotent."""
+        """Remove the middleware and the feedback route and undo what
+        :func:`instrument` applied; idempotent."""
         app, self._app = self._app, None
         if app is None:
             return
@@ -95,6 +113,8 @@ class Instrumentation:
         app.middleware_stack = app.build_middleware_stack() if started else None
         if self._sklearn is not None:
             self._sklearn.uninstrument()
+        if self._feedback is not None:
+            self._feedback.undo(app)
         if getattr(app, _HANDLE_ATTRIBUTE, None) is self:
             delattr(app, _HANDLE_ATTRIBUTE)
 
@@ -114,6 +134,7 @@ def instrument(
     instrument_sklearn: bool | None = None,
     excluded_urls: str | None = None,
     reference: ReferenceProfile | str | Path | None = None,
+    feedback_route: str | None = None,
 ) -> Instrumentation:
     """Instrument a FastAPI (or Starlette) app for model serving; returns the undo handle.
 
@@ -125,8 +146,11 @@ def instrument(
     ``OTEL_ML_*`` settings; ``excluded_urls`` is the contrib comma separated
     list of URL regexes. ``reference`` (a reference profile or the path of its
     JSON) monitors the model's inputs and outputs for drift; it needs
-    ``model_name``. Call it before the app starts serving. Calling it
-    again for the same app returns the first call's handle unchanged.
+    ``model_name``. ``feedback_route`` (a path such as ``"/feedback"``) keeps
+    the model's recent predictions and adds a POST route that joins delayed
+    labels to them; it needs ``model_name`` too. Call it before the app starts
+    serving. Calling it again for the same app returns the first call's handle
+    unchanged.
     """
     instrumentor = _fastapi_instrumentor()
     _check_app(app)
@@ -135,6 +159,8 @@ def instrument(
     )
     if excluded_urls is not None and not isinstance(excluded_urls, str):
         raise TypeError(f"excluded_urls must be a comma separated string, got {excluded_urls!r}")
+    if feedback_route is not None:
+        feedback_route = check_route_path(feedback_route)
     config = _Config(
         settings.model_name if model_name is None else check_name("model_name", model_name),
         settings.model_version
@@ -156,14 +182,15 @@ def instrument(
             "(Starlette cannot add middleware to a running app): call it right after "
             "creating the app"
         )
-    if reference is not None:
-        if config.model_name is None:
+    for argument, value in (("reference", reference), ("feedback_route", feedback_route)):
+        if value is not None and config.model_name is None:
             raise ValueError(
-                "instrument(app, reference=...) needs model_name (or OTEL_ML_MODEL_NAME)"
+                f"instrument(app, {argument}=...) needs model_name (or OTEL_ML_MODEL_NAME)"
             )
-        telemetry = inference_telemetry(tracer_provider, meter_provider)
-        model_context(config.model_name, config.model_version, telemetry).watch(reference)
-    handle = _apply(app, instrumentor, config)
+    feedback = _Feedback.check(app, feedback_route, config) if feedback_route else None
+    if reference is not None:
+        config.model().watch(reference)
+    handle = _apply(app, instrumentor, config, feedback)
     setattr(app, _HANDLE_ATTRIBUTE, handle)
     return handle
 
@@ -183,8 +210,52 @@ class _Config:
     def internal_errors(self) -> Counter:
         return inference_telemetry(self.tracer_provider, self.meter_provider).internal_errors
 
+    def model(self) -> ModelContext:
+        """The app's model context (needs ``model_name``)."""
+        assert self.model_name is not None
+        telemetry = inference_telemetry(self.tracer_provider, self.meter_provider)
+        return model_context(self.model_name, self.model_version, telemetry)
 
-def _apply(app: Starlette, instrumentor: Any, config: _Config) -> Instrumentation:
+
+class _Feedback:
+    """The feedback route of one app and the model it labels."""
+
+    def __init__(self, path: str, route: BaseRoute, model: ModelContext) -> None:
+        self.path = path
+        self.route = route
+        self.model = model
+
+    @classmethod
+    def check(cls, app: Starlette, path: str, config: _Config) -> _Feedback:
+        """The route to add, after checking that no route of the app owns ``path``."""
+        if any(getattr(route, "path", None) == path for route in app.router.routes):
+            raise ValueError(f"feedback_route={path!r}: the app already has a route at that path")
+        settings = get_settings()
+        assert config.model_name is not None
+        feedback_config = FeedbackConfig(
+            config.model_name,
+            config.model_version,
+            max_items=settings.feedback_max_items,
+            max_body_bytes=settings.feedback_max_body_bytes,
+            token=settings.feedback_token,
+            tracer_provider=config.tracer_provider,
+            meter_provider=config.meter_provider,
+        )
+        return cls(path, feedback_route(path, feedback_config), config.model())
+
+    def apply(self, app: Starlette) -> None:
+        """Remember the model's predictions; put the route first so no catch-all hides it."""
+        self.model.enable_feedback()
+        app.router.routes.insert(0, self.route)
+
+    def undo(self, app: Starlette) -> None:
+        """Remove the route (records of remembered predictions stay joinable)."""
+        app.router.routes[:] = [r for r in app.router.routes if r is not self.route]
+
+
+def _apply(
+    app: Starlette, instrumentor: Any, config: _Config, feedback: _Feedback | None
+) -> Instrumentation:
     """The HTTP layer unless already there, the ML middleware inside it, the sklearn hook."""
     http_undo = None
     if not getattr(app, _CONTRIB_ATTRIBUTE, False):
@@ -206,8 +277,13 @@ def _apply(app: Starlette, instrumentor: Any, config: _Config) -> Instrumentatio
     )
     middleware = app.user_middleware[0]
     sklearn = _instrument_sklearn(config) if config.sklearn else None
+    enable_resource_metrics(config.meter_provider)
+    if config.model_name is not None:
+        register_model_info(config.model())
+    if feedback is not None:
+        feedback.apply(app)
     return Instrumentation(
-        app, middleware, config.model_name, config.model_version, http_undo, sklearn
+        app, middleware, config.model_name, config.model_version, http_undo, sklearn, feedback
     )
 
 

@@ -1,0 +1,238 @@
+"""The feedback route of the FastAPI one-liner: delayed labels over HTTP.
+
+A pure ASGI endpoint mounted as a Starlette ``Route`` (POST only) by
+``instrument(app, feedback_route="/feedback")``. It reads the body itself, so
+an oversize body is refused with 413 before anything is parsed. The body is
+one label ``{"prediction_id": ..., "actual": ...}``, a list of them, or
+``{"items": [...]}``. The whole request is validated before any label is
+recorded: a bad item rejects the request (422, naming the item and field) and
+records nothing. Labels that find no prediction are counted, never an error.
+
+Status codes: 200 with counts per outcome; 401 (with ``WWW-Authenticate:
+Bearer``) when ``OTEL_ML_FEEDBACK_TOKEN`` is set and the request does not
+carry it; 413 for a body over ``OTEL_ML_FEEDBACK_MAX_BODY_BYTES`` or more
+than ``OTEL_ML_FEEDBACK_MAX_ITEMS`` labels (split the batch and retry);
+422 for a body that is not the JSON described above.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import math
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import metrics, trace
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
+
+from otel_ml.feedback.recorder import record_feedback
+from otel_ml.inference.extract import MAX_ROW_DETAIL
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+OUTCOMES = ("matched", "unknown", "expired", "duplicate")
+MAX_PREDICTION_ID_LENGTH = 256
+_SCALARS = (str, int, float)  # bool is an int: JSON true/false are accepted as classes
+
+
+class PayloadError(Exception):
+    """A request the route refuses: the HTTP status and a message for the client."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class FeedbackConfig:
+    """What one feedback route is bound to: the app's model, limits and token."""
+
+    model_name: str
+    model_version: str
+    max_items: int
+    max_body_bytes: int
+    token: str | None
+    tracer_provider: trace.TracerProvider | None = None
+    meter_provider: metrics.MeterProvider | None = None
+
+
+def check_route_path(path: Any) -> str:
+    """A fixed route path such as ``/feedback``; ``TypeError``/``ValueError`` otherwise."""
+    if not isinstance(path, str):
+        raise TypeError(f"feedback_route must be a string path, got {type(path).__name__}")
+    if not path.startswith("/") or any(c in path for c in "{}?# \t\r\n"):
+        raise ValueError(
+            f"feedback_route={path!r}: expected a fixed path starting with '/' "
+            "(no path parameters, query or whitespace), e.g. '/feedback'"
+        )
+    return path
+
+
+def feedback_route(path: str, config: FeedbackConfig) -> Route:
+    """A POST route at ``path`` that joins the labels it receives to predictions."""
+    return Route(path, FeedbackEndpoint(config), methods=["POST"], name="otel_ml_feedback")
+
+
+class FeedbackEndpoint:
+    """The ASGI app behind the route: authenticate, read, validate, record, count."""
+
+    def __init__(self, config: FeedbackConfig) -> None:
+        self._config = config
+        self._token = config.token.encode("utf-8") if config.token is not None else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers", ()))
+        if not self._authorized(headers.get(b"authorization")):
+            await _respond(send, 401, {"detail": "missing or wrong bearer token"},
+                           [(b"www-authenticate", b'Bearer realm="otel-ml feedback"')])  # fmt: skip
+            return
+        try:
+            body = await read_body(receive, headers, self._config.max_body_bytes)
+            if body is None:
+                return  # the client went away
+            labels = parse_labels(body, self._config.max_items)
+        except PayloadError as exc:
+            await _respond(send, exc.status, {"detail": exc.message})
+            return
+        counts = await run_in_threadpool(self._record, labels)
+        await _respond(send, 200, {"received": len(labels), **counts})
+
+    def _authorized(self, header: bytes | None) -> bool:
+        if self._token is None:
+            return True
+        scheme, _, credentials = (header or b"").partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(credentials.strip(), self._token)
+
+    def _record(self, labels: list[tuple[str, Any]]) -> dict[str, int]:
+        config = self._config
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for prediction_id, actual in labels:
+            outcome = record_feedback(
+                prediction_id,
+                actual,
+                model_name=config.model_name,
+                model_version=config.model_version,
+                tracer_provider=config.tracer_provider,
+                meter_provider=config.meter_provider,
+            )
+            counts[outcome] += 1
+        return counts
+
+
+async def read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes | None:
+    """The request body, or ``PayloadError(413)`` as soon as it exceeds ``limit`` bytes;
+    ``None`` when the client disconnects first."""
+    declared = headers.get(b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadError(413, f"request body over the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadError(413, f"request body over the limit of {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def parse_labels(body: bytes, max_items: int) -> list[tuple[str, Any]]:
+    """``(prediction_id, actual)`` pairs from a JSON body, or a :class:`PayloadError`."""
+    try:
+        data = json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise PayloadError(422, f"body is not valid JSON: {exc}") from None
+    if isinstance(data, dict) and "items" in data:
+        items, where = data["items"], "items"
+        if not isinstance(items, list):
+            raise PayloadError(422, f"items: expected a list, got {_kind(items)}")
+    elif isinstance(data, list):
+        items, where = data, "items"
+    elif isinstance(data, dict):
+        return [_item(data, "")]
+    else:
+        raise PayloadError(
+            422,
+            'expected {"prediction_id": ..., "actual": ...}, a list of them or '
+            f'{{"items": [...]}}, got {_kind(data)}',
+        )
+    if not items:
+        raise PayloadError(422, f"{where}: expected at least one label")
+    if len(items) > max_items:
+        raise PayloadError(413, f"{len(items)} labels in one request, at most {max_items}")
+    return [_item(item, f"{where}[{i}]") for i, item in enumerate(items)]
+
+
+def _item(item: Any, where: str) -> tuple[str, Any]:
+    """One label; ``where`` locates it in the body for messages (empty: the body)."""
+    if not isinstance(item, dict):
+        raise PayloadError(422, f"{where}: expected an object, got {_kind(item)}")
+    prefix = f"{where}." if where else ""
+    for key in ("prediction_id", "actual"):
+        if key not in item:
+            raise PayloadError(422, f"{prefix}{key}: field required")
+    prediction_id = item["prediction_id"]
+    if not isinstance(prediction_id, str) or not 0 < len(prediction_id) <= MAX_PREDICTION_ID_LENGTH:
+        raise PayloadError(
+            422,
+            f"{prefix}prediction_id: expected a non-empty string of at most "
+            f"{MAX_PREDICTION_ID_LENGTH} characters, got {_kind(prediction_id)}",
+        )
+    return prediction_id, _actual(item["actual"], f"{prefix}actual")
+
+
+def _actual(actual: Any, where: str) -> Any:
+    """A class or value, or for a batch prediction a list of them (one per row)."""
+    if isinstance(actual, list):
+        if not 0 < len(actual) <= MAX_ROW_DETAIL:
+            raise PayloadError(
+                422, f"{where}: a batch label needs 1 to {MAX_ROW_DETAIL} rows, got {len(actual)}"
+            )
+        for i, row in enumerate(actual):
+            if not _is_scalar(row):
+                raise PayloadError(
+                    422, f"{where}[{i}]: expected a class (string) or a number, got {_kind(row)}"
+                )
+        return actual
+    if not _is_scalar(actual):
+        raise PayloadError(
+            422,
+            f"{where}: expected a class (string), a number or a list of them (one per row of "
+            f"a batch prediction), got {_kind(actual)}",
+        )
+    return actual
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, _SCALARS) and not (
+        isinstance(value, float) and not math.isfinite(value)
+    )
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+async def _respond(
+    send: Send, status: int, payload: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    body = json.dumps(payload).encode("utf-8")
+    all_headers = [(b"content-type", b"application/json"),
+                   (b"content-length", str(len(body)).encode("ascii")), *headers]  # fmt: skip
+    await send({"type": "http.response.start", "status": status, "headers": all_headers})
+    await send({"type": "http.response.body", "body": body})
