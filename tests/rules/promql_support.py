@@ -3,8 +3,9 @@ and the Prometheus names of otel_ml's metric contract.
 
 The contract is derived from :mod:`otel_ml.semconv` with the naming rules of
 the collector's Prometheus exporter (docs/metrics.md): dots become ``_``, the
-unit ``s`` adds ``_seconds``, ``{curly}`` units add nothing, monotonic counters
-add ``_total``, gauges with unit ``1`` add ``_ratio`` (histograms do not), and
+units ``s``, ``By``, ``Cel`` and ``W`` add ``_seconds``, ``_bytes``, ``_celsius``
+and ``_watts``, ``{curly}`` units add nothing, monotonic counters add
+``_total``, gauges with unit ``1`` add ``_ratio`` (histograms do not), and
 histograms are exposed as ``_bucket``/``_sum``/``_count``.
 """
 
@@ -59,10 +60,33 @@ _INSTRUMENTS: tuple[tuple[str, str, str], ...] = (
     (semconv.GEN_AI_SERVER_TIME_PER_OUTPUT_TOKEN, "s", "histogram"),
     # From the FastAPI instrumentation (stable HTTP semconv, which otel_ml opts into).
     ("http.server.request.duration", "s", "histogram"),
+    # otel_ml.resources, up-down counters as gauges. Most process.* and the
+    # cpython.* instruments are built by opentelemetry-instrumentation-system-metrics:
+    # these are its units.
+    (semconv.PROCESS_CPU_TIME, "s", "counter"),
+    (semconv.PROCESS_CPU_UTILIZATION, "1", "gauge"),
+    (semconv.PROCESS_MEMORY_USAGE, "By", "gauge"),
+    (semconv.PROCESS_MEMORY_VIRTUAL, "By", "gauge"),
+    (semconv.PROCESS_THREAD_COUNT, "", "gauge"),
+    (semconv.PROCESS_UNIX_FILE_DESCRIPTOR_COUNT, "{file_descriptor}", "gauge"),
+    (semconv.OTEL_ML_CGROUP_MEMORY_LIMIT, "By", "gauge"),
+    (semconv.CPYTHON_GC_COLLECTIONS, "{collection}", "counter"),
+    (semconv.HW_GPU_UTILIZATION, "1", "gauge"),
+    (semconv.HW_GPU_MEMORY_USAGE, "By", "gauge"),
+    (semconv.HW_GPU_MEMORY_LIMIT, "By", "gauge"),
+    (semconv.HW_GPU_MEMORY_UTILIZATION, "1", "gauge"),
+    (semconv.HW_TEMPERATURE, "Cel", "gauge"),
+    (semconv.HW_POWER, "W", "gauge"),
+    (semconv.ML_MODEL_INFO, "", "gauge"),
+    (semconv.ML_MODEL_LOAD_DURATION, "s", "histogram"),
 )
+# The exporter's unit suffixes for the units above (otlptranslator's unit map).
+_UNIT_SUFFIXES = {"s": "seconds", "By": "bytes", "Cel": "celsius", "W": "watts"}
 # Labels Prometheus adds: replica identity, buckets, and the ALERTS series.
 _EXTRA_LABELS = frozenset({"job", "instance", "le", "alertname", "alertstate"})
 _HTTP_LABELS = frozenset({"http_request_method", "http_route", "http_response_status_code"})
+# cpython.gc.collections' attribute, set by the system-metrics instrumentation.
+_SYSTEM_METRICS_LABELS = frozenset({"cpython_gc_generation"})
 _KEYWORDS = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right",
                        "and", "or", "unless", "offset", "bool", "inf", "nan"})  # fmt: skip
 _CLAUSE = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)")
@@ -75,8 +99,8 @@ _IDENTIFIER = re.compile(r"(?<![\w.:])[A-Za-z_:][\w:]*")
 def prometheus_name(name: str, unit: str, kind: str) -> str:
     """The exporter's name for an instrument (before histogram suffixes)."""
     tokens = [name.replace(".", "_")]
-    if unit == "s":
-        tokens.append("seconds")
+    if unit in _UNIT_SUFFIXES:
+        tokens.append(_UNIT_SUFFIXES[unit])
     if kind == "counter":
         tokens.append("total")
     if kind == "gauge" and unit == "1":
@@ -101,7 +125,8 @@ def contract_labels() -> frozenset[str]:
         for key, value in vars(semconv).items()
         if key.isupper() and isinstance(value, str) and "." in value
     }
-    return frozenset(attributes | {semconv.COMPONENT} | _EXTRA_LABELS | _HTTP_LABELS)
+    extra = _EXTRA_LABELS | _HTTP_LABELS | _SYSTEM_METRICS_LABELS
+    return frozenset(attributes | {semconv.COMPONENT} | extra)
 
 
 def names_in(expr: str) -> tuple[set[str], set[str]]:

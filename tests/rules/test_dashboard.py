@@ -33,6 +33,7 @@ ROWS = [
     "Drift",
     "LLM",
     "Model versions: canary vs stable",
+    "Resources",
 ]
 
 
