@@ -5,7 +5,7 @@ through ``otel_ml.wrap_model`` without a reference profile and with one, and
 the pure DriftWindow / RowBinner path. Part 2 runs otel_ml, scipy and
 Evidently on the same 20-feature data set, each in a subprocess of its own::
 
-    python benchmarks/drift.py [--quick] [--rounds R] [--write-readme]
+    python benchmarks/drift.py [--quick] [--rounds R] [--compare-rounds C] [--write-readme]
 """
 
 from __future__ import annotations
@@ -231,13 +231,15 @@ def report(command: str, args: argparse.Namespace) -> str:
     print(f"request path measured in {time.monotonic() - started:.0f} s", file=sys.stderr)
     peer = evidently_peer(install=not quick)
     sizes = QUICK if quick else FULL
-    results = compare(sizes, 1 if quick else 3, peer)
+    compare_rounds = args.compare_rounds or (1 if quick else 3)
+    results = compare(sizes, compare_rounds, peer)
     print(f"tools compared in {time.monotonic() - started:.0f} s", file=sys.stderr)
     legend = (
         "Medians across rounds; in parentheses the min-max across rounds, and for "
         "ratios a 90% bootstrap interval."
     )
     peer_line = f"- peer: {peer.version}" if peer.python else f"- peer: Evidently {peer.error}"
+    peer_line += f"\n- rounds: {rounds} on the request path, {compare_rounds} in the comparison"
     parts = [
         provenance(command, DISTRIBUTIONS) + "\n" + peer_line,
         "### Request path",
@@ -263,10 +265,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="small sizes and few rounds; skips installing Evidently",
     )
     parser.add_argument("--rounds", type=int, help="request-path rounds (default 15)")
+    parser.add_argument(
+        "--compare-rounds", type=int, help="rounds of the tool comparison (default 3)"
+    )
     parser.add_argument("--write-readme", action="store_true", help=f"update {README.name}")
     args = parser.parse_args(argv)
-    if args.rounds is not None and args.rounds < 1:
-        parser.error("--rounds must be positive")
+    if any(n is not None and n < 1 for n in (args.rounds, args.compare_rounds)):
+        parser.error("--rounds and --compare-rounds must be positive")
     given = sys.argv[1:] if argv is None else list(argv)
     section = report(" ".join(["python benchmarks/drift.py", *given]), args)
     print(section)

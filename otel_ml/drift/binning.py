@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeAlias
 
@@ -102,6 +102,14 @@ def _search_edges(edges: FloatArray) -> FloatArray:
     return np.append(edges, np.nextafter(edges[-1], math.inf))
 
 
+def _inverted_cdf_indexes(n: int, n_bins: int) -> IntArray:
+    """Indexes in n sorted values of the quantiles 0, 1/n_bins, ..., 1 (inverted CDF)."""
+    virtual = n * np.linspace(0.0, 1.0, n_bins + 1) - 1
+    below = np.floor(virtual)
+    index = np.where(virtual == below, below, below + 1).astype(np.int64)
+    return np.clip(index, 0, n - 1)
+
+
 def _coarse_starts(fine_fractions: FloatArray, n_coarse: int) -> IntArray:
     """First fine bin of each coarse bin: regular bins grouped at the quantiles."""
     k = fine_fractions.size - 2
@@ -150,17 +158,28 @@ class NumericBins:
     @classmethod
     def fit(cls, values: npt.ArrayLike, n_bins: int = 100, n_coarse_bins: int = 10) -> NumericBins:
         """Bins at the quantiles of finite reference ``values`` (equal edges merged)."""
+        x = np.asarray(values, dtype=np.float64)
+        return cls.fit_sorted(np.sort(x[np.isfinite(x)]), n_bins, n_coarse_bins)[0]
+
+    @classmethod
+    def fit_sorted(
+        cls, xs: FloatArray, n_bins: int = 100, n_coarse_bins: int = 10
+    ) -> tuple[NumericBins, IntArray]:
+        """:meth:`fit` on sorted finite values ``xs``, and the fine counts of ``xs``.
+
+        Quantiles are read off by index (as numpy's ``inverted_cdf``) and bins
+        counted by locating the edges: cheaper than partitioning and binning.
+        """
         if n_bins < 1 or n_coarse_bins < 1:
             raise ValueError("n_bins and n_coarse_bins must be at least 1")
-        x = np.asarray(values, dtype=np.float64)
-        x = x[np.isfinite(x)]
-        if x.size == 0:
+        if xs.size == 0:
             raise ValueError("no finite values to fit numeric bins on")
-        quantiles = np.quantile(x, np.linspace(0.0, 1.0, n_bins + 1), method="inverted_cdf")
-        edges = np.unique(np.concatenate([[x.min()], quantiles, [x.max()]]))
-        search = _search_edges(edges)
-        fractions = np.bincount(np.searchsorted(search, x, side="right"), minlength=search.size + 1)
-        return cls(edges, _coarse_starts(fractions / x.size, n_coarse_bins))
+        # + 0.0 turns -0.0 into 0.0: the sort leaves the two zeros in no set order.
+        picked = xs[_inverted_cdf_indexes(xs.size, n_bins)] + 0.0
+        edges = picked[np.concatenate([[True], picked[1:] > picked[:-1]])]
+        counts = np.diff(np.searchsorted(xs, _search_edges(edges), side="left"), prepend=0)
+        counts = np.append(counts, xs.size - counts.sum()).astype(np.int64)
+        return cls(edges, _coarse_starts(counts / xs.size, n_coarse_bins)), counts
 
     @property
     def n_fine(self) -> int:
@@ -222,6 +241,27 @@ def category_key(value: object) -> str | None:
     return str(value)
 
 
+def category_counts(values: Iterable[object]) -> Counter[str | None]:
+    """How often each :func:`category_key` occurs in ``values`` (None counts missing).
+
+    Equal values are counted together first unless equal values could have
+    different keys (``True == 1``, ``2**60 == 2.0**60``): mixed types.
+    """
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biuf":
+        uniques, n = np.unique(values, return_counts=True)
+        raw: Mapping[Any, int] = dict(zip(uniques.tolist(), n.tolist(), strict=True))
+    else:
+        if isinstance(values, np.ndarray) and values.dtype.kind in "US":
+            values = values.tolist()  # Python strings hash faster than numpy sorts them
+        items = values if isinstance(values, (np.ndarray, list, tuple)) else list(values)
+        mixed = set(map(type, items)) - {str, bytes, type(None)} not in ({int}, {float}, set())
+        raw = Counter(map(category_key, items) if mixed else items)  # keys key themselves
+    freq: Counter[str | None] = Counter()
+    for value, count in raw.items():
+        freq[category_key(value)] += count
+    return freq
+
+
 @dataclass(frozen=True, eq=False)
 class CategoricalBins:
     """Top-K categories (bins ``0..K-1``) plus ``__other__`` (bin ``K``).
@@ -251,10 +291,16 @@ class CategoricalBins:
         cls, values: Iterable[object], top_k: int = 20, max_tail: int = 1000
     ) -> CategoricalBins:
         """The ``top_k`` most frequent categories of ``values`` (ties by label)."""
+        return cls.from_counts(category_counts(values), top_k, max_tail)
+
+    @classmethod
+    def from_counts(
+        cls, counts: Mapping[str | None, int], top_k: int = 20, max_tail: int = 1000
+    ) -> CategoricalBins:
+        """:meth:`fit` on values counted by :func:`category_counts`."""
         if top_k < 1:
             raise ValueError("top_k must be at least 1")
-        freq = Counter(k for k in map(category_key, values) if k is not None)
-        freq.pop(OTHER_LABEL, None)
+        freq = {k: n for k, n in counts.items() if k is not None and k != OTHER_LABEL and n}
         ranked = sorted(freq, key=lambda c: (-freq[c], c))
         tail = ranked[top_k:]
         return cls(tuple(ranked[:top_k]), tuple(sorted(tail)) if len(tail) <= max_tail else None)
