@@ -11,7 +11,11 @@ import numpy.typing as npt
 from otel_ml.drift.binning import coerce_numeric
 from otel_ml.drift.profile import ReferenceProfile, table_columns
 
-Rows = tuple[npt.NDArray[np.float64], npt.NDArray[Any], npt.NDArray[np.int64]]
+Rows = tuple[npt.NDArray[np.float64], npt.NDArray[Any], npt.NDArray[np.int64] | None]
+"""Numeric rows, categorical rows, and type issues per numeric feature (None: none)."""
+
+
+_NO_CATEGORIES: npt.NDArray[Any] = np.empty((0, 0), object)
 
 
 class SchemaError(ValueError):
@@ -27,7 +31,6 @@ class InputAdapter:
         self.numeric = [i for i, k in enumerate(kinds) if k == "numeric"]
         self.categorical = [i for i, k in enumerate(kinds) if k == "categorical"]
         self._all_numeric_in_order = self.numeric == list(range(len(kinds)))
-        self._no_type_issues = np.zeros(len(self.numeric), np.int64)
 
     def rows(self, inputs: Any) -> Rows:
         """The rows of ``inputs``; raises :class:`SchemaError` for a wrong shape."""
@@ -52,7 +55,7 @@ class InputAdapter:
             raise SchemaError(f"expected {len(self.names)} features, got shape {x.shape}")
         if self._all_numeric_in_order:
             numeric = x.astype(np.float64, copy=False)
-            return numeric, np.empty((x.shape[0], 0), object), self._no_type_issues
+            return numeric, _NO_CATEGORIES, None
         columns = list(x.T)
         return self._from_columns(columns)
 

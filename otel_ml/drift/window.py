@@ -153,6 +153,7 @@ class DriftWindow:
         self._fill = 0
         self._scores = np.empty(cap, np.float64)
         self._score_fill = 0
+        self._label_counts: dict[str, int] = {}
         self._rows = 0
         self._started = self._clock()
         self._index = 0
@@ -171,7 +172,10 @@ class DriftWindow:
         return sum(a.nbytes for a in arrays) + self._outputs.total.nbytes * 2
 
     def add_rows(
-        self, numeric: npt.NDArray[np.float64], categorical: npt.NDArray[Any], type_issues: Any
+        self,
+        numeric: npt.NDArray[np.float64],
+        categorical: npt.NDArray[Any],
+        type_issues: npt.NDArray[np.int64] | None = None,
     ) -> bool:
         """Append ``k`` rows (``numeric`` k x numeric features, ``categorical`` k x
         categorical features); True if this closed the window.
@@ -188,10 +192,14 @@ class DriftWindow:
                 self._issues(self._inputs.features, batch[1])
                 self._rows += k
             else:
-                self._num[self._fill : self._fill + k] = numeric
-                self._cat[self._fill : self._fill + k] = categorical
-                self._type_issues += type_issues
-                self._fill += k
+                end = self._fill + k
+                if self.n_numeric:
+                    self._num[self._fill : end] = numeric
+                if self.n_categorical:
+                    self._cat[self._fill : end] = categorical
+                if type_issues is not None:
+                    self._type_issues += type_issues
+                self._fill = end
             closed = self._close_if_due_locked()
             if closed:
                 self._pending = closed  # a newer closed window replaces one not scored yet
@@ -209,7 +217,11 @@ class DriftWindow:
                     self._scores[self._score_fill : self._score_fill + scores.size] = scores
                     self._score_fill += scores.size
             if labels and self.profile.prediction is not None:
-                self._add_labels_locked(labels)
+                counts = self._label_counts
+                for label, count in labels:  # binned with the scores, not per call
+                    counts[label] = counts.get(label, 0) + count
+                if len(counts) > self.config.buffer_rows:  # many distinct labels: bound it
+                    self._flush_scores_locked()
 
     def tick(self, force: bool = False) -> WindowReport | None:
         """Bin what is buffered, close the window if due (or ``force``d) and score
@@ -257,6 +269,9 @@ class DriftWindow:
         if self._score_fill:
             self._add_scores_locked(self._scores[: self._score_fill])
             self._score_fill = 0
+        if self._label_counts:
+            self._add_labels_locked(list(self._label_counts.items()))
+            self._label_counts = {}
 
     def _add_scores_locked(self, scores: npt.NDArray[np.float64]) -> None:
         score = self.profile.score
