@@ -1,0 +1,51 @@
+"""The real pipeline on this machine, without Docker: Collector, Jaeger v2, Prometheus.
+
+    python3 -m stack build [--optional]  # build or install the binaries once (cached)
+    python3 -m stack up                  # start what is not running, wait until healthy
+    python3 -m stack status              # what runs, where
+    python3 -m stack down                # stop what `up` started
+
+Run from the repository root (``make stack`` / ``make stack-down`` do). The
+end-to-end tests use the same functions. Standard library only, so any
+Python 3.10+ runs it without the project's virtualenv.
+"""
+
+from __future__ import annotations
+
+from stack.build import (
+    COLLECTOR_VERSION,
+    JAEGER_VERSION,
+    Paths,
+    StackError,
+    build,
+    ensure_prometheus,
+    missing,
+)
+from stack.run import (
+    JAEGER_QUERY_URL,
+    OTLP_GRPC_ENDPOINT,
+    PROMETHEUS_URL,
+    down,
+    prometheus_config,
+    services,
+    status,
+    up,
+)
+
+__all__ = [
+    "COLLECTOR_VERSION",
+    "JAEGER_QUERY_URL",
+    "JAEGER_VERSION",
+    "OTLP_GRPC_ENDPOINT",
+    "PROMETHEUS_URL",
+    "Paths",
+    "StackError",
+    "build",
+    "down",
+    "ensure_prometheus",
+    "missing",
+    "prometheus_config",
+    "services",
+    "status",
+    "up",
+]

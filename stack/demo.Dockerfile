@@ -1,0 +1,8 @@
+# The otel-ml demo for docker-compose.yml: the package with its extras.
+FROM python:3.12-slim
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY otel_ml ./otel_ml
+RUN pip install --no-cache-dir '.[all]'
+USER nobody
+CMD ["otel-ml", "demo", "--otlp-endpoint", "http://collector:4317"]

@@ -1,0 +1,64 @@
+"""The real pipeline for the end-to-end tests: Collector -> Jaeger v2 + Prometheus.
+
+The session fixture reuses a stack that ``make stack`` already started, or
+starts one (the ``stack`` package, the same code as ``make stack``) and stops what it
+started. Under CI (``CI=true``) a stack that cannot run is a failure; elsewhere
+the tests are skipped with the reason when the binaries are not built (``make
+stack`` builds them once; ``make test`` does too where Go is installed).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+from e2e_support import REPO, Jaeger, Prometheus, Stack
+
+
+def load_stack_module() -> ModuleType:
+    """The ``stack`` package at the repository root (not part of otel_ml)."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    return importlib.import_module("stack")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+@pytest.fixture(scope="session")
+def stack_control() -> ModuleType:
+    return load_stack_module()
+
+
+@pytest.fixture(scope="session")
+def stack_paths(stack_control: ModuleType) -> Any:
+    """Cache and state paths; skips (fails under CI) when the binaries are not built."""
+    paths = stack_control.Paths.from_env()
+    if gaps := stack_control.missing(paths):
+        reason = (
+            "the end-to-end stack is not built: missing " + ", ".join(gaps) + ". "
+            "`make stack` builds it once (needs Go >= 1.25 and Debian's prometheus)"
+        )
+        if _in_ci():
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def stack(stack_control: ModuleType, stack_paths: Any) -> Iterator[Stack]:
+    started = stack_control.up(stack_paths)
+    jaeger = Jaeger(stack_control.JAEGER_QUERY_URL)
+    prometheus = Prometheus(stack_control.PROMETHEUS_URL)
+    try:
+        yield Stack(stack_control, stack_paths, jaeger, prometheus)
+    finally:
+        jaeger.close()
+        prometheus.close()
+        stack_control.down(stack_paths, started)

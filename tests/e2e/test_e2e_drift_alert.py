@@ -1,0 +1,92 @@
+"""Drift injected into live traffic reaches Prometheus and fires an alert.
+
+The app closes a drift window every 200 rows (``OTEL_ML_DRIFT_*``). The
+first window gets rows like the reference; the second the same rows with
+``mean radius`` shifted by three standard deviations. The test rule
+(tests/e2e/rules/drift_test_rules.yml, ``for: 2s``) must fire for that
+feature only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from e2e_support import Stack, app_process, otel_environment, poll, unique_service
+from sklearn.datasets import load_breast_cancer
+
+from otel_ml.demo.app import MODEL_NAME, MODEL_VERSION
+
+WINDOW_ROWS = 200
+BATCH_ROWS = 50
+DRIFTED = "mean radius"
+
+
+def _alerting_features(stack: Stack, job: str) -> set[str]:
+    return {
+        alert["labels"]["ml_feature_name"]
+        for alert in stack.prometheus.alerts()
+        if alert["labels"]["alertname"] == "E2EFeatureDrift"
+        and alert["labels"]["job"] == job
+        and alert["state"] == "firing"
+    }
+
+
+def _psi(stack: Stack, job: str) -> dict[str, float]:
+    found = stack.prometheus.query(f'ml_drift_score_ratio{{job="{job}", ml_drift_method="psi"}}')
+    return {m["ml_feature_name"]: v for m, v in found}
+
+
+def test_injected_drift_fires_the_drift_alert(
+    stack: Stack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    job = unique_service("otel-ml-e2e-drift")
+    data = load_breast_cancer()
+    column = list(data.feature_names).index(DRIFTED)
+    rows = np.random.default_rng(3).choice(data.data, size=WINDOW_ROWS, replace=False)
+    drifted = rows.copy()
+    drifted[:, column] += 3 * data.data[:, column].std()
+    environ = otel_environment(
+        job,
+        OTEL_ML_DRIFT_WINDOW_ROWS=str(WINDOW_ROWS),
+        OTEL_ML_DRIFT_MIN_COUNT=str(WINDOW_ROWS),
+        OTEL_ML_DRIFT_BUFFER_ROWS="1",  # bin every request at once: windows end on a request
+        OTEL_ML_DRIFT_WINDOW_SECONDS="3600",
+    )
+    log = Path(tmp_path_factory.mktemp("drift-app")) / "app.log"
+    with app_process("one-line", environ, log) as client:
+
+        def send(window: np.ndarray) -> None:
+            for start in range(0, WINDOW_ROWS, BATCH_ROWS):
+                batch = window[start : start + BATCH_ROWS].tolist()
+                assert client.post("/predict", json={"rows": batch}).status_code == 200
+
+        send(rows)
+        window_size = f'ml_drift_window_size{{job="{job}", ml_feature_name="{DRIFTED}"}}'
+        poll(
+            lambda: stack.prometheus.query(window_size),
+            lambda r: [v for _, v in r] == [WINDOW_ROWS],
+            "the first drift window",
+        )
+        scores = _psi(stack, job)
+        assert len(scores) == data.data.shape[1], scores
+        assert max(scores.values()) < 0.25, scores
+        assert _alerting_features(stack, job) == set()
+
+        send(drifted)
+        poll(lambda: _psi(stack, job)[DRIFTED], lambda psi: psi > 1.0, "PSI of the drifted feature")
+        poll(
+            lambda: _alerting_features(stack, job),
+            lambda found: found == {DRIFTED},
+            f"E2EFeatureDrift firing for {DRIFTED} of {job} only",
+        )
+    (alert,) = [
+        a
+        for a in stack.prometheus.alerts()
+        if a["labels"].get("job") == job and a["state"] == "firing"
+    ]
+    assert alert["labels"]["ml_model_name"] == MODEL_NAME
+    assert alert["labels"]["ml_model_version"] == MODEL_VERSION
+    assert alert["labels"]["ml_drift_method"] == "psi"
+    assert float(alert["value"]) > 1.0

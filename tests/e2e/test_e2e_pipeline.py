@@ -1,0 +1,265 @@
+"""The one-line integration through a real Collector into Jaeger and Prometheus.
+
+One app process (``otel_ml.configure()`` + ``otel_ml.instrument(app, ...,
+reference=..., feedback_route=...)``) gets a known mix of traffic and labels,
+then stops (flushing everything); the tests read the backends' APIs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_support import (
+    Stack,
+    app_process,
+    otel_environment,
+    poll,
+    spans_named,
+    tags,
+    unique_service,
+)
+from sklearn.datasets import load_breast_cancer
+
+from otel_ml.demo.app import MODEL_NAME, MODEL_VERSION
+
+INFERENCE_SPAN = f"predict_proba {MODEL_NAME}"
+FEEDBACK_SPAN = f"feedback {MODEL_NAME}"
+
+
+@dataclass
+class Prediction:
+    prediction_id: str
+    route: str
+    label: int
+    confidence: float
+
+
+@dataclass
+class Traffic:
+    """What the test sent, to compare with what the backends show."""
+
+    service: str
+    predictions: list[Prediction] = field(default_factory=list)
+    rejected: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+
+@pytest.fixture(scope="module")
+def traffic(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Traffic:
+    sent = Traffic(unique_service("otel-ml-e2e"))
+    rows = load_breast_cancer().data
+    log = Path(tmp_path_factory.mktemp("app")) / "app.log"
+    with app_process("one-line", otel_environment(sent.service), log) as client:
+        for i in range(18):
+            route = "/predict/sync" if i % 3 == 2 else "/predict"
+            response = client.post(route, json={"rows": [rows[i * 7].tolist()]})
+            assert response.status_code == 200, response.text
+            body = response.json()
+            sent.predictions.append(
+                Prediction(
+                    response.headers["x-prediction-id"],
+                    route,
+                    body["classes"][0],
+                    body["confidence"][0],
+                )
+            )
+        for i in range(2):  # a client bug: one feature short; the model raises ValueError
+            response = client.post("/predict", json={"rows": [rows[i][:-1].tolist()]})
+            assert response.status_code == 422, response.text
+            sent.rejected += 1
+        labels = []
+        for i, prediction in enumerate(sent.predictions[:10]):
+            correct = i < 7
+            labels.append(
+                {
+                    "prediction_id": prediction.prediction_id,
+                    "actual": prediction.label if correct else 1 - prediction.label,
+                }
+            )
+            sent.outcomes["correct" if correct else "incorrect"] += 1
+        response = client.post("/feedback", json=labels)
+        assert response.status_code == 200, response.text
+    return sent
+
+
+def _prediction_trace(stack: Stack, traffic: Traffic, prediction: Prediction) -> dict[str, Any]:
+    """The trace of the request that made ``prediction`` (its feedback is in another)."""
+
+    def predictions() -> list[dict[str, Any]]:
+        query = {"tags": {"ml.prediction.id": prediction.prediction_id}}
+        found = stack.jaeger.traces(traffic.service, operation=INFERENCE_SPAN, **query)
+        return [t for t in found if len(t["spans"]) >= 2]
+
+    found = poll(predictions, lambda t: len(t) > 0, f"Jaeger trace of {prediction}")
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_jaeger_shows_the_http_span_with_the_inference_span_inside(
+    stack: Stack, traffic: Traffic
+) -> None:
+    assert traffic.service in stack.jaeger.services()
+    for prediction in (traffic.predictions[0], traffic.predictions[2]):  # async and sync routes
+        trace = _prediction_trace(stack, traffic, prediction)
+        (server,) = [s for s in trace["spans"] if tags(s).get("span.kind") == "server"]
+        (inference,) = spans_named(trace, INFERENCE_SPAN)
+        assert server["operationName"] == f"POST {prediction.route}"
+        assert inference["references"] == [
+            {"refType": "CHILD_OF", "traceID": trace["traceID"], "spanID": server["spanID"]}
+        ]
+        attributes = tags(inference)
+        assert attributes["ml.model.name"] == MODEL_NAME
+        assert attributes["ml.model.version"] == MODEL_VERSION
+        assert attributes["ml.operation.name"] == "predict_proba"
+        assert attributes["ml.batch.size"] == 1
+        assert attributes["ml.prediction.id"] == prediction.prediction_id
+        assert str(attributes["ml.prediction.class"]) == str(prediction.label)
+        assert attributes["ml.prediction.confidence"] == pytest.approx(
+            prediction.confidence, abs=1e-4
+        )
+        assert "error" not in attributes
+        assert tags(server)["ml.prediction.id"] == prediction.prediction_id
+        process = trace["processes"][inference["processID"]]
+        assert process["serviceName"] == traffic.service
+
+
+def test_jaeger_shows_a_failed_inference_as_an_error(stack: Stack, traffic: Traffic) -> None:
+    found = poll(
+        lambda: stack.jaeger.traces(traffic.service, tags={"error.type": "ValueError"}),
+        lambda t: len(t) == traffic.rejected,
+        "Jaeger traces of the rejected requests",
+    )
+    for trace in found:
+        (inference,) = spans_named(trace, INFERENCE_SPAN)
+        attributes = tags(inference)
+        assert attributes["otel.status_code"] == "ERROR"
+        assert attributes["error"] is True
+        assert attributes["error.type"] == "ValueError"
+        assert "ml.prediction.confidence" not in attributes
+        assert [log["fields"][0]["value"] for log in inference["logs"]] == ["exception"]
+
+
+def _feedback_trace(stack: Stack, traffic: Traffic, prediction: Prediction) -> dict[str, Any]:
+    query = {"operation": FEEDBACK_SPAN, "tags": {"ml.prediction.id": prediction.prediction_id}}
+    found = poll(
+        lambda: stack.jaeger.traces(traffic.service, **query),
+        lambda t: len(t) == 1,
+        f"Jaeger feedback span of prediction {prediction.prediction_id}",
+    )
+    return found[0]
+
+
+def test_jaeger_links_each_feedback_span_to_its_prediction(stack: Stack, traffic: Traffic) -> None:
+    for i in (0, 8):
+        prediction = traffic.predictions[i]
+        trace = _prediction_trace(stack, traffic, prediction)
+        (inference,) = spans_named(trace, INFERENCE_SPAN)
+        feedback_trace = _feedback_trace(stack, traffic, prediction)
+        # One POST /feedback carried all the labels: one trace, a feedback span per label.
+        assert len(spans_named(feedback_trace, FEEDBACK_SPAN)) == traffic.outcomes.total()
+        (feedback,) = [
+            span
+            for span in spans_named(feedback_trace, FEEDBACK_SPAN)
+            if tags(span)["ml.prediction.id"] == prediction.prediction_id
+        ]
+        assert {
+            "refType": "FOLLOWS_FROM",
+            "traceID": trace["traceID"],
+            "spanID": inference["spanID"],
+        } in feedback["references"]
+        attributes = tags(feedback)
+        assert attributes["ml.model.name"] == MODEL_NAME
+        assert attributes["ml.feedback.outcome"] == ("correct" if i < 7 else "incorrect")
+        assert attributes["ml.feedback.delay"] >= 0
+
+
+MODEL_LABELS = ("ml_model_name", "ml_model_version")
+
+
+def _sums(stack: Stack, selector: str, by: tuple[str, ...]) -> dict[tuple[str, ...], float]:
+    """``sum by (model name, version, *by) (selector)`` as {label values: value}."""
+    labels = (*MODEL_LABELS, *by)
+    found = stack.prometheus.query(f"sum by ({', '.join(labels)}) ({selector})")
+    return {tuple(m.get(k, "") for k in labels): v for m, v in found}
+
+
+def test_prometheus_counts_match_the_traffic(stack: Stack, traffic: Traffic) -> None:
+    ok, rejected = len(traffic.predictions), traffic.rejected
+    labelled = sum(traffic.outcomes.values())
+    job = f'job="{traffic.service}"'
+    expectations: list[tuple[str, tuple[str, ...], dict[tuple[str, ...], float]]] = [
+        (f"ml_inference_duration_seconds_count{{{job}}}", ("ml_operation_name", "error_type"),
+         {("predict_proba", ""): ok, ("predict_proba", "ValueError"): rejected}),
+        (f'ml_inference_duration_seconds_bucket{{{job}, le="+Inf"}}', (), {(): ok + rejected}),
+        (f"ml_predictions_total{{{job}}}", ("ml_prediction_class",),
+         {(c,): n for c, n in Counter(str(p.label) for p in traffic.predictions).items()}),
+        (f"ml_prediction_confidence_count{{{job}}}", (), {(): ok}),
+        (f"ml_feedback_outcomes_total{{{job}}}", ("ml_feedback_outcome",),
+         {(o,): n for o, n in traffic.outcomes.items()}),
+        (f"ml_feedback_delay_seconds_count{{{job}}}", (), {(): labelled}),
+        (f"ml_feedback_accuracy_ratio{{{job}}}", (), {(): traffic.outcomes["correct"] / labelled}),
+    ]  # fmt: skip
+    for selector, by, expected in expectations:
+        _expect_sums(stack, selector, by, expected)
+
+
+def _expect_sums(
+    stack: Stack, selector: str, by: tuple[str, ...], expected: dict[tuple[str, ...], float]
+) -> None:
+    want = {(MODEL_NAME, MODEL_VERSION, *key): value for key, value in expected.items()}
+    poll(
+        lambda: _sums(stack, selector, by),
+        lambda found: found == want,
+        f"Prometheus: {selector} by {by} == {want}",
+    )
+
+
+def test_prometheus_series_carry_the_service_identity(stack: Stack, traffic: Traffic) -> None:
+    found = poll(
+        lambda: stack.prometheus.query(f'target_info{{job="{traffic.service}"}}'),
+        lambda r: len(r) == 1,
+        "target_info of the app",
+    )
+    labels = found[0][0]
+    durations = stack.prometheus.query(
+        f'ml_inference_duration_seconds_count{{job="{traffic.service}"}}'
+    )
+    # instance is service.instance.id (one per process), the same on every series.
+    assert {m["instance"] for m, _ in durations} == {labels["instance"]}
+    assert labels["telemetry_sdk_language"] == "python"
+
+
+def test_a_duration_exemplar_leads_to_its_trace_in_jaeger(
+    stack: Stack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # The SDK attaches exemplars to the export after the measurement only, and
+    # the exporter serves the latest export: exemplars reach a scrape while
+    # traffic flows. So this app gets a request per poll until one arrives.
+    service = unique_service("otel-ml-e2e-exemplar")
+    row = load_breast_cancer().data[0].tolist()
+    log = Path(tmp_path_factory.mktemp("exemplar-app")) / "app.log"
+    selector = f'ml_inference_duration_seconds_bucket{{job="{service}"}}'
+    with app_process("one-line", otel_environment(service), log) as client:
+
+        def exemplars() -> list[dict[str, Any]]:
+            assert client.post("/predict", json={"rows": [row]}).status_code == 200
+            return stack.prometheus.exemplars(selector)
+
+        found = poll(exemplars, lambda e: len(e) > 0, f"an exemplar on {selector}")
+    exemplar = found[0]
+    assert exemplar["series"]["ml_model_name"] == MODEL_NAME
+    assert exemplar["series"]["ml_operation_name"] == "predict_proba"
+    trace_id, span_id = exemplar["labels"]["trace_id"], exemplar["labels"]["span_id"]
+    trace = poll(
+        lambda: stack.jaeger.trace(trace_id),
+        lambda t: t is not None,
+        f"Jaeger trace {trace_id} of the exemplar",
+    )
+    assert trace is not None
+    (inference,) = spans_named(trace, INFERENCE_SPAN)
+    assert inference["spanID"] == span_id
+    assert trace["processes"][inference["processID"]]["serviceName"] == service
