@@ -13,6 +13,32 @@ from opentelemetry.metrics import CallbackOptions, Counter, Observation
 from otel_ml._internal import guard
 
 S = TypeVar("S")
+T = TypeVar("T")
+
+
+class PerProviders(Generic[T]):
+    """One ``T`` per (tracer provider, meter provider) pair, built on first use.
+
+    ``None`` stands for the global providers. The providers are kept alive with
+    their entry, so an id in the key can never be reused by a new provider.
+    """
+
+    def __init__(self, build: Callable[[Any, Any], T]) -> None:
+        self._build = build
+        self._entries: dict[tuple[int, int], tuple[T, Any, Any]] = {}
+        self._lock = threading.RLock()  # a build may ask for another bundle
+
+    def get(self, tracer_provider: Any = None, meter_provider: Any = None) -> T:
+        """The bundle for these providers."""
+        key = (id(tracer_provider), id(meter_provider))
+        found = self._entries.get(key)
+        if found is None:
+            with self._lock:
+                found = self._entries.get(key)
+                if found is None:
+                    bundle = self._build(tracer_provider, meter_provider)
+                    found = self._entries[key] = (bundle, tracer_provider, meter_provider)
+        return found[0]
 
 
 class SourceRegistry(Generic[S]):

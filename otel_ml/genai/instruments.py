@@ -6,7 +6,6 @@ views still gets the buckets the GenAI conventions recommend.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 
 from opentelemetry import metrics, trace
@@ -14,6 +13,7 @@ from opentelemetry.metrics import Histogram, Meter
 
 from otel_ml import semconv
 from otel_ml._internal import guard
+from otel_ml._internal.registry import PerProviders
 from otel_ml.version import __version__
 
 SCOPE = "otel_ml.genai"
@@ -126,8 +126,7 @@ class GenAITelemetry:
         self.internal_errors = guard.internal_errors_counter(meter)
 
 
-_cache: dict[tuple[int, int], GenAITelemetry] = {}
-_cache_lock = threading.Lock()
+_bundles: PerProviders[GenAITelemetry] = PerProviders(lambda tp, mp: GenAITelemetry(tp, mp))
 
 
 def genai_telemetry(
@@ -135,11 +134,4 @@ def genai_telemetry(
     meter_provider: metrics.MeterProvider | None = None,
 ) -> GenAITelemetry:
     """The shared :class:`GenAITelemetry` for these providers (``None``: global)."""
-    key = (id(tracer_provider), id(meter_provider))
-    found = _cache.get(key)
-    if found is None:
-        with _cache_lock:
-            found = _cache.get(key)
-            if found is None:
-                found = _cache[key] = GenAITelemetry(tracer_provider, meter_provider)
-    return found
+    return _bundles.get(tracer_provider, meter_provider)

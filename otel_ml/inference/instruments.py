@@ -19,7 +19,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 
 from otel_ml import semconv
 from otel_ml._internal import guard
-from otel_ml._internal.registry import reset_after_fork
+from otel_ml._internal.registry import PerProviders, reset_after_fork
 from otel_ml.version import __version__
 
 Attributes = dict[str, Any]
@@ -64,7 +64,6 @@ class InferenceTelemetry:
         tracer_provider: trace.TracerProvider | None = None,
         meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
-        self._providers = (tracer_provider, meter_provider)  # keeps ids in the cache unique
         self.tracer = trace.get_tracer("otel_ml", __version__, tracer_provider=tracer_provider)
         meter = metrics.get_meter("otel_ml", __version__, meter_provider=meter_provider)
         self.duration = meter.create_histogram(
@@ -109,15 +108,15 @@ class InferenceTelemetry:
         built by ``build(self)`` on first use."""
         found = self._extensions.get(key)
         if found is None:
-            with _cache_lock:
+            with _extension_lock:
                 found = self._extensions.get(key)
                 if found is None:
                     found = self._extensions[key] = build(self)
         return found
 
 
-_cache: dict[tuple[int, int], InferenceTelemetry] = {}
-_cache_lock = threading.RLock()  # extensions may build while a bundle is being made
+_bundles: PerProviders[InferenceTelemetry] = PerProviders(lambda tp, mp: InferenceTelemetry(tp, mp))
+_extension_lock = threading.RLock()  # extensions may build while a bundle is being made
 
 
 def inference_telemetry(
@@ -125,12 +124,4 @@ def inference_telemetry(
     meter_provider: metrics.MeterProvider | None = None,
 ) -> InferenceTelemetry:
     """The shared :class:`InferenceTelemetry` for these providers (``None``: global)."""
-    key = (id(tracer_provider), id(meter_provider))
-    found = _cache.get(key)
-    if found is None:
-        with _cache_lock:
-            found = _cache.get(key)
-            if found is None:
-                found = InferenceTelemetry(tracer_provider, meter_provider)
-                _cache[key] = found
-    return found
+    return _bundles.get(tracer_provider, meter_provider)

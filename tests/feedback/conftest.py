@@ -8,45 +8,16 @@ store of its own, and both are put back afterwards.
 
 from __future__ import annotations
 
-import itertools
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from feedback_support import UseSettings
 
 from otel_ml import config
 from otel_ml.config import Settings
 from otel_ml.feedback import recorder
 from otel_ml.feedback.store import PredictionStore
-
-UseSettings = Callable[..., Settings]
-
-
-class Clock:
-    """A monotonic clock that moves only when told (thread-safe)."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self._now = start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        return self._now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += seconds
-
-
-class TickingClock:
-    """A clock that moves ``step`` seconds on every reading (thread-safe under the GIL)."""
-
-    def __init__(self, step: float) -> None:
-        self._ticks = itertools.count()
-        self._step = step
-
-    def __call__(self) -> float:
-        return next(self._ticks) * self._step
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import Clock, UseSettings
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from feedback_support import Clock, UseSettings
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 from sklearn.datasets import load_iris

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import Clock, UseSettings
+from feedback_support import Clock, UseSettings
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 from sklearn.datasets import load_iris, make_regression

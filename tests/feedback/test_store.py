@@ -7,7 +7,7 @@ import threading
 from collections import Counter
 
 import pytest
-from conftest import Clock, TickingClock
+from feedback_support import Clock, TickingClock
 
 from otel_ml.feedback.store import Outcome, PredictionStore, StoredPrediction
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import API_KEY, exported_text, identity
 from fake_llm_server import PROMPT_TOKENS, RESPONSE_ID, RESPONSE_MODEL
+from openai_support import API_KEY, exported_text, identity
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, StatusCode

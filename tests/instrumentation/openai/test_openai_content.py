@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import openai
 import pytest
-from conftest import API_KEY, exported_text, identity
 from fake_llm_server import PROMPT_TOKENS, RESPONSE_MODEL
+from openai_support import API_KEY, exported_text, identity
 from support import Telemetry
 
 from otel_ml import config

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import openai
-from conftest import API_KEY
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from openai_support import API_KEY
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.trace import SpanKind
 from support import Telemetry
