@@ -15,11 +15,9 @@ the contrib ``openai-v2``) already wraps is left to it: one span per call.
 from __future__ import annotations
 
 import importlib
-import logging
 from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
@@ -28,14 +26,10 @@ from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml.genai.content import content_policy
 from otel_ml.genai.instruments import genai_telemetry
+from otel_ml.instrumentation._patching import Target, library_usable, restore
 from otel_ml.instrumentation.openai.package import _instruments
 
-if TYPE_CHECKING:
-    from otel_ml.instrumentation.openai.patch import Target
-
 __all__ = ["OpenAIInstrumentor", "instrument_openai"]
-
-_logger = logging.getLogger(__name__)
 
 _CHAT = "openai.resources.chat.completions"
 _COMPLETIONS = "openai.resources.completions"
@@ -68,13 +62,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        # As for scikit-learn: the launcher reads ModuleNotFoundError as "skip
-        # this one", and any other exception would abort the whole launch.
-        conflict = get_dependency_conflicts(_instruments)
-        if conflict is not None:
-            if not conflict.found:
-                raise ModuleNotFoundError("openai is not installed", name="openai")
-            _logger.warning("otel_ml: openai not instrumented: %s", conflict)
+        if not library_usable(_instruments, "openai"):
             return
         from otel_ml.instrumentation.openai import patch
 
@@ -94,9 +82,7 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             guard.report("openai.instrument", exc)
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        from otel_ml.instrumentation.openai import patch
-
-        patch.restore(self._patched)
+        restore(self._patched)
         self._patched = []
 
 

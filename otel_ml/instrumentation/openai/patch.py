@@ -23,12 +23,12 @@ from otel_ml.genai.content import ContentPolicy
 from otel_ml.genai.instruments import GenAITelemetry
 from otel_ml.genai.invocation import GenAIInvocation, identity, traced_elsewhere
 from otel_ml.genai.stream import AsyncStream, SyncStream
+from otel_ml.instrumentation._patching import Target, restore
 
 from . import extract
 
 _logger = logging.getLogger(__name__)
 
-Target = tuple[type, str, Any]
 """``(class, method name, original __dict__ entry)``."""
 
 
@@ -216,9 +216,3 @@ def apply(targets: Iterable[tuple[type, str, str, bool]], config: PatchConfig) -
         restore(done)
         raise
     return done
-
-
-def restore(patched: Iterable[Target]) -> None:
-    """Put the original ``__dict__`` entries back (the same objects)."""
-    for owner, name, original in patched:
-        setattr(owner, name, original)

@@ -14,11 +14,9 @@ call. Patching is per class, so estimators fitted or unpickled before
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
 )
@@ -27,14 +25,10 @@ from otel_ml._internal import guard
 from otel_ml.config import get_settings
 from otel_ml.inference.instruments import inference_telemetry
 from otel_ml.inference.scope import check_name
+from otel_ml.instrumentation._patching import Target, library_usable, restore
 from otel_ml.instrumentation.sklearn.package import _instruments
 
-if TYPE_CHECKING:
-    from otel_ml.instrumentation.sklearn.discovery import Target
-
 __all__ = ["SklearnInstrumentor"]
-
-_logger = logging.getLogger(__name__)
 
 
 class SklearnInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -53,15 +47,7 @@ class SklearnInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return _instruments
 
     def _instrument(self, **kwargs: Any) -> None:
-        # The launcher skips the per-instrumentor dependency check (the
-        # distribution declares `instruments-any`), so check here. It reads a
-        # ModuleNotFoundError as "skip this one"; any other exception would
-        # abort the whole launch, hence the guard below.
-        conflict = get_dependency_conflicts(_instruments)
-        if conflict is not None:
-            if not conflict.found:
-                raise ModuleNotFoundError("scikit-learn is not installed", name="sklearn")
-            _logger.warning("otel_ml: scikit-learn not instrumented: %s", conflict)
+        if not library_usable(_instruments, "sklearn"):
             return
         from otel_ml.instrumentation.sklearn import discovery, patch
 
@@ -80,9 +66,7 @@ class SklearnInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             guard.report("sklearn.instrument", exc)
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        from otel_ml.instrumentation.sklearn import patch
-
-        patch.restore(self._patched)
+        restore(self._patched)
         self._patched = []
 
 

@@ -17,8 +17,7 @@ from otel_ml.config import Settings
 from otel_ml.inference.call import invoke, recorder_for
 from otel_ml.inference.instruments import InferenceTelemetry
 from otel_ml.inference.invocation import ModelContext, inside_inference, model_context
-
-from .discovery import Target
+from otel_ml.instrumentation._patching import Target, restore
 
 
 class PatchedMethod(wrapt.FunctionWrapper):  # type: ignore[type-arg]
@@ -103,9 +102,3 @@ def apply(targets: Iterable[Target], config: PatchConfig) -> list[Target]:
         restore(done)
         raise
     return done
-
-
-def restore(patched: Iterable[Target]) -> None:
-    """Put the original ``__dict__`` entries back (the same objects)."""
-    for owner, name, original in patched:
-        setattr(owner, name, original)
