@@ -18,6 +18,7 @@ from stack.build import (
     Paths,
     StackError,
     build,
+    ensure_debian_tool,
     ensure_prometheus,
     missing,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "StackError",
     "build",
     "down",
+    "ensure_debian_tool",
     "ensure_prometheus",
     "missing",
     "prometheus_config",

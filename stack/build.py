@@ -68,7 +68,8 @@ class Paths:
 
 
 def build(paths: Paths, log: Path | None = None) -> None:
-    """Build what is missing: the collector, Jaeger; install Prometheus if needed."""
+    """Build what is missing: the collector, Jaeger; install Prometheus (and Chromium,
+    for the browser tests) if needed."""
     paths.cache.mkdir(parents=True, exist_ok=True)
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -80,6 +81,9 @@ def build(paths: Paths, log: Path | None = None) -> None:
             if not paths.jaeger.exists():
                 _build_jaeger(go, paths, log)
     ensure_prometheus()
+    # Not part of the pipeline, but installed the same way for the tests that need
+    # it: the drift page is checked in headless Chromium.
+    ensure_debian_tool("chromium", "chromium")
 
 
 def missing(paths: Paths) -> list[str]:
@@ -203,18 +207,24 @@ def _build_jaeger(go: str, paths: Paths, log: Path | None) -> None:
 
 def ensure_prometheus() -> None:
     """Install Debian's prometheus when missing and we are root; else say how."""
-    if shutil.which("prometheus"):
+    ensure_debian_tool("prometheus", "prometheus")
+
+
+def ensure_debian_tool(binary: str, package: str) -> None:
+    """Install Debian's ``package`` when ``binary`` is not on PATH and we are root;
+    else raise :class:`StackError` saying how."""
+    if shutil.which(binary):
         return
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
         raise StackError(
-            "prometheus is not installed: run `sudo apt-get install -y prometheus` "
-            "(Debian/Ubuntu) or put a prometheus binary on PATH, then `make stack` again"
+            f"{binary} is not installed: run `sudo apt-get install -y {package}` "
+            f"(Debian/Ubuntu) or put a {binary} binary on PATH, then try again"
         )
     environ = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    print("stack: installing prometheus with apt-get ...", flush=True)
+    print(f"stack: installing {package} with apt-get ...", flush=True)
     subprocess.run(["apt-get", "update", "-qq"], env=environ, check=True)
     subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "prometheus"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package],
         env=environ,
         check=True,
     )
