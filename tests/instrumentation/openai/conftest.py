@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import openai
 import pytest
-from fake_llm_server import running_server
 from openai_support import API_KEY
 from support import Telemetry
 
+from otel_ml.demo.llm_server import running_server
 from otel_ml.instrumentation.openai import OpenAIInstrumentor
 
 

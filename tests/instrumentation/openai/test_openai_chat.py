@@ -9,12 +9,13 @@ from typing import Any
 
 import openai
 import pytest
-from fake_llm_server import PROMPT_TOKENS, RESPONSE_ID, RESPONSE_MODEL
 from openai_support import API_KEY, exported_text, identity
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, StatusCode
 from support import Telemetry
+
+from otel_ml.demo.llm_server import PROMPT_TOKENS, RESPONSE_ID, RESPONSE_MODEL
 
 MESSAGES = [{"role": "user", "content": "What is the capital of France? top-secret-prompt"}]
 

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 
 import openai
 import pytest
-from fake_llm_server import PROMPT_TOKENS, RESPONSE_MODEL
 from openai_support import API_KEY, exported_text, identity
 from support import Telemetry
 
 from otel_ml import config
 from otel_ml.config import Settings
+from otel_ml.demo.llm_server import PROMPT_TOKENS, RESPONSE_MODEL
 from otel_ml.genai.content import TRUNCATED
 from otel_ml.instrumentation.openai import OpenAIInstrumentor
 

@@ -1,4 +1,7 @@
-"""A real HTTP server speaking the OpenAI wire format on 127.0.0.1, for tests.
+"""A stand-in LLM: a real HTTP server speaking the OpenAI wire format on 127.0.0.1.
+
+The demo's RAG endpoint talks to it through the real ``openai`` client, and the
+tests use it to drive every streaming edge case.
 
 It serves ``/v1/chat/completions``, ``/v1/completions`` and ``/v1/embeddings``
 (SSE streaming included) with uvicorn in a background thread. Each request
@@ -105,7 +108,8 @@ async def _stream(opts: dict[str, Any], chat: bool) -> AsyncIterator[bytes]:
         yield _chunk([choice], kind)
         sent += 0 if chat and position == 0 else 1
     reason = "tool_calls" if opts["tool_call"] else "stop"
-    last = {"index": 0, "finish_reason": reason, **({"delta": {}} if chat else {"text": ""})}
+    ending: dict[str, Any] = {"delta": {}} if chat else {"text": ""}
+    last = {"index": 0, "finish_reason": reason, **ending}
     yield _chunk([last], kind)
     if opts["usage"]:
         yield _chunk([], kind, _usage(sent))
