@@ -31,7 +31,7 @@ from opentelemetry.trace import Span
 from otel_ml._internal.ids import new_prediction_id
 from otel_ml.config import get_settings
 from otel_ml.feedback.recorder import FeedbackRecorder
-from otel_ml.feedback.store import PredictionStore, StoredPrediction
+from otel_ml.feedback.store import PredictionStore, Record
 from otel_ml.inference.extract import OutputSummary
 from otel_ml.inference.instruments import inference_telemetry
 from otel_ml.inference.invocation import ModelContext, model_context
@@ -100,35 +100,45 @@ def request_path(setup: Setup, rounds: int, calls: int) -> dict[str, list[float]
     recorder = setup.recorder(remember_store)
     fill(recorder, setup, remember_store.capacity)
     for _ in range(put_store.capacity):
-        put_store.put(new_prediction_id(), StoredPrediction(setup.model, label="setosa"))
+        put_store.put(new_prediction_id(), stored(0.0))
     floor_ids, put_ids, remember_ids = ids(per_variant), ids(per_variant), ids(per_variant)
-    put, remember = put_store.put, recorder.remember
-    summary, span, model = setup.summary, setup.span, setup.model
+    put, now, remember = put_store.put, put_store.now, recorder.remember
+    summary, span = setup.summary, setup.span
 
     variants: dict[str, Callable[[], object]] = {
         "floor (next id)": lambda: next(floor_ids),
-        "store.put": lambda: put(next(put_ids), StoredPrediction(model, label="setosa")),
+        "store.put": lambda: put(next(put_ids), stored(now())),
         "remember": lambda: remember(next(remember_ids), summary, span),
     }
     return interleave(variants, rounds, calls)
 
 
-def per_prediction_bytes(setup: Setup, capacity: int) -> tuple[float, float]:
+def stored(created_s: float) -> Record:
+    """A single-row classification as ``remember`` stores it."""
+    return (created_s, 1, "setosa", None, 0.93, None, None, None, 1, 2, 1)
+
+
+def per_prediction_bytes(setup: Setup, capacity: int) -> tuple[float, float, float]:
     """tracemalloc bytes per live prediction (filling an empty store to ``capacity``),
-    and per remembered id of an evicted one (``capacity`` more predictions)."""
+    per remembered id of an evicted one (``capacity`` more predictions), and the
+    objects per live prediction the garbage collector still tracks after a collection
+    (each one lengthens every full collection of the server process)."""
     store = PredictionStore(capacity, get_settings().feedback_ttl_seconds)
     recorder = setup.recorder(store)
     gc.collect()
+    tracked = len(gc.get_objects())
     tracemalloc.start()
     try:
         start = tracemalloc.get_traced_memory()[0]
         fill(recorder, setup, capacity)
         full = tracemalloc.get_traced_memory()[0]
+        gc.collect()
+        tracked = len(gc.get_objects()) - tracked
         fill(recorder, setup, capacity)
         steady = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
-    return (full - start) / capacity, (steady - full) / capacity
+    return (full - start) / capacity, (steady - full) / capacity, tracked / capacity
 
 
 def load_average() -> str:
@@ -176,7 +186,7 @@ def flat_memory(setup: Setup, total: int, checkpoints: int) -> list[tuple[int, i
 def report(
     command: str,
     costs: dict[str, list[float]],
-    sizes: tuple[float, float],
+    sizes: tuple[float, float, float],
     checkpoints: list[tuple[int, int, float, float]],
 ) -> str:
     """The markdown section: provenance, three tables, verdicts."""
@@ -186,9 +196,9 @@ def report(
         added = "-" if samples is floor else _added(samples, floor).format(2)
         cost_rows.append([name, Stats.of([v / 1e3 for v in samples]).format(2), added])
     capacity = get_settings().feedback_max_predictions
-    live, remembered = sizes
+    live, remembered, tracked = sizes
     worst = capacity * (live + 2 * remembered) / MIB
-    size_rows = [[f"{live:.0f}", f"{remembered:.0f}", f"{worst:.1f}"]]
+    size_rows = [[f"{live:.0f}", f"{remembered:.0f}", f"{worst:.1f}", f"{tracked:.3f}"]]
     memory_rows = [[f"{n:,}", f"{k:,}", f"{r:.1f}", f"{t:.1f}"] for n, k, r, t in checkpoints]
     legend = "Medians across rounds; in parentheses the min-max across rounds."
     parts = [
@@ -200,6 +210,7 @@ def report(
                 "bytes per live prediction",
                 "bytes per remembered id",
                 f"worst case at capacity {capacity:,}, MiB",
+                "objects tracked by the GC per live prediction",
             ],
             size_rows,
         ),

@@ -9,8 +9,10 @@ metrics, and feeds the sliding-window quality gauges.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
     from otel_ml.inference.invocation import ModelContext
 
 _MAX_BATCH_ROWS = 256
+_recorders: weakref.WeakValueDictionary[int, FeedbackRecorder] = weakref.WeakValueDictionary()
+_recorder_keys = itertools.count(1)
 _segments: ContextVar[Mapping[str, str] | None] = ContextVar("otel_ml_segments", default=None)
 
 
@@ -63,27 +67,31 @@ class FeedbackRecorder:
             name: BoundedLabels(settings.max_segment_values) for name in self._segment_names
         }
         self._attrs = dict(model.metric_attributes)
+        # Stored predictions name their recorder by this key, not by reference: see
+        # StoredPrediction for why they hold no objects.
+        self.key = next(_recorder_keys)
+        _recorders[self.key] = self
         feedback_instruments(model.telemetry).recorders.register(self)
 
     def remember(self, prediction_id: str, summary: Any, span: trace.Span) -> None:
-        """Keep what a later label needs (request path: one record, O(1))."""
-        record = StoredPrediction(self.model, label=summary.label, value=summary.value,
-                                  score=summary.confidence)  # fmt: skip
-        if summary.rows > 1 and summary.rows <= _MAX_BATCH_ROWS:
-            record.labels = summary.row_labels
-            record.values = summary.row_values
-        segments = _segments.get()
-        if segments:
-            record.segments = {n: segments[n] for n in self._segment_names if n in segments}
+        """Keep what a later label needs (request path: one small tuple, O(1))."""
+        given = _segments.get()
+        segments = tuple((n, given[n]) for n in self._segment_names if n in given) if given else ()
+        batch = 1 < summary.rows <= _MAX_BATCH_ROWS
+        row_labels, row_values = summary.row_labels, summary.row_values
         context = span.get_span_context()
-        record.trace_id, record.span_id = context.trace_id, context.span_id
-        record.trace_flags = context.trace_flags
-        self.store.put(prediction_id, record)
+        self.store.put(prediction_id, (
+            self.store.now(), self.key, summary.label, summary.value, summary.confidence,
+            tuple(row_labels) if batch and row_labels is not None else None,
+            tuple(row_values) if batch and row_values is not None else None,
+            segments or None, context.trace_id, context.span_id,
+            context.trace_flags & 0xFF,  # a plain int: TraceFlags objects are GC-tracked
+        ))  # fmt: skip
 
     def metric_attributes(self, record: StoredPrediction) -> dict[str, str]:
         """Model identity plus the record's capped segment values."""
         attrs = dict(self._attrs)
-        for name, value in (record.segments or {}).items():
+        for name, value in record.segments or ():
             attrs[semconv.ML_SEGMENT_PREFIX + name] = self._segment_values[name](value)
         return attrs
 
@@ -108,14 +116,15 @@ def record_feedback(
     if not isinstance(prediction_id, str):
         raise TypeError(f"prediction_id must be a string, got {type(prediction_id).__name__}")
     outcome, record = prediction_store().take(prediction_id)
-    if record is not None and record.model.feedback is None:
+    recorder = _recorders.get(record.recorder) if record is not None else None
+    if record is not None and (recorder is None or recorder.model.feedback is not recorder):
         outcome, record = "unknown", None  # feedback was turned off for its model
     try:
-        if record is None or record.model.feedback is None:
+        if record is None or recorder is None:
             telemetry = inference_telemetry(tracer_provider, meter_provider)
             _unmatched(telemetry, outcome, prediction_id, model_name, model_version)
         else:
-            _matched(record.model.feedback, record, prediction_id, actual)
+            _matched(recorder, record, prediction_id, actual)
     except Exception as exc:
         guard.report("feedback.record", exc)
     return outcome
@@ -163,13 +172,21 @@ def _compare(record: StoredPrediction, actual: Any) -> tuple[list[tuple[str, str
     rows = actual if isinstance(actual, list | tuple) else [actual]
     if record.label is not None and len(rows) == 1:
         return [(record.label, label_of(rows[0]))], []
-    if record.labels is not None and len(rows) == len(record.labels):
-        return [(p, label_of(a)) for p, a in zip(record.labels, rows, strict=True)], []
-    predicted = [record.value] if record.value is not None else record.values
+    if record.row_labels is not None and len(rows) == len(record.row_labels):
+        return [(p, label_of(a)) for p, a in zip(record.row_labels, rows, strict=True)], []
+    predicted = [record.value] if record.value is not None else record.row_values
     if predicted is not None and len(rows) == len(predicted):
-        errors = [abs(float(a) - p) for p, a in zip(predicted, rows, strict=True)]
+        errors = [abs(_as_float(a) - p) for p, a in zip(predicted, rows, strict=True)]
         return [], [e for e in errors if math.isfinite(e)]
     return [], []
+
+
+def _as_float(actual: Any) -> float:
+    """A regression label as a float; NaN (then skipped) for one that is not a number."""
+    try:
+        return float(actual)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
 
 
 def _span(

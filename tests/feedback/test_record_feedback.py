@@ -429,3 +429,32 @@ def test_concurrent_predictions_and_labels_count_every_label_once(
         key(model_attrs(name, "unknown"), {reason: "unknown"}): 4 * 20,
     }
     assert len(feedback_spans(telemetry)) == 4 * 60 + 4 * 20  # the duplicates share an id
+
+
+def test_stored_predictions_leave_nothing_for_the_garbage_collector_to_traverse(
+    classifier: LogisticRegression, telemetry: Telemetry, use_store: UseStore
+) -> None:
+    """A full store holds 100k predictions by default: once a collection has seen
+    them, none of its records (single rows, batches, segments) is GC-tracked."""
+    import gc
+
+    store = use_store(1000, 60.0, Clock())
+    model = otel_ml.wrap_model(
+        classifier, "gc-untracked", "1", feedback=True, **telemetry.providers
+    )
+    token = otel_ml.set_segments(country="DE")
+    try:
+        for row in range(40):
+            model.predict(X[[row]])
+        model.predict(X[:5])  # a batch keeps its per-row labels
+    finally:
+        otel_ml.reset_segments(token)
+    for _ in range(4):  # a tuple is untracked by the pass after its last tracked item
+        gc.collect()
+
+    pairs = [pair for batch in store._batches for pair in batch] + store._pending
+    assert len(pairs) == 41  # indexed 15 at a time (a store of 1000), and the rest pending
+    assert [pair for pair in pairs if gc.is_tracked(pair) or gc.is_tracked(pair[1])] == []
+    assert otel_ml.record_feedback(prediction_ids(telemetry, "gc-untracked")[-1], list(Y[:5])) == (
+        "matched"
+    )

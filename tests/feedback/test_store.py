@@ -12,8 +12,11 @@ from feedback_support import Clock, TickingClock
 from otel_ml.feedback.store import Outcome, PredictionStore, StoredPrediction
 
 
-def record(label: str = "a") -> StoredPrediction:
-    return StoredPrediction(model=None, label=label)
+def put(store: PredictionStore, prediction_id: str, label: str = "a") -> StoredPrediction:
+    """Store a prediction made now (by the store's clock) and return its record."""
+    stored = StoredPrediction(created_s=store.now(), recorder=1, label=label)
+    store.put(prediction_id, tuple(stored))  # type: ignore[arg-type]
+    return stored
 
 
 def remembered(store: PredictionStore) -> tuple[int, int, int]:
@@ -25,8 +28,7 @@ def remembered(store: PredictionStore) -> tuple[int, int, int]:
 def test_a_prediction_is_matched_once_then_duplicate() -> None:
     clock = Clock()
     store = PredictionStore(10, 60.0, clock)
-    stored = record("cat")
-    store.put("p1", stored)
+    stored = put(store, "p1", "cat")
     clock.advance(5)
 
     assert store.take("p1") == ("matched", stored)
@@ -38,9 +40,8 @@ def test_a_prediction_is_matched_once_then_duplicate() -> None:
 
 def test_a_second_put_for_an_id_replaces_the_first() -> None:
     store = PredictionStore(10, 60.0, Clock())
-    store.put("p1", record("old"))
-    newer = record("new")
-    store.put("p1", newer)
+    put(store, "p1", "old")
+    newer = put(store, "p1", "new")
 
     assert len(store) == 1
     assert store.take("p1") == ("matched", newer)
@@ -49,9 +50,9 @@ def test_a_second_put_for_an_id_replaces_the_first() -> None:
 def test_predictions_expire_at_the_ttl() -> None:
     clock = Clock()
     store = PredictionStore(10, 60.0, clock)
-    store.put("old", record())
+    put(store, "old")
     clock.advance(30)
-    store.put("young", record())
+    put(store, "young")
     clock.advance(29.999)
 
     assert len(store) == 2  # nothing has reached its TTL yet
@@ -68,9 +69,9 @@ def test_ttl_eviction_happens_on_put_too() -> None:
     clock = Clock()
     store = PredictionStore(10, 60.0, clock)
     for i in range(5):
-        store.put(f"p{i}", record())
+        put(store, f"p{i}")
     clock.advance(61)
-    store.put("fresh", record())
+    put(store, "fresh")
 
     assert remembered(store) == (1, 5, 0)
     assert [store.take(f"p{i}")[0] for i in range(5)] == ["expired"] * 5
@@ -79,7 +80,7 @@ def test_ttl_eviction_happens_on_put_too() -> None:
 def test_the_oldest_predictions_are_evicted_past_the_capacity() -> None:
     store = PredictionStore(3, 60.0, Clock())
     for i in range(5):
-        store.put(f"p{i}", record(str(i)))
+        put(store, f"p{i}", str(i))
 
     assert len(store) == 3
     outcomes = [store.take(f"p{i}") for i in range(5)]
@@ -90,7 +91,7 @@ def test_the_oldest_predictions_are_evicted_past_the_capacity() -> None:
 def test_remembered_ids_are_bounded_by_the_capacity() -> None:
     store = PredictionStore(5, 60.0, Clock())
     for i in range(100):
-        store.put(f"p{i}", record())
+        put(store, f"p{i}")
         assert remembered(store)[0] <= 5
     for i in range(95, 100):
         assert store.take(f"p{i}")[0] == "matched"
@@ -128,7 +129,7 @@ def test_concurrent_puts_and_takes_account_for_every_label() -> None:
     def produce(worker: int) -> None:
         for i in range(per_producer):
             pid = f"w{worker}-{i}"
-            store.put(pid, record())
+            put(store, pid)
             if i % 4 == 0:
                 with lock:
                     late.append(pid)
@@ -182,3 +183,24 @@ def test_concurrent_puts_and_takes_account_for_every_label() -> None:
     assert all(n <= capacity for peak in peaks for n in peak)
     assert remembered(store)[0] == 0  # every put id was labelled: nothing left behind
     assert all(n <= capacity for n in remembered(store))
+
+
+def test_large_stores_index_and_evict_a_batch_at_a_time() -> None:
+    """A store of 6,400 works in batches of 64: predictions wait in an unfinished
+    batch, and past the capacity the oldest 64 leave together."""
+    store = PredictionStore(6400, 60.0, Clock())
+    for i in range(6400 + 63):
+        put(store, f"p{i}")
+        assert len(store) <= 6400 + 63  # the capacity plus one unfinished batch
+    assert remembered(store) == (6400, 0, 0)  # indexed, evicted, labelled
+    put(store, "p6463")  # completes a batch: it is indexed, the oldest batch leaves
+
+    assert remembered(store) == (6400, 64, 0)
+    assert [store.take(f"p{i}")[0] for i in (0, 63, 64, 6463)] == [
+        "expired",
+        "expired",
+        "matched",
+        "matched",
+    ]
+    put(store, "unfinished")
+    assert store.take("unfinished")[0] == "matched"  # a take indexes the unfinished batch
