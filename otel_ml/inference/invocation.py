@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from opentelemetry import context, trace
 from opentelemetry.trace import Span, Status, StatusCode
 
@@ -45,8 +46,19 @@ _MAX_MODELS = 1000
 
 
 def inside_inference() -> bool:
-    """Whether an otel_ml inference span is current (auto hooks then stay quiet)."""
+    """Whether auto hooks stay quiet here: an otel_ml inference span is current,
+    or the code runs inside :func:`hooks_quiet` (training, scoring)."""
     return context.get_value(_INSIDE_INFERENCE) is True
+
+
+def hooks_quiet(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Call ``fn`` with the auto hooks quiet: the predictions a ``fit`` or a scorer
+    makes are not served traffic, and would pollute latency, drift and feedback."""
+    token = context.attach(context.set_value(_INSIDE_INFERENCE, True))
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        context.detach(token)
 
 
 def error_type(exc: BaseException) -> str:
@@ -252,8 +264,10 @@ class InferenceInvocation:
             self._inputs = inputs
 
     def set_batch_size(self, rows: int) -> None:
-        """Record the number of input rows."""
-        if self._span is not None:
+        """Record the number of input rows; anything but a count (int >= 0) is ignored."""
+        if not isinstance(rows, int | np.integer) or isinstance(rows, bool):
+            return  # a setter never raises in the user's request
+        if self._span is not None and 0 <= rows < 2**63:  # OTLP ints are 64-bit
             self._span.set_attribute(semconv.ML_BATCH_SIZE, int(rows))
 
     def record_predictions(self, output: Any, task: Task | None = None) -> None:
@@ -262,11 +276,12 @@ class InferenceInvocation:
 
     def record_probabilities(self, output: Any, classes: Any = None) -> None:
         """Record a ``predict_proba``-like output; ``classes`` names its columns."""
-        self._model.seed_classes(classes)
-        self._record(
-            lambda: summarize_probabilities(output, classes, self._model.max_rows_recorded),
-            "inference.output",
-        )
+
+        def summarize() -> OutputSummary:
+            self._model.seed_classes(classes)  # user-supplied classes: inside the guard too
+            return summarize_probabilities(output, classes, self._model.max_rows_recorded)
+
+        self._record(summarize, "inference.output")
 
     def set_confidence(self, confidence: Any) -> None:
         """Record the single-row confidence in [0, 1]; invalid values are counted."""

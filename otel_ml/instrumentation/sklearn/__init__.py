@@ -9,7 +9,9 @@ Every ``predict``, ``predict_proba``, ``predict_log_proba`` and
 ``decision_function`` of scikit-learn's estimators (pipelines included)
 becomes one inference span with RED and prediction metrics per user-level
 call. Patching is per class, so estimators fitted or unpickled before
-``instrument()`` are covered too.
+``instrument()`` are covered too. The predictions scikit-learn makes inside
+``fit``, ``score``, scorers and model selection (``GridSearchCV``,
+``cross_val_score``) are not served traffic and stay untraced.
 """
 
 from __future__ import annotations
@@ -60,8 +62,12 @@ class SklearnInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 model_name=_optional_name(kwargs, "model_name"),
                 model_version=_optional_name(kwargs, "model_version"),
             )
-            targets = discovery.patch_targets(discovery.estimator_classes(), patch.PatchedMethod)
-            self._patched = patch.apply(targets, config)
+            classes = discovery.estimator_classes()
+            self._patched = patch.apply(
+                discovery.patch_targets(classes, patch.PatchedMethod),
+                discovery.quiet_targets(classes, patch.PatchedMethod),
+                config,
+            )
         except Exception as exc:
             guard.report("sklearn.instrument", exc)
 

@@ -40,23 +40,44 @@ def estimator_classes() -> set[type]:
     return found
 
 
-def patch_targets(classes: Iterable[type], skip: type | None = None) -> list[Target]:
-    """The prediction methods defined by ``classes`` or their scikit-learn bases.
+TRAINING_METHODS = ("fit", "partial_fit", "fit_predict", "fit_transform", "score")
+"""Methods whose inner predictions are not served traffic (the hooks stay quiet)."""
+
+
+def patch_targets(
+    classes: Iterable[type], skip: type | None = None, names: Iterable[str] = INSTRUMENTED_METHODS
+) -> list[Target]:
+    """The methods called ``names`` defined by ``classes`` or their scikit-learn bases.
 
     Mixins count too: ``LogisticRegression.predict`` lives on
     ``LinearClassifierMixin``, which is no estimator. Entries that are already
     instances of ``skip`` (our own wrapper) are left out.
     """
+    names = tuple(names)
     targets: dict[tuple[type, str], Any] = {}
     for cls in classes:
         for owner in cls.__mro__:
             if not _is_sklearn(owner):
                 continue
-            for name in INSTRUMENTED_METHODS:
+            for name in names:
                 attr = vars(owner).get(name)
                 if _patchable(attr) and not (skip is not None and isinstance(attr, skip)):
                     targets[(owner, name)] = attr
     return [(owner, name, attr) for (owner, name), attr in targets.items()]
+
+
+def quiet_targets(classes: Iterable[type], skip: type | None = None) -> list[Target]:
+    """Training and scoring methods, plus the scorers that model selection
+    (``cross_val_score``, ``GridSearchCV``) calls ``predict`` through."""
+    targets = patch_targets(classes, skip, TRAINING_METHODS)
+    try:
+        from sklearn.metrics._scorer import _BaseScorer
+    except ImportError:  # a private module: without it, scorers' predictions are traced
+        return targets
+    call = vars(_BaseScorer).get("__call__")
+    if inspect.isfunction(call) and not (skip is not None and isinstance(call, skip)):
+        targets.append((_BaseScorer, "__call__", call))
+    return targets
 
 
 def _is_sklearn(cls: type) -> bool:

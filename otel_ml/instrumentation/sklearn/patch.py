@@ -16,7 +16,12 @@ from otel_ml._internal.ids import current_request
 from otel_ml.config import Settings
 from otel_ml.inference.call import invoke, recorder_for
 from otel_ml.inference.instruments import InferenceTelemetry
-from otel_ml.inference.invocation import ModelContext, inside_inference, model_context
+from otel_ml.inference.invocation import (
+    ModelContext,
+    hooks_quiet,
+    inside_inference,
+    model_context,
+)
 from otel_ml.instrumentation._patching import Target, restore
 
 
@@ -87,16 +92,29 @@ def traced_call(
     return invoke(model, operation, wrapped, args, kwargs, recorder)
 
 
-def apply(targets: Iterable[Target], config: PatchConfig) -> list[Target]:
-    """Replace each target with a :class:`PatchedMethod`; return what to restore.
+def quiet_call(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """Run a training or scoring method with the prediction hooks quiet (the wrapt wrapper)."""
+    return hooks_quiet(wrapped, args, kwargs)
+
+
+def apply(
+    predictions: Iterable[Target], quiet: Iterable[Target], config: PatchConfig
+) -> list[Target]:
+    """Patch prediction methods with :func:`traced_call` and training and scoring
+    methods with :func:`quiet_call`; return what to restore.
 
     All or nothing: if one replacement fails, the ones made so far are undone.
     """
     done: list[Target] = []
     try:
-        for owner, name, original in targets:
+        for owner, name, original in predictions:
             wrapper = functools.partial(traced_call, config, name)
             setattr(owner, name, PatchedMethod(original, wrapper))
+            done.append((owner, name, original))
+        for owner, name, original in quiet:
+            setattr(owner, name, PatchedMethod(original, quiet_call))
             done.append((owner, name, original))
     except BaseException:
         restore(done)

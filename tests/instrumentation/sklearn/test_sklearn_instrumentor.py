@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, StatusCode
+from sklearn.base import ClassifierMixin
+from sklearn.cluster import KMeans
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -381,3 +384,34 @@ def test_instrument_failure_goes_through_the_guard(strict, instrument):
     assert guard.error_count("sklearn.instrument") == 1
     assert not isinstance(vars(Pipeline)["predict"], PatchedMethod)
     assert not isinstance(vars(LinearClassifierMixin)["predict"], PatchedMethod)
+
+
+def test_training_scoring_and_model_selection_make_no_inference_spans(telemetry, instrument, iris):
+    """Predictions scikit-learn makes for its own evaluation are not served traffic:
+    fit_predict, score, cross_val_score and a grid search leave no span or metric,
+    and serving calls made afterwards (and inside a request) are traced again."""
+    x, y = iris
+    instrument()
+
+    KMeans(n_clusters=3, n_init=2, random_state=0).fit_predict(x)
+    lr = LogisticRegression(max_iter=500).fit(x, y)
+    assert 0.9 < lr.score(x, y) <= 1.0
+    assert len(cross_val_score(LogisticRegression(max_iter=500), x, y, cv=3)) == 3
+    search = GridSearchCV(LogisticRegression(max_iter=500), {"C": [0.1, 1.0]}, cv=2).fit(x, y)
+    assert telemetry.spans() == []
+    assert counts(telemetry, "ml.inference.duration") == {}
+
+    search.predict(x[:1])  # serving through the refit best estimator: one span
+    lr.predict(x[:2])
+    assert [s.name for s in telemetry.spans()] == [
+        "predict GridSearchCV",
+        "predict LogisticRegression",
+    ]
+
+
+def test_uninstrument_restores_training_and_scoring_methods(instrument, iris):
+    fit, score = vars(LogisticRegression)["fit"], vars(ClassifierMixin)["score"]
+    instrument().uninstrument()
+
+    assert vars(LogisticRegression)["fit"] is fit
+    assert vars(ClassifierMixin)["score"] is score
