@@ -323,7 +323,11 @@ class InferenceInvocation:
             self._close()
 
     def fail(self, exc: BaseException) -> None:
-        """End a failed call: ``error.type`` on span and duration, status ERROR."""
+        """End a failed call: ``error.type`` on span and duration, status ERROR.
+
+        The inputs still reach the drift monitor: rows a model rejects (missing
+        values, unseen categories) are what its data-quality counts are for.
+        """
         elapsed = (time.perf_counter_ns() - self._start_ns) / 1e9
         if self._done:
             return
@@ -337,6 +341,8 @@ class InferenceInvocation:
                 span.set_attribute(semconv.ERROR_TYPE, kind)
                 span.record_exception(exc, escaped=True)
                 span.set_status(Status(StatusCode.ERROR, kind))
+            if model.monitor is not None:
+                self._feed_monitor(model.monitor)
         except Exception as err:
             guard.report("inference.fail", err, model.telemetry.internal_errors)
         finally:

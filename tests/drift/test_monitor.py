@@ -175,6 +175,30 @@ def test_bad_inputs_are_counted_and_never_raise(
     assert guard.error_count() == 0
 
 
+def test_inputs_a_model_rejects_still_count_as_data_quality_issues(
+    profile: ReferenceProfile, telemetry: Telemetry
+) -> None:
+    """A model that raises on missing values: the call fails, and its rows still show
+    up in the data-quality counts (they are why it failed), with no output drift."""
+
+    def predict(rows: list[dict[str, Any]]) -> list[int]:
+        if any(row.get("amount") is None for row in rows):
+            raise ValueError("amount is required")
+        return [1] * len(rows)
+
+    wrapped = otel_ml.wrap_model(predict, "strict", "1", reference=profile, **telemetry.providers)
+    with pytest.raises(ValueError, match="amount is required"):
+        wrapped([{"amount": None, "age": 30.0, "channel": "web"}])
+    assert wrapped([{"amount": 10.0, "age": 30.0, "channel": "web"}]) == [1]
+    monitor = wrapped.drift_monitor
+    assert monitor is not None
+    monitor.tick(force=True)
+
+    issues = _values(telemetry, semconv.ML_DATA_QUALITY_ISSUES, **{semconv.ML_MODEL_NAME: "strict"})
+    assert issues == {("amount", "missing"): 1}
+    assert guard.error_count() == 0
+
+
 def test_concurrent_predictions_are_counted_exactly(
     model: Model, profile: ReferenceProfile, telemetry: Telemetry
 ) -> None:
