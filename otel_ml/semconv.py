@@ -89,6 +89,8 @@ OTHER_LABEL: Final = "__other__"
 """Replaces a class label or category once the bounded label set is full."""
 COMPONENT: Final = "component"
 """otel_ml component whose telemetry code failed (``otel_ml.internal.errors``)."""
+EXPORT_SIGNAL: Final = "signal"
+"""``traces`` or ``metrics``: the signal of a failed export (``otel_ml.export.failures``)."""
 
 # --- metrics --------------------------------------------------------------------
 ML_INFERENCE_DURATION: Final = "ml.inference.duration"
@@ -104,6 +106,9 @@ ML_DATA_QUALITY_ISSUES: Final = "ml.data.quality.issues"
 """Counter, ``{issue}``. Model name/version, ``ml.feature.name``, ``ml.data.issue``."""
 OTEL_ML_INTERNAL_ERRORS: Final = "otel_ml.internal.errors"
 """Counter, ``{error}``. Telemetry failures swallowed by otel_ml, per ``component``."""
+OTEL_ML_EXPORT_FAILURES: Final = "otel_ml.export.failures"
+"""Counter, ``{export}``. Exports that failed (batch dropped), per ``signal``; counted
+by the exporters :func:`otel_ml.configure` builds."""
 
 ML_DRIFT_SCORE: Final = "ml.drift.score"
 """Observable gauge, ``1``. Last completed window's score per feature and ``ml.drift.method``."""

@@ -19,7 +19,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
 from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.sampling import (
     ALWAYS_OFF,
     ALWAYS_ON,
@@ -306,6 +308,8 @@ def test_sampler_from_environment(environ: dict[str, str], expected: Sampler) ->
         ({"OTEL_RESOURCE_ATTRIBUTES": "team"}, {}, "OTEL_RESOURCE_ATTRIBUTES:"),
         ({}, {"headers": {"x-retries": 3}}, "headers="),
         ({}, {"service_name": " "}, "service_name=' '"),
+        ({"OTEL_TRACES_EXPORTER": "console"}, {}, "OTEL_TRACES_EXPORTER='console'"),
+        ({"OTEL_METRICS_EXPORTER": "prometheus"}, {}, "OTEL_METRICS_EXPORTER='prometheus'"),
     ],
 )
 def test_bad_values_name_their_source(
@@ -313,6 +317,27 @@ def test_bad_values_name_their_source(
 ) -> None:
     with pytest.raises(SettingsError, match=re.escape(named)):
         resolve_settings(environ=environ, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("environ", "traces", "metrics"),
+    [
+        ({"OTEL_TRACES_EXPORTER": "none"}, False, True),
+        ({"OTEL_METRICS_EXPORTER": "none"}, True, False),
+        ({"OTEL_TRACES_EXPORTER": "otlp,console", "OTEL_METRICS_EXPORTER": "OTLP"}, True, True),
+        ({"OTEL_SDK_DISABLED": "true"}, False, False),
+        ({"OTEL_SDK_DISABLED": "TRUE", "OTEL_TRACES_EXPORTER": "otlp"}, False, False),
+        ({"OTEL_SDK_DISABLED": "false"}, True, True),
+    ],
+)
+def test_exporter_none_and_sdk_disabled_leave_signals_alone(
+    environ: dict[str, str], traces: bool, metrics: bool
+) -> None:
+    settings = resolve_settings(environ=environ)
+    assert (settings.traces is not None, settings.metrics is not None) == (traces, metrics)
+    with built(environ) as handle:
+        assert isinstance(handle.tracer_provider, SdkTracerProvider) is traces
+        assert isinstance(handle.meter_provider, SdkMeterProvider) is metrics
 
 
 def test_configure_rejects_bad_values_before_touching_globals() -> None:

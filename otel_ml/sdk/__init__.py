@@ -14,12 +14,14 @@ already installed its own. The parts are usable separately:
 
 What otel_ml reads from the given ``environ``: ``OTEL_SERVICE_NAME``,
 ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_EXPORTER_OTLP[_TRACES|_METRICS]_{PROTOCOL,
-ENDPOINT,HEADERS,INSECURE}``, ``OTEL_TRACES_SAMPLER[_ARG]`` and
-``OTEL_METRIC_EXPORT_INTERVAL``. The SDK and exporters read the rest
-(certificates, compression, timeouts, temporality preference, exemplar filter,
-resource detectors, span limits) from ``os.environ`` themselves; the OTLP/HTTP
-exporter also merges ``os.environ``'s ``OTEL_EXPORTER_OTLP[_*]_HEADERS`` under
-the headers otel_ml passes (the gRPC exporter does not).
+ENDPOINT,HEADERS,INSECURE}``, ``OTEL_TRACES_SAMPLER[_ARG]``,
+``OTEL_METRIC_EXPORT_INTERVAL``, ``OTEL_{TRACES,METRICS}_EXPORTER`` (``none``
+leaves that signal alone) and ``OTEL_SDK_DISABLED`` (``true``: nothing is set
+up). The SDK and exporters read the rest (certificates, compression, timeouts,
+temporality preference, exemplar filter, resource detectors, span limits) from
+``os.environ`` themselves; the OTLP/HTTP exporter also merges ``os.environ``'s
+``OTEL_EXPORTER_OTLP[_*]_HEADERS`` under the headers otel_ml passes (the gRPC
+exporter does not).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.sampling import (
 from opentelemetry.semconv.attributes.service_attributes import SERVICE_INSTANCE_ID
 
 from otel_ml.config import SettingsError
+from otel_ml.sdk._export_watch import ExportWatch, WatchedMetricExporter, WatchedSpanExporter
 from otel_ml.sdk._handle import TelemetryHandle
 from otel_ml.sdk._settings import (
     SAMPLER_ENTRY_POINT_GROUP,
@@ -43,23 +44,38 @@ def build_providers(settings: SdkSettings) -> TelemetryHandle:
     created: list[TracerProvider | MeterProvider] = []
     tracer_provider: trace.TracerProvider = trace.NoOpTracerProvider()
     meter_provider: metrics.MeterProvider = metrics.NoOpMeterProvider()
-    if settings.traces is not None:
-        sdk_tracer_provider = TracerProvider(
-            resource=resource, sampler=build_sampler(settings.sampler)
-        )
-        sdk_tracer_provider.add_span_processor(BatchSpanProcessor(_span_exporter(settings.traces)))
-        created.append(sdk_tracer_provider)
-        tracer_provider = sdk_tracer_provider
+    watches: list[ExportWatch] = []
+    # The meter provider first: the span processor and exporter report to it
+    # (the SDK's own metrics, with OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED=true);
+    # without one of ours, they and the failure counters use the global one.
+    own_meter_provider: MeterProvider | None = None
     if settings.metrics is not None:
+        watch = ExportWatch("metrics", settings.metrics.endpoint)
+        watches.append(watch)
         reader = PeriodicExportingMetricReader(
-            _metric_exporter(settings.metrics),
+            WatchedMetricExporter(_metric_exporter(settings.metrics), watch),
             export_interval_millis=settings.export_interval_ms,
         )
         # No exemplar_filter argument: the SDK default (trace_based, or
         # OTEL_METRICS_EXEMPLAR_FILTER) links histogram points to sampled spans.
-        sdk_meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
-        created.append(sdk_meter_provider)
-        meter_provider = sdk_meter_provider
+        own_meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
+        meter_provider = own_meter_provider
+    if settings.traces is not None:
+        sdk_tracer_provider = TracerProvider(
+            resource=resource, sampler=build_sampler(settings.sampler)
+        )
+        watch = ExportWatch("traces", settings.traces.endpoint)
+        watches.append(watch)
+        exporter = WatchedSpanExporter(_span_exporter(settings.traces, own_meter_provider), watch)
+        sdk_tracer_provider.add_span_processor(
+            BatchSpanProcessor(exporter, meter_provider=own_meter_provider)
+        )
+        created.append(sdk_tracer_provider)
+        tracer_provider = sdk_tracer_provider
+    if own_meter_provider is not None:
+        created.append(own_meter_provider)
+    for watch in watches:
+        watch.bind(own_meter_provider or metrics.get_meter_provider())
     return TelemetryHandle(tracer_provider, meter_provider, created)
 
 
@@ -97,19 +113,28 @@ def build_sampler(settings: SamplerSettings) -> Sampler:
     return sampler
 
 
-def _span_exporter(signal: SignalSettings) -> SpanExporter:
+def _span_exporter(
+    signal: SignalSettings, meter_provider: metrics.MeterProvider | None
+) -> SpanExporter:
     headers = dict(signal.headers)
     if signal.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
             OTLPSpanExporter as GrpcSpanExporter,
         )
 
-        return GrpcSpanExporter(endpoint=signal.endpoint, insecure=signal.insecure, headers=headers)
+        return GrpcSpanExporter(
+            endpoint=signal.endpoint,
+            insecure=signal.insecure,
+            headers=headers,
+            meter_provider=meter_provider,
+        )
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
         OTLPSpanExporter as HttpSpanExporter,
     )
 
-    return HttpSpanExporter(endpoint=signal.endpoint, headers=headers)
+    return HttpSpanExporter(
+        endpoint=signal.endpoint, headers=headers, meter_provider=meter_provider
+    )
 
 
 def _metric_exporter(signal: SignalSettings) -> MetricExporter:

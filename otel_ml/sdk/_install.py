@@ -73,7 +73,10 @@ def configure(
     - ``export_interval_ms`` over ``OTEL_METRIC_EXPORT_INTERVAL``; default 60000.
     - ``OTEL_TRACES_SAMPLER`` / ``OTEL_TRACES_SAMPLER_ARG``; default
       ``parentbased_always_on``.
-    - ``traces=False`` / ``metrics=False`` leave that signal alone.
+    - ``traces=False`` / ``metrics=False``, or ``OTEL_TRACES_EXPORTER`` /
+      ``OTEL_METRICS_EXPORTER`` set to ``none``, leave that signal alone;
+      ``OTEL_SDK_DISABLED=true`` leaves both alone. Exporters other than
+      ``otlp`` are the launcher's (``opentelemetry-instrument``) business.
     - Process metrics, and GPU metrics where NVML finds a GPU, go to the meter
       provider in effect unless ``OTEL_ML_PROCESS_METRICS`` / ``OTEL_ML_GPU_METRICS``
       is ``false``.

@@ -107,6 +107,9 @@ def resolve_settings(
     explicit = {**_check_mapping("resource_attributes", resource_attributes)}
     explicit.update({k: v for k, v in named.items() if v is not None})
     _check_str("endpoint", endpoint)
+    enabled = env.get("OTEL_SDK_DISABLED", "").strip().lower() != "true"
+    traces = traces and enabled and _exporter_wanted(env, "traces")
+    metrics = metrics and enabled and _exporter_wanted(env, "metrics")
     return SdkSettings(
         resource_attributes=tuple(sorted(_resource_attributes(env, explicit).items())),
         traces=_signal("traces", env, endpoint, protocol, headers) if traces else None,
@@ -149,6 +152,21 @@ def _signal(
         endpoint=url,
         headers=_headers(env, headers, upper),
         insecure=_insecure(env, url, upper),
+    )
+
+
+def _exporter_wanted(env: Mapping[str, str], signal: Signal) -> bool:
+    """``OTEL_{TRACES,METRICS}_EXPORTER``: unset or ``otlp`` exports, ``none`` does not."""
+    name = f"OTEL_{signal.upper()}_EXPORTER"
+    raw = env.get(name, "").strip()
+    chosen = {part.strip().lower() for part in raw.split(",") if part.strip()}
+    if not chosen or "otlp" in chosen:
+        return True
+    if chosen == {"none"}:
+        return False
+    raise SettingsError(
+        f"{name}={raw!r}: otel_ml.configure() exports over OTLP only; set it to "
+        "'otlp' or 'none', or start the app with opentelemetry-instrument for other exporters"
     )
 
 
