@@ -232,6 +232,30 @@ class DriftWindow:
             self._pending = None
         return self._report(closed) if closed else None
 
+    def snapshot(self) -> WindowReport:
+        """The open window so far, unscored (every feature's ``scores`` is None).
+
+        Nothing closes and nothing is scored: what the buffers hold is binned,
+        as a full buffer would be, so the counts are current. The lock is held
+        for that one flush of at most ``buffer_rows`` rows and the copies; the
+        per-feature split happens after it is released. ``duration_s`` is the
+        open window's age.
+        """
+        with self._lock:
+            self._flush_locked()
+            index, rows, age = self._index, self._rows, self._clock() - self._started
+            parts = [
+                (acc, acc.window.copy(), acc.issues.copy()) for acc in (self._inputs, self._outputs)
+            ]
+        features = [
+            self._feature_window(feature, fine, issues[i], scored=False)
+            for acc, total, issues in parts
+            for i, (feature, fine) in enumerate(
+                zip(acc.features, acc.binner.split(total), strict=True)
+            )
+        ]
+        return WindowReport(index, rows, age, tuple(features))
+
     def cumulative(self) -> list[tuple[FeatureProfile, IntArray]]:
         """Every feature's coarse counts since start (the mergeable per-bin counters)."""
         with self._lock:
@@ -256,13 +280,14 @@ class DriftWindow:
 
     def _flush_locked(self) -> None:
         if self._fill:
-            n = self._fill
-            batch = _bin(self._inputs.binner, self._num[:n], self._cat[:n], self._type_issues)
+            # Emptied before binning: a batch that fails to bin is dropped (and
+            # counted by the caller's guard), never retried on every later call.
+            n, self._fill = self._fill, 0
+            type_issues, self._type_issues = self._type_issues, np.zeros_like(self._type_issues)
+            batch = _bin(self._inputs.binner, self._num[:n], self._cat[:n], type_issues)
             self._inputs.add(*batch)
             self._issues(self._inputs.features, batch[1])
             self._rows += n
-            self._fill = 0
-            self._type_issues[:] = 0
         self._flush_scores_locked()
 
     def _flush_scores_locked(self) -> None:
@@ -328,10 +353,10 @@ class DriftWindow:
         return WindowReport(index, rows, age, tuple(features))
 
     def _feature_window(
-        self, feature: FeatureProfile, fine: IntArray, issues: IntArray
+        self, feature: FeatureProfile, fine: IntArray, issues: IntArray, scored: bool = True
     ) -> FeatureWindow:
         n = int(fine.sum())
-        scores = feature.drift_scores(fine) if n >= self.config.min_count else None
+        scores = feature.drift_scores(fine) if scored and n >= self.config.min_count else None
         return FeatureWindow(
             name=feature.name,
             kind=feature.kind,

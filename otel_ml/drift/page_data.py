@@ -1,0 +1,157 @@
+"""The content of the drift page as a JSON document. No HTML here.
+
+One document describes one or more models: per model the window settings and
+thresholds, the last closed (scored) window and the open one, and per watched
+feature (inputs, then the ``__score__`` and ``__prediction__`` outputs) the
+reference fraction and the window counts per coarse bin, the scores, the
+verdict and the data-quality counts. Only aggregates appear: bin edges and
+category names come from the reference profile, never from requests.
+
+The HTML page (:mod:`otel_ml.drift.page_html`) is rendered from this document,
+so the page and its JSON twin always show the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Final
+
+from otel_ml.drift.profile import ReferenceProfile
+from otel_ml.drift.window import FeatureWindow, WindowConfig, WindowReport
+from otel_ml.semconv import PREDICTION_FEATURE, SCORE_FEATURE
+
+if TYPE_CHECKING:
+    from otel_ml.drift.monitor import DriftMonitor
+
+PAGE_FORMAT: Final = "otel-ml-drift-page"
+PAGE_VERSION: Final = 1
+
+Doc = dict[str, Any]
+
+
+def page_document(title: str, models: Sequence[Doc], note: str | None = None) -> Doc:
+    """The whole page: a title, when it was made, a note (e.g. why no model is shown)."""
+    return {
+        "format": PAGE_FORMAT,
+        "version": PAGE_VERSION,
+        "title": title,
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "note": note,
+        "models": list(models),
+    }
+
+
+def monitor_section(monitor: DriftMonitor) -> Doc:
+    """One live model: its last closed window and a snapshot of the open one."""
+    return model_section(
+        monitor.model_name,
+        monitor.model_version,
+        monitor.profile,
+        monitor.window.config,
+        last=monitor.latest,
+        open_window=monitor.window.snapshot(),
+    )
+
+
+def model_section(
+    model_name: str,
+    model_version: str,
+    profile: ReferenceProfile,
+    config: WindowConfig,
+    last: WindowReport | None,
+    open_window: WindowReport | None = None,
+    data: str | None = None,
+) -> Doc:
+    """One model's part of the page (see the module docstring); ``data`` names the
+    file of an offline report, whose rows are one window."""
+    last_by_name = {f.name: f for f in last.features} if last else {}
+    open_by_name = {f.name: f for f in open_window.features} if open_window else {}
+    watched = [*profile.features, *(p for p in (profile.score, profile.prediction) if p)]
+    features = [
+        _feature(f.name, f.kind, last_by_name.get(f.name), open_by_name.get(f.name))
+        for f in watched
+    ]
+    thresholds = config.thresholds
+    return {
+        "model": model_name,
+        "version": model_version,
+        "data": data,
+        "profile": {"features": len(profile.features), "metadata": dict(profile.metadata)},
+        "window": {
+            "max_rows": config.max_rows,
+            "max_seconds": _number(config.max_seconds),
+            "min_count": config.min_count,
+        },
+        "thresholds": {
+            "psi_warn": thresholds.psi_warn,
+            "psi_drift": thresholds.psi_drift,
+            "ks_drift": thresholds.ks_drift,
+            "js_drift": thresholds.js_drift,
+        },
+        "last_window": _window(last),
+        "open_window": _window(open_window),
+        "verdicts": _verdict_counts(features),
+        "features": features,
+    }
+
+
+def _window(report: WindowReport | None) -> Doc | None:
+    if report is None:
+        return None
+    return {"index": report.index, "rows": report.rows, "duration_s": _number(report.duration_s)}
+
+
+def _feature(
+    name: str, kind: str, last: FeatureWindow | None, open_window: FeatureWindow | None
+) -> Doc:
+    shown = last or open_window
+    assert shown is not None, f"feature {name!r} is in neither window"
+    return {
+        "name": name,
+        "kind": kind,
+        "role": _role(name),
+        "bins": list(shown.bin_labels),
+        "reference": [_number(x) for x in shown.reference_fractions.tolist()],
+        "last_window": _counts(last, scored=True),
+        "open_window": _counts(open_window, scored=False),
+    }
+
+
+def _counts(window: FeatureWindow | None, scored: bool) -> Doc | None:
+    if window is None:
+        return None
+    out: Doc = {"n": window.n, "counts": window.coarse_counts.tolist(), "issues": window.issues}
+    if scored:
+        scores = window.scores
+        out["scores"] = (
+            None
+            if scores is None
+            else {
+                "psi": _number(scores.psi),
+                "ks": _number(scores.ks),
+                "chi2": _number(scores.chi2),
+                "chi2_p": _number(scores.chi2_p),
+                "js": _number(scores.js),
+            }
+        )
+        out["verdict"] = window.verdict
+    return out
+
+
+def _role(name: str) -> str:
+    return {SCORE_FEATURE: "score", PREDICTION_FEATURE: "prediction"}.get(name, "input")
+
+
+def _verdict_counts(features: Sequence[Doc]) -> dict[str, int]:
+    counts = {"drift": 0, "warn": 0, "ok": 0, "not_scored": 0}
+    for feature in features:
+        last = feature["last_window"]
+        counts[(last and last["verdict"]) or "not_scored"] += 1
+    return counts
+
+
+def _number(value: float | None) -> float | None:
+    """A JSON number: NaN and infinities (no score, no time limit) become null."""
+    return value if value is not None and math.isfinite(value) else None

@@ -1,0 +1,227 @@
+"""``otel-ml report``: the drift page of a data file against a reference profile, offline.
+
+Nothing is fit: the profile is read with :meth:`ReferenceProfile.load`, the
+data file's rows go through the same :class:`~otel_ml.drift.window.DriftWindow`
+binning and scoring as a live model's requests, as one window holding the
+whole file, and the page is the one ``instrument(app, drift_page=...)`` serves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+import numpy as np
+
+from otel_ml.config import get_settings
+from otel_ml.drift.binning import category_key
+from otel_ml.drift.inputs import InputAdapter
+from otel_ml.drift.monitor import window_config
+from otel_ml.drift.page_data import Doc, model_section, page_document
+from otel_ml.drift.page_html import render_page
+from otel_ml.drift.profile import ReferenceProfile
+from otel_ml.drift.tabular import Table, TableError, read_table
+from otel_ml.drift.window import DriftWindow
+
+PAGE_FORMATS: Final = ("html", "json")
+_SUFFIXES: Final = {"html": (".html", ".htm"), "json": (".json",)}
+_CHUNK_ROWS: Final = 8192
+
+
+class ReportError(ValueError):
+    """A problem with the command's input; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What to compare and where to write it; mirrors the options of ``otel-ml report``."""
+
+    profile: Path
+    data: Path
+    output: Path
+    page_format: str = "html"
+    min_count: int | None = None
+    prediction: str | None = None
+    score: str | None = None
+    model: str | None = None
+
+
+def report_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Run ``otel-ml report`` with parsed ``args``; 2 and a message on stderr for bad input."""
+    options = ReportOptions(
+        args.profile, args.data, args.output, args.page_format, args.min_count,
+        args.prediction, args.score, args.model,
+    )  # fmt: skip
+    try:
+        doc, notes = build_report(options)
+        write_report(doc, options)
+    except ReportError as exc:
+        print(f"otel-ml report: error: {exc}", file=sys.stderr)
+        return 2
+    for note in notes:
+        print(f"otel-ml report: note: {note}", file=sys.stderr)
+    _print_summary(out or sys.stdout, doc, options.output)
+    return 0
+
+
+def build_report(options: ReportOptions) -> tuple[Doc, list[str]]:
+    """The page document of ``options.data`` against ``options.profile``, and notes for
+    the user (e.g. too few rows to score)."""
+    _check_paths(options)
+    profile = _load_profile(options.profile)
+    categorical = [f.name for f in profile.features if f.kind == "categorical"]
+    try:
+        table = read_table(options.data, text_columns=categorical)
+    except TableError as exc:
+        raise ReportError(str(exc)) from None
+    if missing := [n for n in profile.feature_names if n not in table.names]:
+        raise ReportError(
+            f"{options.data} lacks the profile's feature column(s) {_quoted(missing)}; "
+            f"its columns are {_quoted(table.names)}"
+        )
+    settings = get_settings()
+    min_count = options.min_count or settings.drift_min_count
+    config = replace(
+        window_config(),
+        max_rows=max(table.n_rows, min_count) + 1,  # never reached: the file is one window
+        max_seconds=math.inf,
+        min_count=min_count,
+    )
+    window = DriftWindow(profile, config)
+    notes: list[str] = []
+    _stream(window, table, profile, _output_columns(options, profile, table, notes))
+    report = window.tick(force=True)
+    assert report is not None, "a forced tick always closes the window"
+    # An offline window has no duration: the file's rows have no arrival times.
+    report = replace(report, duration_s=math.nan)
+    if table.n_rows < min_count:
+        notes.append(
+            f"{options.data} has {table.n_rows} rows, fewer than the {min_count} values a "
+            "feature needs to be scored; pass --min-count to score it anyway"
+        )
+    model = options.model or options.profile.stem
+    section = model_section(model, "", profile, config, last=report, data=options.data.name)
+    title = f"Drift report: {options.data.name} against {options.profile.name}"
+    return page_document(title, [section]), notes
+
+
+def write_report(doc: Doc, options: ReportOptions) -> None:
+    """Write the page (or its JSON twin) to ``options.output``."""
+    if options.page_format == "json":
+        text = json.dumps(doc, indent=1, allow_nan=False) + "\n"
+    else:
+        text = render_page(doc)
+    try:
+        options.output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ReportError(f"cannot write {options.output}: {exc.strerror or exc}") from None
+
+
+def _check_paths(options: ReportOptions) -> None:
+    if options.page_format not in PAGE_FORMATS:
+        raise ReportError(f"unknown --format {options.page_format!r}; expected html or json")
+    if options.profile.suffix.lower() != ".json":
+        raise ReportError(
+            f"{options.profile}: expected a reference profile .json (written by otel-ml profile)"
+        )
+    suffixes = _SUFFIXES[options.page_format]
+    if options.output.suffix.lower() not in suffixes:
+        raise ReportError(
+            f"--output {options.output}: a {options.page_format} report needs a "
+            f"{' or '.join(suffixes)} file name"
+            + ("; pass --format json for JSON" if options.output.suffix.lower() == ".json" else "")
+        )
+    if not options.output.parent.is_dir():
+        raise ReportError(f"--output {options.output}: no such directory {options.output.parent}")
+
+
+def _load_profile(path: Path) -> ReferenceProfile:
+    if not path.is_file():
+        raise ReportError(f"{path}: no such file")
+    try:
+        return ReferenceProfile.load(path)
+    except UnicodeDecodeError:
+        raise ReportError(f"{path}: not a reference profile (not UTF-8 text)") from None
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:  # names the file and the bad field
+        raise ReportError(f"not a valid reference profile: {exc}") from None
+
+
+def _output_columns(
+    options: ReportOptions, profile: ReferenceProfile, table: Table, notes: list[str]
+) -> tuple[str | None, str | None]:
+    """The (prediction, score) columns: the options, else the profile's own column names
+    (a note says when the profile has an output the file lacks)."""
+    found: list[str | None] = []
+    for role, given, profiled in (
+        ("prediction", options.prediction, profile.prediction),
+        ("score", options.score, profile.score),
+    ):
+        if given is not None and profiled is None:
+            raise ReportError(f"--{role} {given!r}: the profile has no {role} to compare with")
+        if given is not None and given not in table.names:
+            raise ReportError(f"--{role}: {options.data} has no column {given!r}")
+        recorded = profile.metadata.get(role)
+        if given is None and profiled is not None:
+            if recorded in table.names:
+                given = str(recorded)
+            else:
+                notes.append(
+                    f"the profile has __{role}__ but {options.data} has no "
+                    f"{'column ' + repr(recorded) if recorded else role + ' column'}; "
+                    f"name it with --{role} to compare it"
+                )
+        found.append(given)
+    return found[0], found[1]
+
+
+def _stream(
+    window: DriftWindow,
+    table: Table,
+    profile: ReferenceProfile,
+    outputs: tuple[str | None, str | None],
+) -> None:
+    adapter = InputAdapter(profile)
+    prediction, score = outputs
+    for start in range(0, table.n_rows, _CHUNK_ROWS):
+        rows = slice(start, start + _CHUNK_ROWS)
+        columns = {name: table.column(name)[rows] for name in profile.feature_names}
+        window.add_rows(*adapter.rows(columns))
+        scores = _scores(table.column(score)[rows], score) if score else None
+        labels = _labels(table.column(prediction)[rows]) if prediction else None
+        window.add_outputs(scores, labels)
+
+
+def _scores(column: Any, name: str) -> Any:
+    if column.dtype.kind != "f":
+        raise ReportError(f"score column {name!r} holds text, not numbers")
+    return np.asarray(column, np.float64)
+
+
+def _labels(column: Any) -> list[tuple[str, int]]:
+    counts = Counter(category_key(v) for v in column.tolist())
+    return [(label, n) for label, n in counts.items() if label is not None]
+
+
+def _print_summary(out: TextIO, doc: Doc, output: Path) -> None:
+    model = doc["models"][0]
+    drifted = [
+        f["name"] for f in model["features"] if (f["last_window"] or {}).get("verdict") == "drift"
+    ]
+    rows = model["last_window"]["rows"]
+    verdicts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in model["verdicts"].items())
+    print(f"wrote {output}: {rows} rows against the reference; {verdicts}", file=out)
+    if drifted:
+        print(f"drifted: {', '.join(drifted)}", file=out)
+
+
+def _quoted(names: Sequence[str]) -> str:
+    return ", ".join(repr(n) for n in names)

@@ -1,0 +1,131 @@
+"""The drift page of the FastAPI one-liner: ``instrument(app, drift_page="/ml/drift")``.
+
+A GET route that renders the app's model's drift monitor: the HTML page, or
+its JSON twin with ``?format=json``. It reads a snapshot of the monitor (see
+:meth:`~otel_ml.drift.window.DriftWindow.snapshot`) and scores nothing: scores
+are those of the last window closed at metric collection time. The endpoint
+is synchronous, so Starlette runs it in its thread pool, away from the event
+loop. Only aggregates are shown: counts per bin of the reference profile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from otel_ml._internal import guard
+
+if TYPE_CHECKING:
+    from opentelemetry.metrics import Counter
+    from starlette.applications import Starlette
+
+    from otel_ml.drift.monitor import DriftMonitor
+
+COMPONENT = "fastapi.drift_page"
+
+CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
+"""What the page needs: its own inline styles, nothing else (it has no script)."""
+
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def check_page_path(path: Any) -> str:
+    """A fixed route path such as ``/ml/drift``; ``TypeError``/``ValueError`` otherwise."""
+    if not isinstance(path, str):
+        raise TypeError(f"drift_page must be a string path, got {type(path).__name__}")
+    if not path.startswith("/") or any(c in path for c in "{}?# \t\r\n"):
+        raise ValueError(
+            f"drift_page={path!r}: expected a fixed path starting with '/' "
+            "(no path parameters, query or whitespace), e.g. '/ml/drift'"
+        )
+    return path
+
+
+class DriftPage:
+    """The drift page route of one app and how it finds the model's monitor."""
+
+    def __init__(
+        self,
+        path: str,
+        model: str | None,
+        monitor: Callable[[], DriftMonitor | None],
+        internal_errors: Counter | None = None,
+    ) -> None:
+        self.path = path
+        self._model = model
+        self._monitor = monitor
+        self._errors = internal_errors
+        self.route = Route(path, self._endpoint, methods=["GET"], name="otel_ml_drift_page")
+
+    @classmethod
+    def check(
+        cls,
+        app: Starlette,
+        path: str,
+        model: str | None,
+        monitor: Callable[[], Any],
+        internal_errors: Counter | None = None,
+    ) -> DriftPage:
+        """The route to add, after checking that no route of the app owns ``path``."""
+        if any(getattr(route, "path", None) == path for route in app.router.routes):
+            raise ValueError(f"drift_page={path!r}: the app already has a route at that path")
+        return cls(path, model, monitor, internal_errors)
+
+    def apply(self, app: Starlette) -> None:
+        """Mount the route first, so no catch-all route hides it."""
+        app.router.routes.insert(0, self.route)
+
+    def undo(self, app: Starlette) -> None:
+        """Remove the route."""
+        app.router.routes[:] = [r for r in app.router.routes if r is not self.route]
+
+    def document(self) -> dict[str, Any]:
+        """The page's JSON twin as it stands now."""
+        # Imported on use: the drift modules pull in scipy, which an app without
+        # a drift page never needs.
+        from otel_ml.drift.page_data import monitor_section, page_document
+
+        monitor = self._monitor()
+        if monitor is not None:
+            return page_document(f"Drift: {monitor.model_name}", [monitor_section(monitor)])
+        if self._model is None:
+            note = (
+                "No drift monitor: instrument() was called without a model name, so there "
+                "is no model to watch. Pass model_name and reference= to instrument()."
+            )
+        else:
+            note = (
+                f"No drift monitor for model {self._model!r}: pass reference= (a profile "
+                "written by `otel-ml profile`) to instrument() or wrap_model(), or set "
+                "OTEL_ML_REFERENCE_PROFILE."
+            )
+        return page_document("Drift", [], note)
+
+    def _endpoint(self, request: Request) -> Response:
+        wanted = request.query_params.get("format", "html")
+        if wanted not in ("html", "json"):
+            return PlainTextResponse(
+                f"unknown format {wanted!r}: use format=html or format=json",
+                status_code=400,
+                headers=_HEADERS,
+            )
+        try:
+            doc = self.document()
+            if wanted == "json":
+                return JSONResponse(doc, headers=_HEADERS)
+            from otel_ml.drift.page_html import render_page
+
+            return HTMLResponse(render_page(doc), headers=_HEADERS)
+        except Exception as exc:  # our telemetry's page: counted and logged, never raised
+            guard.report(COMPONENT, exc, self._errors)
+            return PlainTextResponse(
+                "the drift page failed; otel_ml logged why", status_code=500, headers=_HEADERS
+            )
