@@ -40,6 +40,8 @@ TYPE: Final = DATA_ISSUES.index("type")
 
 # pandas' missing markers, recognised by type name so pandas stays optional.
 _NA_TYPE_NAMES: Final = frozenset({"NAType", "NaTType"})
+UNPRINTABLE_CATEGORY: Final = "<unprintable>"
+"""The category of a value whose ``str()`` fails (then unseen: the profile never has it)."""
 _NUMBER_TYPES: Final = (int, float, bool, np.integer, np.floating, np.bool_)
 
 
@@ -238,7 +240,10 @@ def category_key(value: object) -> str | None:
         return str(int(f)) if f.is_integer() and abs(f) < 2**53 else repr(f)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    return str(value)
+    try:
+        return str(value)
+    except Exception:  # an object that cannot name itself is no known category
+        return UNPRINTABLE_CATEGORY
 
 
 def category_counts(values: Iterable[object]) -> Counter[str | None]:

@@ -44,9 +44,11 @@ class InputAdapter:
             inputs = [list(inputs)]
         try:
             _, columns = table_columns(inputs, self.names, select=True)
+            # Cells that are themselves sequences (a list where a value belongs)
+            # make numpy build 2-D columns: the input does not fit the profile.
+            return self._from_columns(columns)
         except (ValueError, TypeError) as exc:
             raise SchemaError(str(exc)) from None
-        return self._from_columns(columns)
 
     def _numeric_array(self, x: npt.NDArray[Any]) -> Rows:
         if x.ndim == 1:
@@ -61,6 +63,8 @@ class InputAdapter:
 
     def _from_columns(self, columns: Sequence[Any]) -> Rows:
         n = len(columns[0]) if len(columns) else 0
+        if any(len(c) != n for c in columns):
+            raise SchemaError(f"columns of different lengths: {sorted({len(c) for c in columns})}")
         coerced = [coerce_numeric(columns[i]) for i in self.numeric]
         numeric = np.column_stack([c for c, _ in coerced]) if coerced else np.empty((n, 0))
         issues = np.array([bad for _, bad in coerced], np.int64)

@@ -8,9 +8,10 @@ type); ids, parameters, usage and content go on the span.
 
 from __future__ import annotations
 
+import numbers
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 from opentelemetry import context, trace
 from opentelemetry.context import Context
@@ -137,23 +138,28 @@ class GenAIInvocation:
         response_id: str | None = None,
         finish_reasons: Sequence[str] | None = None,
     ) -> None:
-        """Record what the provider answered with (span; the model also on metrics)."""
-        if model:
-            self._response_model = model
+        """Record what the provider answered with (span; the model also on metrics).
+
+        Values of the wrong type are ignored: a setter never raises in the caller's code.
+        """
         attrs: dict[str, Any] = {}
-        if model:
+        if isinstance(model, str) and model:
+            self._response_model = model
             attrs[semconv.GEN_AI_RESPONSE_MODEL] = model
-        if response_id:
+        if isinstance(response_id, str) and response_id:
             attrs[semconv.GEN_AI_RESPONSE_ID] = response_id
-        if finish_reasons:
-            attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = list(finish_reasons)
+        if isinstance(finish_reasons, list | tuple):
+            reasons = [r for r in finish_reasons if isinstance(r, str)]
+            if reasons:
+                attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
         self.set_attributes(attrs)
 
     def set_usage(self, input_tokens: int | None = None, output_tokens: int | None = None) -> None:
-        """Token counts as reported by the provider (``None``: not reported, not recorded)."""
-        if input_tokens is not None:
+        """Token counts as reported by the provider (``None``: not reported, not recorded);
+        anything but a count (an int >= 0) is ignored."""
+        if _is_count(input_tokens):
             self._input_tokens = int(input_tokens)
-        if output_tokens is not None:
+        if _is_count(output_tokens):
             self._output_tokens = int(output_tokens)
 
     def set_attributes(self, attributes: Mapping[str, Any]) -> None:
@@ -241,3 +247,12 @@ class GenAIInvocation:
                 context.attach(self._parent or Context())
         except Exception as exc:
             guard.report("genai.close", exc, self._telemetry.internal_errors)
+
+
+def _is_count(value: Any) -> TypeGuard[int]:
+    # OTLP ints are 64-bit; a negative or huge "count" from a server is not one.
+    return (
+        isinstance(value, numbers.Integral)
+        and not isinstance(value, bool)
+        and 0 <= int(value) < 2**63
+    )

@@ -145,9 +145,12 @@ def _one_probability_row(output: np.ndarray, classes: Any) -> OutputSummary | No
 
 def check_confidence(value: Any) -> tuple[float | None, str | None]:
     """Validate a user-given confidence: ``(value, None)`` or ``(None, issue)``."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-        return None, "type"
-    number = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return None, "type"  # complex numbers included: no confidence has an imaginary part
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range
+        return None, "out_of_range"
     if not math.isfinite(number):
         return None, "non_finite"
     if not 0.0 <= number <= 1.0:
