@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,26 +37,82 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    _add_demo_parser(commands)
+    _add_profile_parser(commands)
+    _add_report_parser(commands)
+    return parser
+
+
+_MAX_DEMO_SECONDS = 86400.0
+
+
+def _demo_seconds(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {raw!r}") from None
+    if not 5 <= value <= _MAX_DEMO_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"expected between 5 and {_MAX_DEMO_SECONDS:.0f} seconds, got {raw}"
+        )
+    return value
+
+
+def _otlp_url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")) or len(raw.split("://", 1)[1]) == 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a URL such as http://127.0.0.1:4317, got {raw!r}"
+        )
+    return raw
+
+
+def _add_demo_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser(
         "demo",
-        help="serve an instrumented scikit-learn model, send it traffic, show the telemetry",
+        help="serve an instrumented classifier and RAG endpoint, drive traffic, show it live",
         description=(
-            "Train a scikit-learn classifier, serve it from a FastAPI app instrumented "
-            "with otel_ml.instrument() on 127.0.0.1, send it requests over HTTP and print "
-            "the spans and metrics it produced. Telemetry stays in memory unless "
-            "--otlp-endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT) names a collector."
+            "Train a scikit-learn classifier on data that ships with scikit-learn, serve "
+            "it with a RAG endpoint (retrieval over bundled notes, a streamed answer from a "
+            "local stand-in LLM through the openai client) from a FastAPI app instrumented "
+            "with otel_ml.instrument() on 127.0.0.1, and drive traffic in three phases: "
+            "normal, drifted inputs (a new category and a shifted feature), then delayed "
+            "labels that show the accuracy drop. A live view shows request and error rates, "
+            "latency percentiles, confidence, drift per feature, live accuracy against the "
+            "baseline, LLM time to first token and tokens, and the alerts of "
+            "prometheus/alerts.yml evaluated in-process. Telemetry stays in memory unless "
+            "--otlp-endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT) names a collector. "
+            "Ctrl-C stops it early (exit code 130)."
         ),
+        epilog="example: otel-ml demo --duration 30 --otlp-endpoint http://127.0.0.1:4317",
     )
     demo.add_argument(
-        "--requests", type=_positive_int, default=200, help="requests to send (default 200)"
+        "--duration",
+        metavar="SECONDS",
+        type=_demo_seconds,
+        default=60.0,
+        help="how long the traffic runs, 5 to 86400 (default 60)",
     )
     demo.add_argument(
         "--otlp-endpoint",
         metavar="URL",
-        help="also export over OTLP/gRPC to this collector, e.g. http://127.0.0.1:4317",
+        type=_otlp_url,
+        default=os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or None,
+        help="also export traces and metrics over OTLP/gRPC to this collector, e.g. "
+        "http://127.0.0.1:4317 (default: $OTEL_EXPORTER_OTLP_ENDPOINT, else none)",
     )
-    _add_profile_parser(commands)
-    return parser
+    demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="after the traffic, keep the app and the stand-in LLM up for manual "
+        "exploration until Ctrl-C (exit code 0)",
+    )
+    demo.add_argument(
+        "--no-tty",
+        dest="live",
+        action="store_false",
+        help="print plain periodic lines instead of redrawing the view in place "
+        "(the default when stdout is not a terminal)",
+    )
 
 
 def _add_profile_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -147,17 +204,82 @@ def _add_profile_tuning(profile: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_report_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = commands.add_parser(
+        "report",
+        help="write the drift page of a data file against a reference profile (HTML or JSON)",
+        description=(
+            "Compare a data file with a reference profile offline and write the drift page "
+            "that instrument(app, drift_page=...) serves: per feature the reference and the "
+            "file's distribution as a chart, PSI, KS, chi-square and Jensen-Shannon scores, "
+            "the verdict and data-quality counts. The whole file is one window; nothing is fit."
+        ),
+        epilog="example: otel-ml report reference.json current.csv -o report.html",
+    )
+    add = report.add_argument
+    add("profile", metavar="PROFILE", type=Path, help="reference profile (.json, otel-ml profile)")
+    add(
+        "data",
+        metavar="DATA",
+        type=Path,
+        help="current data with the profile's feature columns: .csv with a header row, "
+        ".parquet or .pq (needs pyarrow)",
+    )
+    add(
+        "-o",
+        "--output",
+        metavar="PATH",
+        type=Path,
+        required=True,
+        help="where to write the page (.html, or .json with --format json)",
+    )
+    add(
+        "--format",
+        dest="page_format",
+        choices=("html", "json"),
+        default="html",
+        help="html: the page (default); json: its JSON twin with the same numbers",
+    )
+    add(
+        "--min-count",
+        metavar="N",
+        type=_positive_int,
+        help="values a feature needs to be scored (default: OTEL_ML_DRIFT_MIN_COUNT, 500)",
+    )
+    add(
+        "--prediction",
+        metavar="COLUMN",
+        help="predicted class column, compared with __prediction__ "
+        "(default: the column named when the profile was made, if present)",
+    )
+    add(
+        "--score",
+        metavar="COLUMN",
+        help="score column, compared with __score__ (default: as for --prediction)",
+    )
+    add("--model", metavar="NAME", help="model name on the page (default: the profile's name)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``otel-ml`` console script."""
     args = build_parser().parse_args(argv)
     if args.command == "demo":
-        from otel_ml.demo.run import run_demo
+        from otel_ml.demo.run import DemoOptions, run_demo
 
-        return run_demo(requests=args.requests, otlp_endpoint=args.otlp_endpoint)
+        live = args.live and sys.stdout.isatty()
+        try:
+            return run_demo(DemoOptions(args.duration, args.otlp_endpoint, live, args.serve))
+        except KeyboardInterrupt:  # a second Ctrl-C: stop without waiting for the cleanup
+            print("otel-ml demo: aborted", file=sys.stderr)
+            return 130
     if args.command == "profile":
         from otel_ml.drift.profile_cli import profile_command
 
         return profile_command(args)
+    if args.command == "report":
+        from otel_ml.drift.report_cli import report_command
+
+        return report_command(args)
     return 2  # unreachable: argparse requires a command
 
 

@@ -1,79 +1,57 @@
-"""A small real model server: scikit-learn classifier behind FastAPI."""
+"""The demo's model server: the classifier and the RAG endpoint behind FastAPI."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
 from fastapi import FastAPI, HTTPException
-from pydantic import BaseModel
-from sklearn.datasets import load_breast_cancer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import StandardScaler
+from pydantic import BaseModel, Field
 
-MODEL_NAME = "breast-cancer-classifier"
-MODEL_VERSION = "1"
+from otel_ml.demo.model import DemoModel
+from otel_ml.demo.rag import RagService
 
 
-@dataclass(frozen=True)
-class TrainedModel:
-    """A fitted model and the held-out rows the traffic generator sends."""
+class PredictRequest(BaseModel):
+    """One or more rows, each an object of feature values."""
 
-    model: Pipeline
-    feature_names: list[str]
-    test_x: np.ndarray
-    test_y: np.ndarray
-    accuracy: float
+    rows: list[dict[str, float | str]] = Field(min_length=1, max_length=256)
 
 
-def train() -> TrainedModel:
-    """Fit a scaled logistic regression on scikit-learn's bundled breast cancer data."""
-    data = load_breast_cancer()
-    train_x, test_x, train_y, test_y = train_test_split(
-        data.data, data.target, test_size=0.3, random_state=7, stratify=data.target
-    )
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    model.fit(train_x, train_y)
-    return TrainedModel(
-        model=model,
-        feature_names=list(data.feature_names),
-        test_x=test_x,
-        test_y=test_y,
-        accuracy=float(model.score(test_x, test_y)),
-    )
+class AskRequest(BaseModel):
+    """A question for the RAG endpoint."""
+
+    question: str = Field(min_length=1, max_length=500)
 
 
-class Rows(BaseModel):
-    """Request body: one or more rows of the 30 features."""
+def build_app(demo: DemoModel, rag: RagService) -> FastAPI:
+    """``POST /predict``, ``POST /ask``, ``GET /healthz`` (instrument it before serving)."""
 
-    rows: list[list[float]]
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await rag.close()
 
-
-def build_app(trained: TrainedModel) -> FastAPI:
-    """The demo API: ``POST /predict`` (async), ``POST /predict/sync``, ``GET /healthz``."""
-    app = FastAPI(title="otel-ml demo model server")
-    model = trained.model
-
-    def predict(rows: list[list[float]]) -> dict[str, Any]:
-        try:
-            probs = model.predict_proba(np.asarray(rows, dtype=float))
-        except ValueError as exc:
-            raise HTTPException(status_code=422, detail=str(exc)) from exc
-        return {
-            "classes": model.classes_[probs.argmax(axis=1)].tolist(),
-            "confidence": probs.max(axis=1).round(4).tolist(),
-        }
+    app = FastAPI(title="otel-ml demo model server", lifespan=lifespan)
+    model = demo.model
 
     @app.post("/predict")
-    async def predict_async(body: Rows) -> dict[str, Any]:
-        return predict(body.rows)
+    def predict(body: PredictRequest) -> dict[str, Any]:
+        # A plain `def`: FastAPI runs it in a worker thread, off the event loop.
+        try:
+            probabilities = model.predict_proba(body.rows)
+        except ValueError as exc:  # e.g. NaN in a row: the model's own error
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+        return {
+            "classes": model.classes_[probabilities.argmax(axis=1)].tolist(),
+            "confidence": np.round(probabilities.max(axis=1), 4).tolist(),
+        }
 
-    @app.post("/predict/sync")
-    def predict_sync(body: Rows) -> dict[str, Any]:
-        return predict(body.rows)
+    @app.post("/ask")
+    async def ask(body: AskRequest) -> dict[str, Any]:
+        return await rag.answer(body.question)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -15,6 +15,10 @@ chooses its behaviour through ``extra_body={"fake": {...}}``:
 - ``truncate_after`` (int): drop the connection after this many chunks;
 - ``tool_call`` (bool): stream a tool call instead of text.
 
+Without ``fake`` options a :data:`Responder` given to :func:`create_app` (the
+demo's) writes the answer and sets the pace; with neither, the answer is
+``chunks`` placeholder words, sent at once.
+
 Every loop is bounded (at most 1000 chunks) and every sleep short.
 """
 
@@ -27,8 +31,9 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
@@ -41,19 +46,37 @@ RESPONSE_ID = "chatcmpl-fake-1"
 RESPONSE_MODEL = "fake-model-2024-01-01"
 
 
-def _options(body: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Reply:
+    """What a :data:`Responder` answers: the output chunks, the prompt's token
+    count and the pace (seconds before the first chunk and between chunks)."""
+
+    chunks: list[str]
+    prompt_tokens: int = PROMPT_TOKENS
+    first_delay: float = 0.0
+    delay: float = 0.0
+
+
+Responder = Callable[[dict[str, Any]], Reply]
+"""Writes the answer to a request body (chat or completion) as a :class:`Reply`."""
+
+
+def _options(body: dict[str, Any], responder: Responder | None = None) -> dict[str, Any]:
     fake = body.get("fake") or {}
+    reply = responder(body) if responder is not None and not fake else Reply([])
     return {
         "chunks": min(int(fake.get("chunks", 3)), MAX_CHUNKS),
-        "words": fake.get("words"),
-        "first_delay": min(float(fake.get("first_delay", 0.0)), 2.0),
-        "delay": min(float(fake.get("delay", 0.0)), 0.5),
+        "words": fake.get("words") or reply.chunks[:MAX_CHUNKS] or None,
+        "prompt_tokens": reply.prompt_tokens,
+        "first_delay": min(float(fake.get("first_delay", reply.first_delay)), 2.0),
+        "delay": min(float(fake.get("delay", reply.delay)), 0.5),
         "usage": bool(fake.get("usage"))
         or bool((body.get("stream_options") or {}).get("include_usage")),
         "status": fake.get("status"),
         "error_after": fake.get("error_after"),
         "truncate_after": fake.get("truncate_after"),
         "tool_call": bool(fake.get("tool_call")),
+        "stream": bool(body.get("stream")),
     }
 
 
@@ -74,8 +97,9 @@ def _sse(payload: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(payload).encode() + b"\n\n"
 
 
-def _chunk(choices: list[dict[str, Any]], kind: str, usage: dict[str, Any] | None = None) -> bytes:
-    return _sse({"id": RESPONSE_ID, "object": kind, "created": 1, "model": RESPONSE_MODEL,
+def _chunk(choices: list[dict[str, Any]], kind: str, model: str,
+           usage: dict[str, Any] | None = None) -> bytes:  # fmt: skip
+    return _sse({"id": RESPONSE_ID, "object": kind, "created": 1, "model": model,
                  "choices": choices, "usage": usage})  # fmt: skip
 
 
@@ -91,7 +115,7 @@ def _chat_deltas(opts: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield {"content": word}
 
 
-async def _stream(opts: dict[str, Any], chat: bool) -> AsyncIterator[bytes]:
+async def _stream(opts: dict[str, Any], chat: bool, model: str) -> AsyncIterator[bytes]:
     kind = "chat.completion.chunk" if chat else "text_completion"
     deltas = list(_chat_deltas(opts)) if chat else [{"text": w} for w in _words(opts)]
     sent = 0
@@ -105,14 +129,14 @@ async def _stream(opts: dict[str, Any], chat: bool) -> AsyncIterator[bytes]:
         if opts["truncate_after"] is not None and sent >= opts["truncate_after"]:
             raise _Truncated
         choice = {"index": 0, "finish_reason": None, **({"delta": delta} if chat else delta)}
-        yield _chunk([choice], kind)
+        yield _chunk([choice], kind, model)
         sent += 0 if chat and position == 0 else 1
     reason = "tool_calls" if opts["tool_call"] else "stop"
     ending: dict[str, Any] = {"delta": {}} if chat else {"text": ""}
     last = {"index": 0, "finish_reason": reason, **ending}
-    yield _chunk([last], kind)
+    yield _chunk([last], kind, model)
     if opts["usage"]:
-        yield _chunk([], kind, _usage(sent))
+        yield _chunk([], kind, model, _usage(sent, opts["prompt_tokens"]))
     yield b"data: [DONE]\n\n"
 
 
@@ -123,22 +147,22 @@ def _pause(opts: dict[str, Any], output_position: int) -> float:
     return float(opts["first_delay"] if output_position == 0 else opts["delay"])
 
 
-def _usage(output_tokens: int) -> dict[str, int]:
-    return {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": output_tokens,
-            "total_tokens": PROMPT_TOKENS + output_tokens}  # fmt: skip
+def _usage(output_tokens: int, prompt_tokens: int = PROMPT_TOKENS) -> dict[str, int]:
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": output_tokens,
+            "total_tokens": prompt_tokens + output_tokens}  # fmt: skip
 
 
-def create_app() -> FastAPI:
-    """The OpenAI-compatible app."""
+def create_app(responder: Responder | None = None, model: str = RESPONSE_MODEL) -> FastAPI:
+    """The OpenAI-compatible app; ``model`` is the response model it reports."""
     app = FastAPI()
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Response:
-        return await _complete(await request.json(), chat=True)
+        return await _complete(_options(await request.json(), responder), True, model)
 
     @app.post("/v1/completions")
     async def completions(request: Request) -> Response:
-        return await _complete(await request.json(), chat=False)
+        return await _complete(_options(await request.json(), responder), False, model)
 
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> Response:
@@ -151,19 +175,18 @@ def create_app() -> FastAPI:
         packed = base64.b64encode(struct.pack("<4f", *vector)).decode()
         value: Any = packed if body.get("encoding_format") == "base64" else vector
         data = [{"object": "embedding", "index": i, "embedding": value} for i in range(len(inputs))]
-        return JSONResponse({"object": "list", "data": data, "model": RESPONSE_MODEL,
+        return JSONResponse({"object": "list", "data": data, "model": model,
                              "usage": {"prompt_tokens": 3 * len(inputs),
                                        "total_tokens": 3 * len(inputs)}})  # fmt: skip
 
     return app
 
 
-async def _complete(body: dict[str, Any], chat: bool) -> Response:
-    opts = _options(body)
+async def _complete(opts: dict[str, Any], chat: bool, model: str) -> Response:
     if opts["status"]:
         return _error(int(opts["status"]))
-    if body.get("stream"):
-        return StreamingResponse(_stream(opts, chat), media_type="text/event-stream")
+    if opts["stream"]:
+        return StreamingResponse(_stream(opts, chat, model), media_type="text/event-stream")
     words = _words(opts)
     text = "".join(words)
     if chat:
@@ -172,24 +195,31 @@ async def _complete(body: dict[str, Any], chat: bool) -> Response:
     else:
         choice = {"index": 0, "finish_reason": "length", "text": text}
     kind = "chat.completion" if chat else "text_completion"
-    return JSONResponse({"id": RESPONSE_ID, "object": kind, "created": 1, "model": RESPONSE_MODEL,
-                         "choices": [choice], "usage": _usage(len(words))})  # fmt: skip
+    return JSONResponse({"id": RESPONSE_ID, "object": kind, "created": 1, "model": model,
+                         "choices": [choice],
+                         "usage": _usage(len(words), opts["prompt_tokens"])})  # fmt: skip
 
 
 @contextmanager
-def running_server() -> Iterator[str]:
+def running_server(
+    responder: Responder | None = None, model: str = RESPONSE_MODEL
+) -> Iterator[str]:
     """Serve the app on a free 127.0.0.1 port; yield its ``/v1`` base URL; stop it."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(), log_level="critical", lifespan="off", access_log=False)
+    app = create_app(responder, model)
+    config = uvicorn.Config(app, log_level="critical", lifespan="off", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started and time.monotonic() < deadline and thread.is_alive():
         time.sleep(0.01)
-    assert server.started, "the fake LLM server did not start"
+    if not server.started:
+        server.should_exit = True
+        sock.close()
+        raise RuntimeError("the stand-in LLM server did not start")
     try:
         yield f"http://127.0.0.1:{port}/v1"
     finally:

@@ -1,15 +1,24 @@
-"""``otel-ml demo``: train, serve, send traffic, print the telemetry produced."""
+"""``otel-ml demo``: train, serve, drive three phases of traffic, show the telemetry live.
+
+Everything runs in this process on 127.0.0.1: the instrumented FastAPI app and
+the stand-in LLM in uvicorn threads, the traffic in client threads. The main
+thread collects the in-memory metrics once a second, evaluates the alerts and
+redraws the view. Ctrl-C (SIGINT) or SIGTERM sets the stop event: every thread
+ends its loop, the servers stop, the telemetry is flushed; a second one aborts.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
-import time
-from collections import Counter
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
 from typing import TextIO
 
-import httpx
-import numpy as np
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     InMemoryMetricReader,
@@ -17,100 +26,107 @@ from opentelemetry.sdk.metrics.export import (
     PeriodicExportingMetricReader,
 )
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-import otel_ml
-from otel_ml.demo.app import MODEL_NAME, MODEL_VERSION, TrainedModel, build_app, train
-from otel_ml.demo.report import print_report
-from otel_ml.demo.server import serve
+from otel_ml.demo.summary import SpanCounter
+
+TICK_S = 1.0
+EXIT_INTERRUPTED = 130
+# The demo's drift and feedback windows: small enough for a one-minute run.
+# Set these variables yourself to override them.
+DEMO_ENVIRONMENT = {
+    "OTEL_ML_DRIFT_WINDOW_ROWS": "500",
+    "OTEL_ML_DRIFT_WINDOW_SECONDS": "10",
+    "OTEL_ML_FEEDBACK_WINDOW": "200",
+}
+_REQUIRED = ("fastapi", "uvicorn", "sklearn", "openai", "httpx")
 
 
-@dataclass
-class TrafficResult:
-    """What the traffic generator saw."""
+@dataclass(frozen=True)
+class DemoOptions:
+    """What ``otel-ml demo`` was asked to do."""
 
-    statuses: Counter[int] = field(default_factory=Counter)
-    prediction_ids: int = 0
-    elapsed_s: float = 0.0
+    duration_s: float = 60.0
+    otlp_endpoint: str | None = None
+    live: bool = True
+    serve: bool = False
 
 
 class DemoTelemetry:
-    """SDK providers kept in memory, plus OTLP export when an endpoint is given."""
+    """SDK providers: an in-memory metric reader and a span counter, plus OTLP/gRPC
+    export when an endpoint is given."""
 
     def __init__(self, otlp_endpoint: str | None) -> None:
-        resource = Resource.create({"service.name": "otel-ml-demo", "service.version": "0.1.0"})
-        self.spans = InMemorySpanExporter()
+        service = os.environ.get("OTEL_SERVICE_NAME") or "otel-ml-demo"
+        resource = Resource.create({"service.name": service})
         self.metrics = InMemoryMetricReader()
-        processors: list[SpanProcessor] = [SimpleSpanProcessor(self.spans)]
+        self.spans = SpanCounter()
         readers: list[MetricReader] = [self.metrics]
+        self.tracer_provider = TracerProvider(resource=resource)
+        self.tracer_provider.add_span_processor(self.spans)
         if otlp_endpoint:
             from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-            processors.append(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
+            self.tracer_provider.add_span_processor(
+                BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint))
+            )
             readers.append(
                 PeriodicExportingMetricReader(
                     OTLPMetricExporter(endpoint=otlp_endpoint), export_interval_millis=5000
                 )
             )
-        self.tracer_provider = TracerProvider(resource=resource)
-        for processor in processors:
-            self.tracer_provider.add_span_processor(processor)
         self.meter_provider = MeterProvider(resource=resource, metric_readers=readers)
 
     def shutdown(self) -> None:
+        """Flush and stop both providers."""
         self.tracer_provider.shutdown()
         self.meter_provider.shutdown()
 
 
-def send_traffic(
-    base_url: str, trained: TrainedModel, requests: int, seed: int = 7
-) -> TrafficResult:
-    """Send ``requests`` requests: single rows (async and sync routes), batches, bad rows."""
-    rng = np.random.default_rng(seed)
-    result = TrafficResult()
-    started = time.perf_counter()
-    with httpx.Client(base_url=base_url, timeout=10.0) as client:
-        client.get("/healthz")
-        for i in range(requests):
-            rows = trained.test_x[
-                rng.integers(0, len(trained.test_x), size=8 if i % 10 == 3 else 1)
-            ]
-            if i % 20 == 7:
-                rows = rows[:, :-1]  # a client bug: one feature short, the model rejects it
-            route = "/predict/sync" if i % 4 == 1 else "/predict"
-            response = client.post(route, json={"rows": rows.tolist()})
-            result.statuses[response.status_code] += 1
-            result.prediction_ids += "x-prediction-id" in response.headers
-    result.elapsed_s = time.perf_counter() - started
-    return result
+def missing_requirements() -> list[str]:
+    """The demo's libraries that are not installed."""
+    import importlib.util
+
+    return [name for name in _REQUIRED if importlib.util.find_spec(name) is None]
 
 
-def run_demo(
-    requests: int = 200, otlp_endpoint: str | None = None, out: TextIO = sys.stdout
-) -> int:
-    """Run the demo end to end and print its report. Returns the exit code."""
-    print("Training a scikit-learn classifier on the bundled breast cancer data ...", file=out)
-    trained = train()
-    telemetry = DemoTelemetry(otlp_endpoint)
-    app = build_app(trained)
-    handle = otel_ml.instrument(
-        app,
-        model_name=MODEL_NAME,
-        model_version=MODEL_VERSION,
-        tracer_provider=telemetry.tracer_provider,
-        meter_provider=telemetry.meter_provider,
-    )
+@contextmanager
+def signals_stop(stop: threading.Event) -> Iterator[None]:
+    """The first Ctrl-C (SIGINT) or SIGTERM (``docker stop``) sets ``stop``; a
+    second one raises KeyboardInterrupt. Call it from the main thread."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with serve(app) as base_url:
-            print(f"Serving on {base_url}; sending {requests} requests ...", file=out)
-            traffic = send_traffic(base_url, trained, requests)
-        print_report(out, trained, traffic, telemetry.spans, telemetry.metrics)
+        yield
     finally:
-        handle.uninstrument()
-        telemetry.shutdown()
-    if otlp_endpoint:
-        print(f"\nThe same telemetry went over OTLP to {otlp_endpoint}.", file=out)
-    return 0
+        for signum, action in previous.items():
+            signal.signal(signum, action)
+
+
+def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
+    """Run the demo; returns the exit code (130 when Ctrl-C cut the traffic short)."""
+    missing = missing_requirements()
+    if missing:
+        print(
+            f"otel-ml demo needs {', '.join(missing)}: pip install 'otel-ml[all]'", file=sys.stderr
+        )
+        return 1
+    for name, value in DEMO_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    stop = threading.Event()
+    with signals_stop(stop):
+        from otel_ml.demo.session import DemoSession
+
+        session = DemoSession(options, out, stop)
+        try:
+            completed = session.run()
+        finally:
+            session.close()
+    return 0 if completed else EXIT_INTERRUPTED

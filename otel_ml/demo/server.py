@@ -14,7 +14,10 @@ import uvicorn
 @contextmanager
 def serve(app: Any, startup_timeout_s: float = 10.0) -> Iterator[str]:
     """Run ``app`` on ``127.0.0.1`` (a free port) and yield its base URL; stop it on exit."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    # No log_config: uvicorn's records go to the loggers' handlers, which the demo sets.
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", log_config=None, lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="otel-ml-demo-server", daemon=True)
     thread.start()

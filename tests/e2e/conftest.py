@@ -13,11 +13,16 @@ import importlib
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 from e2e_support import REPO, Jaeger, Prometheus, Stack
+from e2e_traffic import Traffic, answer, send_traffic
+
+from otel_ml.demo.llm_server import running_server
+from otel_ml.demo.rag import LLM_MODEL
 
 
 def load_stack_module() -> ModuleType:
@@ -62,3 +67,16 @@ def stack(stack_control: ModuleType, stack_paths: Any) -> Iterator[Stack]:
         jaeger.close()
         prometheus.close()
         stack_control.down(stack_paths, started)
+
+
+@pytest.fixture(scope="session")
+def llm_url() -> Iterator[str]:
+    """The OpenAI-compatible stand-in LLM (its ``/v1`` URL), outside the app's process."""
+    with running_server(answer, model=LLM_MODEL) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def traffic(stack: Stack, llm_url: str, tmp_path_factory: pytest.TempPathFactory) -> Traffic:
+    """The session's app and traffic (:mod:`e2e_traffic`), sent once, shared by the tests."""
+    return send_traffic(Path(tmp_path_factory.mktemp("app")) / "app.log", llm_url, stack.prometheus)

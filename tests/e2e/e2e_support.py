@@ -51,6 +51,20 @@ def poll(
         time.sleep(0.5)
 
 
+def expect_sums(
+    prometheus: Prometheus,
+    selector: str,
+    by: tuple[str, ...],
+    expected: dict[tuple[str, ...], float],
+) -> None:
+    """Poll until ``sum by (*by) (selector)`` is exactly ``expected`` (:meth:`Prometheus.sums`)."""
+    poll(
+        lambda: prometheus.sums(selector, by),
+        lambda found: found == expected,
+        f"Prometheus: {selector} by {by} == {expected}",
+    )
+
+
 def unique_service(prefix: str) -> str:
     """A service name no earlier run left in a reused stack."""
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -92,6 +106,26 @@ def spans_named(trace: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return [span for span in trace["spans"] if span["operationName"] == name]
 
 
+def server_span_above(trace: dict[str, Any], span: dict[str, Any]) -> dict[str, Any]:
+    """The SERVER span ``span`` descends from in ``trace`` (by CHILD_OF references).
+
+    Only INTERNAL spans (e.g. FastAPI's own ``fastapi.endpoint``) may stand
+    between them: any other span on the way fails the test.
+    """
+    by_id = {s["spanID"]: s for s in trace["spans"]}
+    current, path = span, []
+    for _ in range(len(trace["spans"])):
+        parents = [r for r in current["references"] if r["refType"] == "CHILD_OF"]
+        assert len(parents) == 1, f"{current['operationName']}: parents {parents}"
+        assert parents[0]["traceID"] == trace["traceID"]
+        current = by_id[parents[0]["spanID"]]
+        if tags(current).get("span.kind") == "server":
+            return current
+        path.append(current["operationName"])
+        assert tags(current).get("span.kind") == "internal", f"{path} above {span}"
+    pytest.fail(f"no server span above {span['operationName']}; path {path}")
+
+
 class Prometheus:
     """Prometheus's HTTP API."""
 
@@ -105,6 +139,11 @@ class Prometheus:
         """An instant query: ``(labels, value)`` per series."""
         body = self.http.get("/api/v1/query", params={"query": promql}).raise_for_status().json()
         return [(r["metric"], float(r["value"][1])) for r in body["data"]["result"]]
+
+    def sums(self, selector: str, by: tuple[str, ...]) -> dict[tuple[str, ...], float]:
+        """``sum by (*by) (selector)`` as {label values ("" when absent): value}."""
+        found = self.query(f"sum by ({', '.join(by)}) ({selector})")
+        return {tuple(labels.get(k, "") for k in by): value for labels, value in found}
 
     def exemplars(self, promql: str, window_s: float = 900) -> list[dict[str, Any]]:
         """Exemplars of the series ``promql`` selects, each with its series labels."""

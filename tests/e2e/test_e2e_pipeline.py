@@ -1,14 +1,14 @@
 """The one-line integration through a real Collector into Jaeger and Prometheus.
 
 One app process (``otel_ml.configure()`` + ``otel_ml.instrument(app, ...,
-reference=..., feedback_route=...)``) gets a known mix of traffic and labels,
-then stops (flushing everything); the tests read the backends' APIs.
+reference=..., feedback_route=...)``) gets a known mix of traffic and labels
+(the session's ``traffic`` fixture, :mod:`e2e_traffic`), then stops (flushing
+everything); the tests read the backends' APIs.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,74 +16,20 @@ import pytest
 from e2e_support import (
     Stack,
     app_process,
+    expect_sums,
     otel_environment,
     poll,
+    server_span_above,
     spans_named,
     tags,
     unique_service,
 )
-from sklearn.datasets import load_breast_cancer
+from e2e_traffic import LABELS_PER_ROUND, ROUNDS, Prediction, Traffic
 
-from otel_ml.demo.app import MODEL_NAME, MODEL_VERSION
+from otel_ml.demo.model import MODEL_NAME, MODEL_VERSION, SITE, train
 
 INFERENCE_SPAN = f"predict_proba {MODEL_NAME}"
 FEEDBACK_SPAN = f"feedback {MODEL_NAME}"
-
-
-@dataclass
-class Prediction:
-    prediction_id: str
-    route: str
-    label: int
-    confidence: float
-
-
-@dataclass
-class Traffic:
-    """What the test sent, to compare with what the backends show."""
-
-    service: str
-    predictions: list[Prediction] = field(default_factory=list)
-    rejected: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)
-
-
-@pytest.fixture(scope="module")
-def traffic(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Traffic:
-    sent = Traffic(unique_service("otel-ml-e2e"))
-    rows = load_breast_cancer().data
-    log = Path(tmp_path_factory.mktemp("app")) / "app.log"
-    with app_process("one-line", otel_environment(sent.service), log) as client:
-        for i in range(18):
-            route = "/predict/sync" if i % 3 == 2 else "/predict"
-            response = client.post(route, json={"rows": [rows[i * 7].tolist()]})
-            assert response.status_code == 200, response.text
-            body = response.json()
-            sent.predictions.append(
-                Prediction(
-                    response.headers["x-prediction-id"],
-                    route,
-                    body["classes"][0],
-                    body["confidence"][0],
-                )
-            )
-        for i in range(2):  # a client bug: one feature short; the model raises ValueError
-            response = client.post("/predict", json={"rows": [rows[i][:-1].tolist()]})
-            assert response.status_code == 422, response.text
-            sent.rejected += 1
-        labels = []
-        for i, prediction in enumerate(sent.predictions[:10]):
-            correct = i < 7
-            labels.append(
-                {
-                    "prediction_id": prediction.prediction_id,
-                    "actual": prediction.label if correct else 1 - prediction.label,
-                }
-            )
-            sent.outcomes["correct" if correct else "incorrect"] += 1
-        response = client.post("/feedback", json=labels)
-        assert response.status_code == 200, response.text
-    return sent
 
 
 def _prediction_trace(stack: Stack, traffic: Traffic, prediction: Prediction) -> dict[str, Any]:
@@ -103,21 +49,19 @@ def test_jaeger_shows_the_http_span_with_the_inference_span_inside(
     stack: Stack, traffic: Traffic
 ) -> None:
     assert traffic.service in stack.jaeger.services()
-    for prediction in (traffic.predictions[0], traffic.predictions[2]):  # async and sync routes
+    for prediction in (traffic.predictions[0], traffic.predictions[-1]):  # first and last round
         trace = _prediction_trace(stack, traffic, prediction)
         (server,) = [s for s in trace["spans"] if tags(s).get("span.kind") == "server"]
         (inference,) = spans_named(trace, INFERENCE_SPAN)
-        assert server["operationName"] == f"POST {prediction.route}"
-        assert inference["references"] == [
-            {"refType": "CHILD_OF", "traceID": trace["traceID"], "spanID": server["spanID"]}
-        ]
+        assert server["operationName"] == "POST /predict"
+        assert server_span_above(trace, inference) is server
         attributes = tags(inference)
         assert attributes["ml.model.name"] == MODEL_NAME
         assert attributes["ml.model.version"] == MODEL_VERSION
         assert attributes["ml.operation.name"] == "predict_proba"
         assert attributes["ml.batch.size"] == 1
         assert attributes["ml.prediction.id"] == prediction.prediction_id
-        assert str(attributes["ml.prediction.class"]) == str(prediction.label)
+        assert attributes["ml.prediction.class"] == prediction.label
         assert attributes["ml.prediction.confidence"] == pytest.approx(
             prediction.confidence, abs=1e-4
         )
@@ -154,13 +98,13 @@ def _feedback_trace(stack: Stack, traffic: Traffic, prediction: Prediction) -> d
 
 
 def test_jaeger_links_each_feedback_span_to_its_prediction(stack: Stack, traffic: Traffic) -> None:
-    for i in (0, 8):
-        prediction = traffic.predictions[i]
+    labelled = [p for p in traffic.predictions if p.outcome is not None]
+    for prediction in (labelled[0], labelled[-1]):  # a correct and a wrong one, both rounds
         trace = _prediction_trace(stack, traffic, prediction)
         (inference,) = spans_named(trace, INFERENCE_SPAN)
         feedback_trace = _feedback_trace(stack, traffic, prediction)
-        # One POST /feedback carried all the labels: one trace, a feedback span per label.
-        assert len(spans_named(feedback_trace, FEEDBACK_SPAN)) == traffic.outcomes.total()
+        # One POST /feedback carried a round's labels: one trace, a feedback span per label.
+        assert len(spans_named(feedback_trace, FEEDBACK_SPAN)) == LABELS_PER_ROUND
         (feedback,) = [
             span
             for span in spans_named(feedback_trace, FEEDBACK_SPAN)
@@ -173,18 +117,11 @@ def test_jaeger_links_each_feedback_span_to_its_prediction(stack: Stack, traffic
         } in feedback["references"]
         attributes = tags(feedback)
         assert attributes["ml.model.name"] == MODEL_NAME
-        assert attributes["ml.feedback.outcome"] == ("correct" if i < 7 else "incorrect")
+        assert attributes["ml.feedback.outcome"] == prediction.outcome
         assert attributes["ml.feedback.delay"] >= 0
 
 
 MODEL_LABELS = ("ml_model_name", "ml_model_version")
-
-
-def _sums(stack: Stack, selector: str, by: tuple[str, ...]) -> dict[tuple[str, ...], float]:
-    """``sum by (model name, version, *by) (selector)`` as {label values: value}."""
-    labels = (*MODEL_LABELS, *by)
-    found = stack.prometheus.query(f"sum by ({', '.join(labels)}) ({selector})")
-    return {tuple(m.get(k, "") for k in labels): v for m, v in found}
 
 
 def test_prometheus_counts_match_the_traffic(stack: Stack, traffic: Traffic) -> None:
@@ -196,26 +133,21 @@ def test_prometheus_counts_match_the_traffic(stack: Stack, traffic: Traffic) -> 
          {("predict_proba", ""): ok, ("predict_proba", "ValueError"): rejected}),
         (f'ml_inference_duration_seconds_bucket{{{job}, le="+Inf"}}', (), {(): ok + rejected}),
         (f"ml_predictions_total{{{job}}}", ("ml_prediction_class",),
-         {(c,): n for c, n in Counter(str(p.label) for p in traffic.predictions).items()}),
+         {(c,): n for c, n in Counter(p.label for p in traffic.predictions).items()}),
         (f"ml_prediction_confidence_count{{{job}}}", (), {(): ok}),
         (f"ml_feedback_outcomes_total{{{job}}}", ("ml_feedback_outcome",),
          {(o,): n for o, n in traffic.outcomes.items()}),
         (f"ml_feedback_delay_seconds_count{{{job}}}", (), {(): labelled}),
         (f"ml_feedback_accuracy_ratio{{{job}}}", (), {(): traffic.outcomes["correct"] / labelled}),
+        (f"ml_feedback_unmatched_total{{{job}}}", ("ml_feedback_unmatched_reason",),
+         {("unknown",): traffic.unmatched}),
+        (f'ml_data_quality_issues_total{{{job}, ml_feature_name="{SITE}"}}', ("ml_data_issue",),
+         {("unseen_category",): ROUNDS}),
+        (f"ml_model_load_duration_seconds_count{{{job}}}", (), {(): 1}),
     ]  # fmt: skip
     for selector, by, expected in expectations:
-        _expect_sums(stack, selector, by, expected)
-
-
-def _expect_sums(
-    stack: Stack, selector: str, by: tuple[str, ...], expected: dict[tuple[str, ...], float]
-) -> None:
-    want = {(MODEL_NAME, MODEL_VERSION, *key): value for key, value in expected.items()}
-    poll(
-        lambda: _sums(stack, selector, by),
-        lambda found: found == want,
-        f"Prometheus: {selector} by {by} == {want}",
-    )
+        want = {(MODEL_NAME, MODEL_VERSION, *key): value for key, value in expected.items()}
+        expect_sums(stack.prometheus, selector, (*MODEL_LABELS, *by), want)
 
 
 def test_prometheus_series_carry_the_service_identity(stack: Stack, traffic: Traffic) -> None:
@@ -240,7 +172,7 @@ def test_a_duration_exemplar_leads_to_its_trace_in_jaeger(
     # the exporter serves the latest export: exemplars reach a scrape while
     # traffic flows. So this app gets a request per poll until one arrives.
     service = unique_service("otel-ml-e2e-exemplar")
-    row = load_breast_cancer().data[0].tolist()
+    row = train().rows[0]
     log = Path(tmp_path_factory.mktemp("exemplar-app")) / "app.log"
     selector = f'ml_inference_duration_seconds_bucket{{job="{service}"}}'
     with app_process("one-line", otel_environment(service), log) as client:

@@ -4,8 +4,8 @@ No otel_ml call in the app: the launcher configures the SDK from ``OTEL_*``
 variables, the contrib FastAPI instrumentation makes the server spans and
 otel_ml's scikit-learn hook (an ``opentelemetry_instrumentor`` entry point)
 the inference spans, named by ``OTEL_ML_MODEL_NAME`` / ``_VERSION``. (The
-demo's training-time ``score()`` call is an inference too, a ``predict`` one:
-the tests count the ``predict_proba`` calls of the requests.)
+app trains its model with instrumentation suppressed: every inference is a
+request's.)
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from e2e_support import (
     tags,
     unique_service,
 )
-from sklearn.datasets import load_breast_cancer
+
+from otel_ml.demo.model import train
 
 MODEL = "zero-code-model"
 REQUESTS = 5
@@ -40,11 +41,11 @@ def test_the_launched_app_reaches_jaeger_and_prometheus(
         OTEL_ML_MODEL_NAME=MODEL,
         OTEL_ML_MODEL_VERSION="7",
     )
-    rows = load_breast_cancer().data
+    rows = train().rows
     log = Path(tmp_path_factory.mktemp("zero-code-app")) / "app.log"
     with app_process("zero-code", environ, log) as client:
         for i in range(REQUESTS):
-            assert client.post("/predict", json={"rows": [rows[i].tolist()]}).status_code == 200
+            assert client.post("/predict", json={"rows": [rows[i]]}).status_code == 200
     inference_name = f"predict_proba {MODEL}"
     traces = poll(
         lambda: stack.jaeger.traces(service, operation=inference_name),
