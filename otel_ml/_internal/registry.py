@@ -59,6 +59,11 @@ class SourceRegistry(Generic[S]):
         with self._lock:
             self._sources.add(source)
 
+    def unregister(self, source: S) -> None:
+        """Stop exporting ``source`` (a replaced one may live on until collected)."""
+        with self._lock:
+            self._sources.discard(source)
+
     def callback(
         self, read: Callable[[S], Iterable[Observation]]
     ) -> Callable[[CallbackOptions], Iterable[Observation]]:

@@ -76,6 +76,10 @@ class DriftMonitor:
         ]
         drift_instruments(telemetry).monitors.register(self)
 
+    def close(self) -> None:
+        """Stop exporting this monitor's metrics (its model watches a new reference)."""
+        drift_instruments(self._telemetry).monitors.unregister(self)
+
     def observe(self, inputs: Any) -> None:
         """Feed one call's input rows (request path: a buffer copy; never raises)."""
         try:

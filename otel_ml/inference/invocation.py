@@ -121,7 +121,8 @@ class ModelContext:
 
     def watch(self, reference: ReferenceProfile | str | Path) -> DriftMonitor:
         """Monitor this model's inputs and outputs for drift against ``reference``
-        (a profile or the path of its JSON); replaces an earlier monitor."""
+        (a profile or the path of its JSON); replaces an earlier monitor, unless
+        that one already watches this very profile object."""
         from otel_ml.drift.monitor import DriftMonitor, window_config
         from otel_ml.drift.profile import ReferenceProfile
 
@@ -131,6 +132,10 @@ class ModelContext:
             raise TypeError(
                 f"reference must be a ReferenceProfile or a path, got {type(reference).__name__}"
             )
+        if self.monitor is not None:
+            if self.monitor.profile is reference:
+                return self.monitor  # e.g. wrap_model called again for the same model
+            self.monitor.close()
         monitor = DriftMonitor(reference, self.name, self.version, self.telemetry, window_config())
         self.monitor = monitor
         if self.feedback is not None:

@@ -199,6 +199,32 @@ def test_inputs_a_model_rejects_still_count_as_data_quality_issues(
     assert guard.error_count() == 0
 
 
+def test_wrapping_a_model_again_keeps_one_monitor_per_model(
+    model: Model, profile: ReferenceProfile, telemetry: Telemetry
+) -> None:
+    """Re-wrapping with the same profile reuses the monitor; a new profile replaces it,
+    and only the replacement is exported (no duplicate series, no pile of monitors)."""
+    first = otel_ml.wrap_model(model, "rewrap", "1", reference=profile, **telemetry.providers)
+    again = otel_ml.wrap_model(model, "rewrap", "1", reference=profile, **telemetry.providers)
+    original = first.drift_monitor
+    assert original is not None and again.drift_monitor is original
+    _feed(again, TRAIN.iloc[:100])
+
+    newer = ReferenceProfile.fit(TRAIN.iloc[:5000])
+    replaced = otel_ml.wrap_model(model, "rewrap", "1", reference=newer, **telemetry.providers)
+    assert replaced.drift_monitor is not original
+    assert first.drift_monitor is replaced.drift_monitor  # wrappers share the model
+    _feed(replaced, TRAIN.iloc[:30])
+
+    bins = [
+        (attrs[semconv.ML_FEATURE_NAME], point.value)
+        for attrs, point in telemetry.points(semconv.ML_DRIFT_BIN_COUNT)
+        if attrs[semconv.ML_MODEL_NAME] == "rewrap"
+    ]
+    assert sum(value for feature, value in bins if feature == "age") == 30
+    assert {feature for feature, _ in bins} == {"amount", "age", "channel"}
+
+
 def test_concurrent_predictions_are_counted_exactly(
     model: Model, profile: ReferenceProfile, telemetry: Telemetry
 ) -> None:
