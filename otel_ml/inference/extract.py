@@ -200,7 +200,7 @@ def _summarize_classes(values: np.ndarray, summary: OutputSummary) -> None:
         summary.row_labels = as_text.tolist()
     uniques, counts = np.unique(as_text, return_counts=True)
     order = np.argsort(-counts, kind="stable")
-    summary.class_counts = [(str(uniques[i]), int(counts[i])) for i in order]
+    summary.class_counts = [(encodable(str(uniques[i])), int(counts[i])) for i in order]
     summary.distinct_classes = [label for label, _ in summary.class_counts[:_MAX_SPAN_CLASSES]]
 
 
@@ -237,4 +237,12 @@ def label_of(value: Any) -> str:
         return value.decode("utf-8", "replace")
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
-    return str(value)
+    return encodable(str(value))
+
+
+def encodable(text: str) -> str:
+    """``text`` with lone surrogates (from bytes decoded with ``surrogateescape``)
+    replaced: OTLP exporters cannot encode them and would drop the attribute."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "replace").decode("utf-8")

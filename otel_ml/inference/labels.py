@@ -7,9 +7,13 @@ from collections.abc import Iterable
 
 from otel_ml.semconv import OTHER_LABEL
 
+MAX_LABEL_LENGTH = 128
+"""Longer labels are free text, not classes: they are never admitted."""
+
 
 class BoundedLabels:
-    """Admits the first ``limit`` distinct labels; later ones map to ``__other__``.
+    """Admits the first ``limit`` distinct labels; later ones map to ``__other__``,
+    as do labels longer than :data:`MAX_LABEL_LENGTH` characters.
 
     Seeding with the model's known classes (``classes_``) makes the admitted
     set the model's own labels rather than whatever arrived first.
@@ -33,7 +37,7 @@ class BoundedLabels:
         with self._lock:
             if label in self._admitted:
                 return label
-            if len(self._admitted) < self._limit:
+            if len(self._admitted) < self._limit and len(label) <= MAX_LABEL_LENGTH:
                 self._admitted.add(label)
                 return label
         return OTHER_LABEL

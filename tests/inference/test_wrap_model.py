@@ -228,6 +228,25 @@ def test_class_label_cardinality_is_capped(telemetry: Telemetry) -> None:
     assert counts[semconv.OTHER_LABEL] == 11_000 - 50
 
 
+def test_free_text_and_unencodable_labels_stay_off_metrics(telemetry: Telemetry) -> None:
+    """A "class" of 200 characters goes to __other__ (it is free text, not a class);
+    a lone surrogate is replaced, so the exporter can still encode the span."""
+
+    def classify(rows: list[int]) -> list[str]:
+        return ["x" * 200 if r == 0 else "caf\udce9" for r in rows]
+
+    wrapped = otel_ml.wrap_model(classify, "free-text", "1", **telemetry.providers)
+    wrapped([0, 1])
+    wrapped([1])
+
+    counts = {
+        a[semconv.ML_PREDICTION_CLASS]: p.value for a, p in telemetry.points(semconv.ML_PREDICTIONS)
+    }
+    assert counts == {semconv.OTHER_LABEL: 1, "caf?": 2}
+    label = (telemetry.spans()[-1].attributes or {})[semconv.ML_PREDICTION_CLASS]
+    assert label == "caf?" and str(label).encode("utf-8")
+
+
 def test_unreadable_output_is_counted_and_the_result_returned(telemetry: Telemetry) -> None:
     guard.set_strict(False)
     sentinel = object()
