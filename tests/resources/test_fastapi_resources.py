@@ -14,7 +14,7 @@ from otel_ml import semconv
 
 def test_one_liner_exports_model_info_and_process_metrics(telemetry: Telemetry) -> None:
     app = FastAPI()
-    otel_ml.instrument(
+    handle = otel_ml.instrument(
         app, model_name="fraud-model", model_version="8-canary", **telemetry.providers
     )
 
@@ -22,8 +22,11 @@ def test_one_liner_exports_model_info_and_process_metrics(telemetry: Telemetry) 
     def health() -> dict[str, Any]:
         return {"ok": True}
 
-    with TestClient(app) as client:
-        assert client.get("/health").status_code == 200
+    try:
+        with TestClient(app) as client:
+            assert client.get("/health").status_code == 200
+    finally:
+        handle.uninstrument()  # the one-liner also turned the sklearn hook on
 
     found = telemetry.metrics()
     [info] = found[semconv.ML_MODEL_INFO].data.data_points
@@ -45,9 +48,9 @@ def test_one_liner_exports_model_info_and_process_metrics(telemetry: Telemetry) 
 
 
 def test_one_liner_without_a_model_name_reports_no_model(telemetry: Telemetry) -> None:
-    otel_ml.instrument(FastAPI(), **telemetry.providers)
+    otel_ml.instrument(FastAPI(), **telemetry.providers).uninstrument()
 
-    found = telemetry.metrics()
+    found = telemetry.metrics()  # resource metrics stay on: they are process-wide
 
     assert semconv.ML_MODEL_INFO not in found
     assert semconv.PROCESS_MEMORY_USAGE in found

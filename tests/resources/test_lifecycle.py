@@ -179,15 +179,20 @@ def test_fastapi_app_loading_its_model_at_startup(
     saved: Path, iris: Any, telemetry: Telemetry
 ) -> None:
     app = FastAPI()
-    otel_ml.instrument(app, model_name="fraud-model", model_version="3", **telemetry.providers)
+    handle = otel_ml.instrument(
+        app, model_name="fraud-model", model_version="3", **telemetry.providers
+    )
     model = load_model(saved, version="3", **telemetry.providers)
 
     @app.post("/predict")
     def predict(rows: list[list[float]]) -> dict[str, Any]:
         return {"class": int(model.predict(np.asarray(rows))[0])}
 
-    with TestClient(app) as client:
-        response = client.post("/predict", json=iris[0][:1].tolist())
+    try:
+        with TestClient(app) as client:
+            response = client.post("/predict", json=iris[0][:1].tolist())
+    finally:
+        handle.uninstrument()
 
     assert response.status_code == 200
     names = [s.name for s in telemetry.spans()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import os
 import subprocess
 import sys
@@ -62,8 +63,10 @@ def test_process_metrics_have_semconv_names_units_and_values(telemetry: Telemetr
     assert set(cpu) == {frozenset({("type", "user")}), frozenset({("type", "system")})}
     assert cpu[frozenset({("type", "user")})] == pytest.approx(me.cpu_times().user, abs=1.0)
     [utilization] = values[semconv.PROCESS_CPU_UTILIZATION].values()
-    # contrib 0.66 reports psutil's cpu_percent / 100, not divided by the CPU count
-    assert 0.0 <= utilization <= psutil.cpu_count()
+    # contrib 0.66 reports psutil's cpu_percent / 100, not divided by the CPU count;
+    # over the few milliseconds between two readings on a busy machine psutil's
+    # ratio can pass the CPU count, so only its sign and finiteness are checked.
+    assert utilization >= 0.0 and math.isfinite(utilization)
     [rss] = values[semconv.PROCESS_MEMORY_USAGE].values()
     assert rss == pytest.approx(me.memory_info().rss, rel=0.2)
     [threads] = values[semconv.PROCESS_THREAD_COUNT].values()
