@@ -11,7 +11,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-demo: $(BIN)/.installed  ## Run the embedded demo: instrumented FastAPI + scikit-learn app, no collector needed.
+demo: $(BIN)/.installed  ## Run the embedded demo (about a minute): instrumented classifier + RAG app, drift, live view; no collector needed.
 	$(BIN)/otel-ml demo
 
 test: lint typecheck stack-build unit  ## Create .venv, install, run ruff, mypy and every test (end-to-end ones against the real stack).
@@ -46,12 +46,15 @@ bench: $(BIN)/.installed  ## Run the benchmarks and rewrite the tables in benchm
 	$(BIN)/python benchmarks/drift.py --write-readme
 	$(BIN)/python benchmarks/feedback.py --write-readme
 	$(BIN)/python benchmarks/genai.py --write-readme
+	$(BIN)/python benchmarks/server.py --write-readme
 
+# A smoke run of every benchmark, under 3 minutes; numbers not meaningful.
 bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/overhead.py --quick
 	$(BIN)/python benchmarks/drift.py --quick
 	$(BIN)/python benchmarks/feedback.py --quick
-	$(BIN)/python benchmarks/genai.py --quick
+	$(BIN)/python benchmarks/genai.py --quick --only otel_ml
+	$(BIN)/python benchmarks/server.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,8 @@ class SettingsError(ValueError):
     """A setting has a value otel_ml cannot use; the message names its source."""
 
 
+HTTP_LAYERS = ("otel_ml", "contrib")
+"""The HTTP server layers ``instrument(app)`` can apply (``OTEL_ML_HTTP_INSTRUMENTATION``)."""
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
@@ -78,6 +80,13 @@ def _parse_header_name(raw: str) -> str:
     return value
 
 
+def _parse_http_layer(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in HTTP_LAYERS:
+        raise ValueError(f"expected one of {', '.join(HTTP_LAYERS)}")
+    return value
+
+
 def _setting(
     default: Any,
     env: str,
@@ -133,6 +142,13 @@ class Settings:
         "OTEL_ML_HTTP_ASGI_SPANS",
         _parse_bool,
         "Keep the ASGI `receive`/`send` child spans of the FastAPI instrumentation.",
+    )
+    http_instrumentation: str = _setting(
+        "otel_ml",
+        "OTEL_ML_HTTP_INSTRUMENTATION",
+        _parse_http_layer,
+        "HTTP server layer of `instrument(app)`: `otel_ml` (one lean middleware) or `contrib` "
+        "(the contrib FastAPI instrumentation; needed for `OTEL_ML_HTTP_ASGI_SPANS`).",
     )
     instrument_sklearn: bool = _setting(
         True,

@@ -90,7 +90,7 @@ def request_spans(telemetry: Telemetry) -> tuple[ReadableSpan, ReadableSpan]:
     (server,) = [s for s in spans if s.kind is SpanKind.SERVER]
     (inference,) = [s for s in spans if s.kind is SpanKind.INTERNAL]
     assert server.instrumentation_scope is not None
-    assert server.instrumentation_scope.name == "opentelemetry.instrumentation.fastapi"
+    assert server.instrumentation_scope.name == "otel_ml.instrumentation.fastapi"
     assert inference.parent is not None
     assert inference.parent.span_id == server.context.span_id
     assert inference.context.trace_id == server.context.trace_id
@@ -324,7 +324,7 @@ def test_instrument_is_idempotent_and_uninstrument_undoes_everything(
     assert [s.name for s in telemetry.spans()] == ["predict iris"]  # wrap_model's own span
     assert telemetry.spans()[0].parent is None
     assert app.user_middleware == []
-    assert getattr(app, "_is_instrumented_by_opentelemetry", None) is False
+    assert not getattr(app, "_is_instrumented_by_opentelemetry", False)
 
 
 def test_already_instrumented_app_gets_the_ml_layer_and_one_server_span(

@@ -1,0 +1,159 @@
+"""One variant of the server benchmark's app, served by uvicorn on 127.0.0.1.
+
+Run by ``server.py``, one process per variant::
+
+    python benchmarks/_server_app.py VARIANT PORT [--otlp HOST:PORT]
+
+The app is the same in every variant: FastAPI, a fitted scikit-learn
+``LogisticRegression`` on 20 features, ``POST /predict`` with a JSON list of
+20 floats answered with ``predict_proba``. Only the instrumentation differs.
+Without ``--otlp`` the SDK variants export into discarding exporters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import uvicorn
+from fastapi import FastAPI
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    MetricExporter,
+    MetricExportResult,
+    MetricsData,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ParentBased, Sampler, TraceIdRatioBased
+from sklearn.linear_model import LogisticRegression
+
+FEATURES = 20
+SAMPLED_RATIO = 0.01
+METRIC_INTERVAL_MS = 10_000  # collections (and drift scoring) fall inside the measured windows
+
+VARIANTS = (
+    "bare",
+    "contrib",
+    "prometheus",
+    "otel_ml",
+    "otel_ml_contrib_http",
+    "otel_ml_sampled",
+)
+
+
+class DiscardingSpanExporter(SpanExporter):
+    """Accepts every batch and drops it."""
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+class DiscardingMetricExporter(MetricExporter):
+    """Accepts every collection and drops it."""
+
+    def export(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+    ) -> MetricExportResult:
+        return MetricExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        return None
+
+
+def training_data() -> tuple[np.ndarray, np.ndarray]:
+    """20 normal features and a label that depends on two of them (fixed seed)."""
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(5000, FEATURES))
+    labels = np.where(features[:, 0] + 0.5 * features[:, 1] > 0, "yes", "no")
+    return features, labels
+
+
+def install_sdk(variant: str, otlp: str | None) -> None:
+    """Global tracer and meter providers: batch span processor, periodic metric reader."""
+    sampler: Sampler | None = (
+        ParentBased(TraceIdRatioBased(SAMPLED_RATIO)) if variant == "otel_ml_sampled" else None
+    )
+    span_exporter: SpanExporter
+    metric_exporter: MetricExporter
+    if otlp:
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        span_exporter = OTLPSpanExporter(endpoint=otlp, insecure=True)
+        metric_exporter = OTLPMetricExporter(endpoint=otlp, insecure=True)
+    else:
+        span_exporter, metric_exporter = DiscardingSpanExporter(), DiscardingMetricExporter()
+    resource = Resource.create({"service.name": f"bench-{variant}"})
+    tracer_provider = TracerProvider(resource=resource, sampler=sampler)
+    tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter))
+    reader = PeriodicExportingMetricReader(
+        metric_exporter, export_interval_millis=METRIC_INTERVAL_MS
+    )
+    trace.set_tracer_provider(tracer_provider)
+    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))
+
+
+def build_app(variant: str, otlp: str | None) -> FastAPI:
+    """The app with ``variant``'s instrumentation applied."""
+    features, labels = training_data()
+    model = LogisticRegression().fit(features, labels)
+    app = FastAPI()
+
+    @app.post("/predict")
+    async def predict(values: list[float]) -> dict[str, Any]:
+        probabilities = model.predict_proba(np.asarray([values]))[0]
+        best = int(np.argmax(probabilities))
+        return {"class": str(model.classes_[best]), "confidence": float(probabilities[best])}
+
+    if variant == "prometheus":
+        # Only in the peer's virtualenv, on PYTHONPATH for this variant.
+        from prometheus_fastapi_instrumentator import Instrumentator  # type: ignore[import-not-found]
+
+        Instrumentator().instrument(app).expose(app)
+    elif variant != "bare":
+        install_sdk(variant, otlp)
+    if variant == "contrib":
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app)
+    elif variant.startswith("otel_ml"):
+        import otel_ml
+        from otel_ml.drift.profile import ReferenceProfile
+
+        profile = ReferenceProfile.fit(
+            features,
+            predictions=model.predict(features),
+            scores=model.predict_proba(features).max(axis=1),
+        )
+        http = "contrib" if variant == "otel_ml_contrib_http" else None
+        extra: dict[str, Any] = {"http": http} if http else {}
+        otel_ml.instrument(
+            app, "bench", "1", reference=profile, feedback_route="/feedback", **extra
+        )
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve one variant until killed."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("variant", choices=VARIANTS)
+    parser.add_argument("port", type=int)
+    parser.add_argument("--otlp", help="OTLP/gRPC endpoint (host:port) of a collector")
+    args = parser.parse_args(argv)
+    app = build_app(args.variant, args.otlp)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,358 @@
+"""otel_ml's own HTTP server layer: one pure ASGI middleware for HTTP and ML.
+
+Per HTTP request one SERVER span with the stable HTTP semantic-convention
+attributes, named ``{method} {route}`` once Starlette has routed the request,
+its parent taken from the incoming headers by the global propagator, and one
+``http.server.request.duration`` record. Inside the span it does what
+:class:`~otel_ml.instrumentation.fastapi.middleware.ModelRequestMiddleware`
+does (it is one), in the same layer: the request scope for prediction ids,
+the model on the server span, the ``x-prediction-id`` header.
+
+Cheaper than the contrib ASGI middleware because it does less: no ASGI
+``receive``/``send`` spans, one metric instead of four, the route read from
+``scope["route"]`` instead of matching the routes again. When another
+instrumentation already opened a server span for the request (the contrib
+middleware, e.g. under ``opentelemetry-instrument``), it adds the ML layer only;
+FastAPI's own built-in telemetry is switched off for the app while this layer
+is on (:func:`mute_fastapi_telemetry`).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from opentelemetry import context, propagate, trace
+from opentelemetry.metrics import Counter, Histogram, MeterProvider, get_meter
+from opentelemetry.propagators.textmap import Getter
+from opentelemetry.semconv.attributes import (
+    client_attributes,
+    error_attributes,
+    http_attributes,
+    network_attributes,
+    server_attributes,
+    url_attributes,
+    user_agent_attributes,
+)
+from opentelemetry.semconv.metrics import http_metrics
+from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
+from opentelemetry.util.http import ExcludeList
+from starlette.routing import Mount
+
+from otel_ml._internal import guard
+from otel_ml._internal.ids import RequestScope, current_request
+from otel_ml.inference.invocation import error_type
+from otel_ml.instrumentation.fastapi.middleware import (
+    ASGIApp,
+    Message,
+    ModelRequestMiddleware,
+    Receive,
+    Scope,
+    Send,
+)
+from otel_ml.semconv import ML_PREDICTION_ID
+from otel_ml.version import __version__
+
+__all__ = ["DURATION_BUCKETS", "SCOPE_NAME", "HttpServerMiddleware", "mute_fastapi_telemetry"]
+
+SCOPE_NAME = "otel_ml.instrumentation.fastapi"
+DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
+"""The semantic conventions' advisory for ``http.server.request.duration`` (seconds)."""
+COMPONENT = "fastapi.http_server"
+_METHODS = frozenset(
+    ("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE")
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+_REDACTED_QUERY_KEYS = frozenset(("awsaccesskeyid", "signature", "sig", "x-goog-signature"))
+
+
+class _HeaderGetter(Getter[Iterable[tuple[bytes, bytes]]]):
+    """Reads propagation headers from an ASGI header list (lower-case names)."""
+
+    def get(self, carrier: Iterable[tuple[bytes, bytes]], key: str) -> list[str] | None:
+        wanted = key.lower().encode("latin-1")
+        found = [value.decode("latin-1") for name, value in carrier if name == wanted]
+        return found or None
+
+    def keys(self, carrier: Iterable[tuple[bytes, bytes]]) -> list[str]:
+        return [name.decode("latin-1") for name, _ in carrier]
+
+
+_GETTER = _HeaderGetter()
+
+
+class _Exchange:
+    """What the response of one request told us so far."""
+
+    __slots__ = ("status",)
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+
+
+class HttpServerMiddleware(ModelRequestMiddleware):
+    """The server span and ``http.server.request.duration`` around the ML layer.
+
+    Lifespan and websocket scopes pass through untouched; excluded URLs (the
+    contrib ``excluded_urls`` regexes) and requests that another
+    instrumentation already traces get the ML layer only. Failures in this code
+    go to the guard; the user's exception propagates unchanged.
+    """
+
+    __slots__ = ("_duration", "_excluded", "_tracer")
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        model_name: str | None,
+        model_version: str,
+        header: str,
+        internal_errors: Counter | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        excluded_urls: ExcludeList | None = None,
+    ) -> None:
+        super().__init__(
+            app,
+            model_name=model_name,
+            model_version=model_version,
+            header=header,
+            internal_errors=internal_errors,
+        )
+        self._tracer = trace.get_tracer(SCOPE_NAME, __version__, tracer_provider=tracer_provider)
+        self._duration: Histogram = get_meter(
+            SCOPE_NAME, __version__, meter_provider=meter_provider
+        ).create_histogram(
+            http_metrics.HTTP_SERVER_REQUEST_DURATION,
+            unit="s",
+            description="Duration of HTTP server requests.",
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+        )
+        self._excluded = excluded_urls
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self._skip(scope):
+            await super().__call__(scope, receive, send)
+            return
+        start = time.perf_counter()
+        try:
+            span, method = self._start_span(scope)
+        except Exception as exc:
+            guard.report(COMPONENT, exc, self._counter)
+            await super().__call__(scope, receive, send)
+            return
+        root_path = scope.get("root_path", "")
+        activation = context.attach(trace.set_span_in_context(span))
+        request = RequestScope(self._name, self._version)
+        request_token = current_request.set(request)
+        exchange = _Exchange()
+        error: BaseException | None = None
+        try:
+            observed = functools.partial(self._observe, request, exchange, send)
+            await self._app(scope, receive, observed)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            current_request.reset(request_token)
+            self._finish(span, scope, root_path, method, (request, exchange), error, start)
+            context.detach(activation)
+
+    def _skip(self, scope: Scope) -> bool:
+        """Excluded URL, or a server span of another instrumentation is already current."""
+        current = trace.get_current_span()
+        if current.get_span_context().is_valid and (
+            not current.is_recording() or getattr(current, "kind", None) is SpanKind.SERVER
+        ):
+            return True
+        return self._excluded is not None and self._excluded.url_disabled(_url(scope))
+
+    def _start_span(self, scope: Scope) -> tuple[trace.Span, str]:
+        headers = scope.get("headers") or ()
+        raw_method = scope.get("method", "")
+        method = raw_method if raw_method in _METHODS else "_OTHER"
+        scheme = scope.get("scheme", "http")
+        attributes: dict[str, Any] = {
+            **self._model_attributes,
+            http_attributes.HTTP_REQUEST_METHOD: method,
+            url_attributes.URL_PATH: scope.get("path", ""),
+            url_attributes.URL_SCHEME: scheme,
+            network_attributes.NETWORK_PROTOCOL_VERSION: scope.get("http_version", "1.1"),
+        }
+        if method == "_OTHER":
+            attributes[http_attributes.HTTP_REQUEST_METHOD_ORIGINAL] = raw_method
+        if query := scope.get("query_string"):
+            attributes[url_attributes.URL_QUERY] = _redacted_query(query.decode("latin-1"))
+        host, user_agent = _request_headers(headers)
+        address, port = _server_address(host, scope.get("server"), scheme)
+        if address:
+            attributes[server_attributes.SERVER_ADDRESS] = address
+        if port:
+            attributes[server_attributes.SERVER_PORT] = port
+        if client := scope.get("client"):
+            attributes[client_attributes.CLIENT_ADDRESS] = client[0]
+        if user_agent:
+            attributes[user_agent_attributes.USER_AGENT_ORIGINAL] = user_agent
+        span = self._tracer.start_span(
+            "HTTP" if method == "_OTHER" else method,
+            context=propagate.extract(headers, getter=_GETTER),
+            kind=SpanKind.SERVER,
+            attributes=attributes,
+        )
+        return span, method
+
+    async def _observe(
+        self,
+        request: RequestScope,
+        exchange: _Exchange,
+        send: Send,
+        message: Message,
+    ) -> None:
+        if message["type"] == "http.response.start":
+            exchange.status = message.get("status")
+            if request.prediction_id is not None:
+                message = self._with_prediction_id(message, request.prediction_id)
+        await send(message)
+
+    def _finish(
+        self,
+        span: trace.Span,
+        scope: Scope,
+        root_path: str,
+        method: str,
+        outcome: tuple[RequestScope, _Exchange],
+        error: BaseException | None,
+        start: float,
+    ) -> None:
+        """Route, status, error and prediction id on the span, the duration record;
+        end the span."""
+        request, exchange = outcome
+        try:
+            status = exchange.status
+            if status is None and isinstance(error, Exception):
+                status = 500  # what Starlette's ServerErrorMiddleware, outside us, will send
+            metric: dict[str, Any] = {
+                http_attributes.HTTP_REQUEST_METHOD: method,
+                url_attributes.URL_SCHEME: scope.get("scheme", "http"),
+                network_attributes.NETWORK_PROTOCOL_VERSION: scope.get("http_version", "1.1"),
+            }
+            end: dict[str, Any] = {}
+            route = _route_template(scope, root_path)
+            if route is not None:
+                end[http_attributes.HTTP_ROUTE] = route
+                span.update_name(f"{'HTTP' if method == '_OTHER' else method} {route}")
+            if status is not None:
+                end[http_attributes.HTTP_RESPONSE_STATUS_CODE] = status
+            error_type = _error_type(status, error)
+            if error_type is not None:
+                end[error_attributes.ERROR_TYPE] = error_type
+                span.set_status(Status(StatusCode.ERROR, str(error) if error else None))
+                if error is not None:
+                    span.record_exception(error)
+            metric.update(end)
+            if request.prediction_id is not None:
+                end[ML_PREDICTION_ID] = request.prediction_id
+            span.set_attributes(end)
+            self._duration.record(time.perf_counter() - start, metric)
+        except Exception as exc:
+            guard.report(COMPONENT, exc, self._counter)
+        finally:
+            span.end()
+
+
+def mute_fastapi_telemetry(app: Any) -> Callable[[Any], None] | None:
+    """Turn FastAPI's built-in HTTP spans and metrics off for ``app``; what undoes it.
+
+    FastAPI versions with ``FastAPI(telemetry=...)`` open their own server span
+    (plus operation spans) and duration record whenever a global SDK is set,
+    outside every middleware. With this middleware as the HTTP layer that would
+    be a second server span, so its ``tracing`` and ``metrics`` settings are
+    switched off (logs of unhandled exceptions stay). None for other apps.
+    """
+    config = getattr(app, "_telemetry", None)
+    if not isinstance(config, dict) or not {"tracing", "metrics"} <= config.keys():
+        return None
+    saved = {key: config[key] for key in ("tracing", "metrics")}
+    config.update(tracing=False, metrics=False)
+
+    def restore(_: Any) -> None:
+        config.update(saved)
+
+    return restore
+
+
+def _request_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
+    """The Host and User-Agent headers (HTTP/2 servers give ``:authority`` as host)."""
+    host = user_agent = None
+    for name, value in headers:
+        if name == b"host":
+            host = value.decode("latin-1")
+        elif name == b"user-agent":
+            user_agent = value.decode("latin-1")
+    return host, user_agent
+
+
+def _server_address(
+    host: str | None, server: tuple[str, int | None] | None, scheme: str
+) -> tuple[str | None, int | None]:
+    """``server.address`` and ``server.port`` from the Host header, else the socket."""
+    if host:
+        name, colon, port = host.rpartition(":")
+        if colon and port.isdigit() and (not name.startswith("[") or name.endswith("]")):
+            return name.strip("[]"), int(port)
+        return host.strip("[]"), _DEFAULT_PORTS.get(scheme)
+    if server:
+        return server[0], server[1]
+    return None, None
+
+
+def _redacted_query(query: str) -> str:
+    """The query string with the values of known signature parameters redacted."""
+    if not any(key in query.lower() for key in _REDACTED_QUERY_KEYS):
+        return query
+    parts = []
+    for part in query.split("&"):
+        key, equals, _ = part.partition("=")
+        parts.append(f"{key}=REDACTED" if equals and key.lower() in _REDACTED_QUERY_KEYS else part)
+    return "&".join(parts)
+
+
+def _route_template(scope: Scope, root_path: str) -> str | None:
+    """The matched route's template, with the paths of the mounts it sits under."""
+    route = scope.get("route")
+    if route is None and (endpoint := scope.get("endpoint")) is not None:
+        # FastAPI's router records only its own routes in the scope; a plain
+        # Starlette route (`app.add_route`) is found by the endpoint it matched.
+        routes = getattr(scope.get("router"), "routes", ())
+        route = next((r for r in routes if getattr(r, "endpoint", None) is endpoint), None)
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    if not isinstance(template, str):
+        return None
+    mounted = scope.get("root_path", "")
+    prefix = mounted[len(root_path) :] if mounted.startswith(root_path) else ""
+    if isinstance(route, Mount):
+        return prefix or template  # an app mounted whole: its path ends the root path
+    return prefix + template
+
+
+def _error_type(status: int | None, error: BaseException | None) -> str | None:
+    if error is not None:
+        return error_type(error)
+    if status is not None and status >= 500:
+        return str(status)
+    return None
+
+
+def _url(scope: Scope) -> str:
+    """The request URL, for the excluded-URL regexes."""
+    host, _ = _request_headers(scope.get("headers") or ())
+    if host is None and scope.get("server"):
+        host = "{}:{}".format(*scope["server"])
+    url = f"{scope.get('scheme', 'http')}://{host or ''}{scope.get('root_path', '')}"
+    url += str(scope.get("path", ""))
+    if query := scope.get("query_string"):
+        url += "?" + query.decode("latin-1")
+    return url
