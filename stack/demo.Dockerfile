@@ -5,4 +5,4 @@ COPY pyproject.toml README.md ./
 COPY otel_ml ./otel_ml
 RUN pip install --no-cache-dir '.[all]'
 USER nobody
-CMD ["otel-ml", "demo", "--otlp-endpoint", "http://collector:4317"]
+CMD ["otel-ml", "demo", "--serve", "--otlp-endpoint", "http://collector:4317"]
