@@ -32,17 +32,14 @@ from otel_ml.config import get_settings
 from otel_ml.inference.instruments import inference_telemetry
 from otel_ml.inference.invocation import ModelContext, model_context
 from otel_ml.inference.scope import check_name
-from otel_ml.instrumentation.fastapi.drift_route import DriftPage, check_page_path
-from otel_ml.instrumentation.fastapi.feedback_route import (
-    FeedbackConfig,
-    check_route_path,
-    feedback_route,
-)
+from otel_ml.instrumentation.fastapi.drift_route import DriftPage
+from otel_ml.instrumentation.fastapi.feedback_route import FeedbackConfig, feedback_route
 from otel_ml.instrumentation.fastapi.http_server import (
     HttpServerMiddleware,
     mute_fastapi_telemetry,
 )
 from otel_ml.instrumentation.fastapi.middleware import ModelRequestMiddleware
+from otel_ml.instrumentation.fastapi.paths import check_route_path
 from otel_ml.instrumentation.fastapi.shutdown import flush_at_shutdown, restore_lifespan
 from otel_ml.resources import enable_resource_metrics, register_model_info
 
@@ -200,9 +197,9 @@ def instrument(
     if excluded_urls is not None and not isinstance(excluded_urls, str):
         raise TypeError(f"excluded_urls must be a comma separated string, got {excluded_urls!r}")
     if feedback_route is not None:
-        feedback_route = check_route_path(feedback_route)
+        feedback_route = check_route_path("feedback_route", feedback_route, "/feedback")
     if drift_page is not None:
-        drift_page = check_page_path(drift_page)
+        drift_page = check_route_path("drift_page", drift_page, "/ml/drift")
     config = _Config(
         settings.model_name if model_name is None else check_name("model_name", model_name),
         settings.model_version

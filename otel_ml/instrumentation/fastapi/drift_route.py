@@ -37,18 +37,6 @@ _HEADERS = {
 }
 
 
-def check_page_path(path: Any) -> str:
-    """A fixed route path such as ``/ml/drift``; ``TypeError``/``ValueError`` otherwise."""
-    if not isinstance(path, str):
-        raise TypeError(f"drift_page must be a string path, got {type(path).__name__}")
-    if not path.startswith("/") or any(c in path for c in "{}?# \t\r\n"):
-        raise ValueError(
-            f"drift_page={path!r}: expected a fixed path starting with '/' "
-            "(no path parameters, query or whitespace), e.g. '/ml/drift'"
-        )
-    return path
-
-
 class DriftPage:
     """The drift page route of one app and how it finds the model's monitor."""
 

@@ -63,18 +63,6 @@ class FeedbackConfig:
     meter_provider: metrics.MeterProvider | None = None
 
 
-def check_route_path(path: Any) -> str:
-    """A fixed route path such as ``/feedback``; ``TypeError``/``ValueError`` otherwise."""
-    if not isinstance(path, str):
-        raise TypeError(f"feedback_route must be a string path, got {type(path).__name__}")
-    if not path.startswith("/") or any(c in path for c in "{}?# \t\r\n"):
-        raise ValueError(
-            f"feedback_route={path!r}: expected a fixed path starting with '/' "
-            "(no path parameters, query or whitespace), e.g. '/feedback'"
-        )
-    return path
-
-
 def feedback_route(path: str, config: FeedbackConfig) -> Route:
     """A POST route at ``path`` that joins the labels it receives to predictions."""
     return Route(path, FeedbackEndpoint(config), methods=["POST"], name="otel_ml_feedback")
