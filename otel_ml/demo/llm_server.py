@@ -27,18 +27,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
 import struct
-import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from otel_ml.demo.server import serve
 
 MAX_CHUNKS = 1000
 PROMPT_TOKENS = 11
@@ -205,24 +203,5 @@ def running_server(
     responder: Responder | None = None, model: str = RESPONSE_MODEL
 ) -> Iterator[str]:
     """Serve the app on a free 127.0.0.1 port; yield its ``/v1`` base URL; stop it."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    app = create_app(responder, model)
-    config = uvicorn.Config(app, log_level="critical", lifespan="off", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline and thread.is_alive():
-        time.sleep(0.01)
-    if not server.started:
-        server.should_exit = True
-        sock.close()
-        raise RuntimeError("the stand-in LLM server did not start")
-    try:
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serve(create_app(responder, model), lifespan="off", log_level="critical") as url:
+        yield f"{url}/v1"
