@@ -27,6 +27,13 @@ README = HERE / "README.md"
 VENVS = HERE / ".venvs"
 WORKER = HERE / "_genai_worker.py"
 BASE = ["openai", "opentelemetry-sdk", "httpx"]
+_OPENLIT_SDK = ("api", "sdk", "proto", "exporter-otlp", "exporter-otlp-proto-common",
+                "exporter-otlp-proto-grpc", "exporter-otlp-proto-http")  # fmt: skip
+OPENLIT_PINS = [
+    *(f"opentelemetry-{name}==1.38.0" for name in _OPENLIT_SDK),
+    "opentelemetry-instrumentation==0.59b0",
+    "opentelemetry-semantic-conventions==0.59b0",
+]
 # name -> (packages for its virtualenv, or None: the project's own environment; emits TTFT+tokens)
 PEERS: dict[str, tuple[list[str] | None, str]] = {
     "otel_ml": (None, "yes: TTFT, per-chunk, tokens"),
@@ -37,7 +44,9 @@ PEERS: dict[str, tuple[list[str] | None, str]] = {
     ),
     "openinference": (["openinference-instrumentation-openai"], "tokens on spans, no metrics"),
     "openllmetry": (["opentelemetry-instrumentation-openai"], "tokens, TTFT (streams)"),
-    "openlit": (["openlit"], "tokens, TTFT"),
+    # OpenLIT 1.34 imports opentelemetry._events, gone from the SDK since 1.39: pin the
+    # SDK line it was built against (the other variants run on the current SDK).
+    "openlit": (["openlit", *OPENLIT_PINS], "tokens, TTFT"),
 }
 DISTRIBUTIONS = ["openai", "opentelemetry-sdk", "otel-ml"]
 

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import httpx
 from otlp_receiver import GrpcReceiver
-from reliability_support import (
+from sklearn.datasets import load_breast_cancer
+from stack_support import (
     Collector,
     app_environment,
     free_port,
@@ -42,7 +43,6 @@ from reliability_support import (
     server_argv,
     spans_by_prediction_id,
 )
-from sklearn.datasets import load_breast_cancer
 
 RATE = 200  # requests per second
 IN_FLIGHT = 8

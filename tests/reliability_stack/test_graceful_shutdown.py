@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 from otlp_receiver import GrpcReceiver
-from reliability_support import (
+from sklearn.datasets import load_breast_cancer
+from stack_support import (
     Collector,
     app_environment,
     free_port,
@@ -30,7 +31,6 @@ from reliability_support import (
     server_argv,
     spans_by_prediction_id,
 )
-from sklearn.datasets import load_breast_cancer
 
 REQUESTS = 20
 

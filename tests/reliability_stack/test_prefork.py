@@ -28,7 +28,8 @@ from typing import Any
 import httpx
 import pytest
 from otlp_receiver import GrpcReceiver
-from reliability_support import (
+from sklearn.datasets import load_breast_cancer
+from stack_support import (
     Collector,
     app_environment,
     free_port,
@@ -40,7 +41,6 @@ from reliability_support import (
     served,
     server_argv,
 )
-from sklearn.datasets import load_breast_cancer
 
 from otel_ml.drift.statistics import psi
 
