@@ -80,6 +80,10 @@ def detect_task(model: Any) -> Task | None:
 
 def summarize_predictions(output: Any, task: Task | None) -> OutputSummary:
     """Summarise a ``predict``-like output: one label/value or per-class counts."""
+    if type(output) is np.ndarray and output.shape == (1,):
+        one = _one_prediction(output, task)
+        if one is not None:
+            return one
     values = _as_rows(output)
     summary = OutputSummary(rows=int(values.shape[0]))
     if summary.rows == 0:
@@ -118,6 +122,19 @@ def summarize_probabilities(output: Any, classes: Any, max_rows: int) -> OutputS
     _summarize_classes(labels, summary)
     _apply_confidences(conf, finite, summary, max_rows)
     return summary
+
+
+def _one_prediction(output: np.ndarray, task: Task | None) -> OutputSummary | None:
+    """The single-row case on a Python scalar (numpy scalars make every step slower);
+    ``None`` sends unusual dtypes to the general path."""
+    kind = output.dtype.kind
+    if kind not in "biufSU":
+        return None
+    value = output.item()
+    if task == "regression" or (task is None and kind in "fc"):
+        return OutputSummary(rows=1, value=float(value)) if kind in "biuf" else None
+    label = label_of(value)
+    return OutputSummary(rows=1, label=label, class_counts=[(label, 1)])
 
 
 def _one_probability_row(output: np.ndarray, classes: Any) -> OutputSummary | None:
