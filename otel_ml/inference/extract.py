@@ -250,6 +250,11 @@ def _class_names(classes: Any, index: np.ndarray) -> np.ndarray:
 
 def label_of(value: Any) -> str:
     """A class label as the string used on spans and metrics (1.0 -> "1")."""
+    kind = type(value)
+    if kind is int:  # the common cases first: isinstance against unions is slow
+        return str(value)
+    if kind is str:
+        return encodable(value)
     if isinstance(value, bytes | np.bytes_):
         return value.decode("utf-8", "replace")
     if isinstance(value, float | np.floating) and float(value).is_integer():
