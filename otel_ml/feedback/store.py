@@ -1,11 +1,16 @@
 """A bounded store of recent predictions, keyed by prediction id. No OpenTelemetry here.
 
-Bounded by count and by age: past ``capacity`` the oldest predictions are
-evicted (a small batch at a time, so the request path pays for eviction once
-per batch), and predictions older than ``ttl_s`` are evicted as inserts and
-lookups pass them. Insert and lookup are O(1) (amortised for eviction). Ids of
-evicted and already labelled predictions are remembered in bounded side
-tables, so a late or repeated label is told apart from a wrong id.
+Predictions live in a few generations: dicts filled one after another, the
+newest taking the inserts. A put is one dict insert (atomic under the GIL, no
+lock); the put that finds a generation full starts the next one and, under the
+lock, drops the oldest generations whole while the store would otherwise hold
+more than ``capacity``, and those whose newest prediction is older than
+``ttl_s``. So the request path pays for eviction once per generation, in C
+(whole dicts leave at once), and the store keeps between about 15/16 of
+``capacity`` and ``capacity`` recent predictions. A label is looked up in
+every generation, newest first (16 dict lookups at most). Ids of evicted and
+already labelled predictions are remembered in bounded side tables, so a late
+or repeated label is told apart from a wrong id.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from otel_ml._internal.registry import reset_after_fork
 
 Outcome = Literal["matched", "unknown", "expired", "duplicate"]
 
-_MAX_BATCH = 64
+GENERATIONS = 16
+"""How many generations a full store holds (fewer for stores of under 16)."""
 
 
 class StoredPrediction(NamedTuple):
@@ -72,12 +78,10 @@ Record = tuple[
 class PredictionStore:
     """Recent predictions by id, bounded by ``capacity`` and ``ttl_s``.
 
-    The request path only appends to a list: predictions are indexed and old
-    ones evicted a batch at a time (up to 64; one for stores of under 128),
-    under the lock, by the put that fills a batch and by every :meth:`take`.
-    So the store holds at most ``capacity`` indexed predictions plus one
-    unfinished batch, and a batch leaves by count or age as a whole; a label
-    for a prediction past its TTL is ``expired`` even before its batch leaves.
+    Holds at most ``capacity`` predictions (plus one per thread that is putting
+    at that very moment); predictions leave by count or age a generation
+    (``capacity / 16``) at a time, and a label for a prediction past its TTL
+    is ``expired`` even before its generation leaves.
     """
 
     def __init__(
@@ -89,36 +93,40 @@ class PredictionStore:
         self.ttl_s = ttl_s
         self.now: Callable[[], float] = clock
         """The store's clock (monotonic seconds), the time base of ``created_s``."""
-        self._batch_size = max(1, min(_MAX_BATCH, capacity // 64))
+        self._generation_size = max(1, capacity // GENERATIONS)
         self._reset()
         reset_after_fork(self, PredictionStore._reset)
 
     def _reset(self) -> None:
         # Also the after-fork hook: each worker joins labels to its own predictions.
         self._lock = threading.Lock()
-        self._pending: list[tuple[str, Record]] = []
-        self._live: dict[str, Record] = {}
-        self._batches: deque[list[tuple[str, Record]]] = deque()
+        self._newest: dict[str, Record] = {}
+        self._generations: deque[dict[str, Record]] = deque([self._newest])
         self._evicted = _RecentIds(self.capacity)
         self._labelled = _RecentIds(self.capacity)
 
     def __len__(self) -> int:
-        return len(self._live) + len(self._pending)
+        """Predictions held (an id put twice counts twice until the older one leaves)."""
+        with self._lock:
+            return sum(map(len, self._generations))
 
     def put(self, prediction_id: str, record: Record) -> None:
-        """Remember a prediction (a second put for the same id replaces the first)."""
-        pending = self._pending
-        pending.append((prediction_id, record))  # atomic: no lock on the request path
-        if len(pending) >= self._batch_size:
-            with self._lock:
-                self._index(record[0])
+        """Remember a prediction; a second put for the same id replaces the first
+        (the next :meth:`take` of that id returns the newer one)."""
+        newest = self._newest
+        if len(newest) >= self._generation_size:
+            newest = self._next_generation(newest)
+        newest[prediction_id] = record  # atomic: no lock on the request path
 
     def take(self, prediction_id: str) -> tuple[Outcome, StoredPrediction | None]:
         """Remove and return the prediction a label refers to, or why there is none."""
         now = self.now()
         with self._lock:
-            self._index(now)
-            found = self._live.pop(prediction_id, None)
+            found = None
+            for generation in reversed(self._generations):
+                record = generation.pop(prediction_id, None)
+                if found is None:
+                    found = record  # the newest put wins; older copies go too
             if found is not None:
                 if now - found[0] >= self.ttl_s:
                     self._evicted.add(prediction_id)
@@ -131,20 +139,29 @@ class PredictionStore:
                 return "expired", None
             return "unknown", None
 
-    def _index(self, now: float) -> None:
-        """Index the pending predictions as one batch, then evict old batches."""
-        pending = self._pending
-        batch = pending[:]  # puts may append meanwhile: take exactly what was copied
-        del pending[: len(batch)]
-        live, batches = self._live, self._batches
-        if batch:
-            live.update(batch)
-            batches.append(batch)
-        while batches and (len(live) > self.capacity or now - batches[0][-1][1][0] >= self.ttl_s):
-            gone = [pid for pid, prediction in batches.popleft() if live.get(pid) is prediction]
-            for pid in gone:
-                del live[pid]
-            self._evicted.update(gone)
+    def _next_generation(self, full: dict[str, Record]) -> dict[str, Record]:
+        """Start a new newest generation, first dropping the oldest ones as needed."""
+        with self._lock:
+            if self._newest is not full:
+                return self._newest  # another thread started it meanwhile
+            generations = self._generations
+            held = sum(map(len, generations))
+            room = self.capacity - self._generation_size  # for the new generation to fill
+            oldest_allowed = self.now() - self.ttl_s
+            while generations and (held > room or _newest_time(generations[0]) <= oldest_allowed):
+                gone = generations.popleft()
+                held -= len(gone)
+                self._evicted.update(list(gone))
+            self._newest = {}
+            generations.append(self._newest)
+            return self._newest
+
+
+def _newest_time(generation: dict[str, Record]) -> float:
+    """When the newest prediction of a generation was made (-inf when it is empty)."""
+    for record in reversed(generation.values()):
+        return record[0]
+    return float("-inf")
 
 
 class _RecentIds:
@@ -161,7 +178,8 @@ class _RecentIds:
         self.update([key])
 
     def update(self, keys: list[str]) -> None:
-        # Set and deque operations on whole batches run in C: eviction is on the request path.
+        # Set and deque operations on whole generations run in C: eviction is on
+        # the request path.
         order, capacity = self._order, self._capacity
         keys = keys[-capacity:]
         overflow = len(order) + len(keys) - capacity

@@ -452,9 +452,9 @@ def test_stored_predictions_leave_nothing_for_the_garbage_collector_to_traverse(
     for _ in range(4):  # a tuple is untracked by the pass after its last tracked item
         gc.collect()
 
-    pairs = [pair for batch in store._batches for pair in batch] + store._pending
-    assert len(pairs) == 41  # indexed 15 at a time (a store of 1000), and the rest pending
-    assert [pair for pair in pairs if gc.is_tracked(pair) or gc.is_tracked(pair[1])] == []
+    records = [record for generation in store._generations for record in generation.values()]
+    assert len(records) == 41  # in generations of 62 (a store of 1000)
+    assert [record for record in records if gc.is_tracked(record)] == []
     assert otel_ml.record_feedback(prediction_ids(telemetry, "gc-untracked")[-1], list(Y[:5])) == (
         "matched"
     )

@@ -20,9 +20,10 @@ def put(store: PredictionStore, prediction_id: str, label: str = "a") -> StoredP
 
 
 def remembered(store: PredictionStore) -> tuple[int, int, int]:
-    """``(live, evicted ids, labelled ids)`` held by the store, read under its lock."""
+    """``(live, evicted ids, labelled ids)`` held by the store."""
+    live = len(store)
     with store._lock:
-        return len(store._live), len(store._evicted), len(store._labelled)
+        return live, len(store._evicted), len(store._labelled)
 
 
 def test_a_prediction_is_matched_once_then_duplicate() -> None:
@@ -41,10 +42,12 @@ def test_a_prediction_is_matched_once_then_duplicate() -> None:
 def test_a_second_put_for_an_id_replaces_the_first() -> None:
     store = PredictionStore(10, 60.0, Clock())
     put(store, "p1", "old")
+    put(store, "p2")
     newer = put(store, "p1", "new")
 
-    assert len(store) == 1
     assert store.take("p1") == ("matched", newer)
+    assert store.take("p1") == ("duplicate", None)  # the older copy left with the newer
+    assert len(store) == 1
 
 
 def test_predictions_expire_at_the_ttl() -> None:
@@ -180,27 +183,48 @@ def test_concurrent_puts_and_takes_account_for_every_label() -> None:
     assert first_outcomes["matched"] == totals["matched"] == totals["duplicate"]
     assert first_outcomes["matched"] >= len(put_ids) - len(late) - capacity  # prompt labels
     assert first_outcomes["expired"] > 0 and first_outcomes["unknown"] > 0  # late labels
-    assert all(n <= capacity for peak in peaks for n in peak)
+    # Puts take no lock: each producer may add one past a full store meanwhile.
+    assert all(n <= capacity + producers for peak in peaks for n in peak)
     assert remembered(store)[0] == 0  # every put id was labelled: nothing left behind
     assert all(n <= capacity for n in remembered(store))
 
 
-def test_large_stores_index_and_evict_a_batch_at_a_time() -> None:
-    """A store of 6,400 works in batches of 64: predictions wait in an unfinished
-    batch, and past the capacity the oldest 64 leave together."""
+def test_large_stores_evict_a_generation_at_a_time() -> None:
+    """A store of 6,400 keeps 16 generations of 400: the put that finds the
+    newest generation full starts the next, and past the capacity the oldest
+    generation leaves whole."""
     store = PredictionStore(6400, 60.0, Clock())
-    for i in range(6400 + 63):
+    for i in range(6400):
         put(store, f"p{i}")
-        assert len(store) <= 6400 + 63  # the capacity plus one unfinished batch
-    assert remembered(store) == (6400, 0, 0)  # indexed, evicted, labelled
-    put(store, "p6463")  # completes a batch: it is indexed, the oldest batch leaves
+    assert remembered(store) == (6400, 0, 0)  # live, evicted, labelled
+    assert len(store._generations) == 16
+    put(store, "p6400")  # finds the 16th generation full: the oldest 400 leave
 
-    assert remembered(store) == (6400, 64, 0)
-    assert [store.take(f"p{i}")[0] for i in (0, 63, 64, 6463)] == [
+    assert remembered(store) == (6001, 400, 0)
+    assert [store.take(f"p{i}")[0] for i in (0, 399, 400, 6400)] == [
         "expired",
         "expired",
         "matched",
         "matched",
     ]
-    put(store, "unfinished")
-    assert store.take("unfinished")[0] == "matched"  # a take indexes the unfinished batch
+    for i in range(6401, 6400 + 401):
+        put(store, f"p{i}")  # labelled predictions left room in the newest generation
+    assert remembered(store) == (6400 - 1, 400, 2)
+    put(store, "next")  # finds the newest full: the oldest (399 left) goes
+    assert remembered(store) == (6400 - 1 - 399 + 1, 400 + 399, 2)
+
+
+def test_generations_past_the_ttl_leave_whole() -> None:
+    clock = Clock()
+    store = PredictionStore(64, 60.0, clock)  # generations of 4
+    for i in range(8):
+        put(store, f"old{i}")
+    clock.advance(30)
+    for i in range(4):
+        put(store, f"young{i}")
+    clock.advance(30)
+    put(store, "now")  # "old*" reached the TTL: their two generations leave
+
+    assert remembered(store) == (5, 8, 0)
+    assert store.take("old7") == ("expired", None)
+    assert store.take("young3")[0] == "matched"
