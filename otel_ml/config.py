@@ -217,7 +217,7 @@ class Settings:
         100_000,
         "OTEL_ML_FEEDBACK_MAX_PREDICTIONS",
         _parse_positive_int,
-        "Predictions kept for labels; the oldest are evicted first.",
+        "Predictions kept for labels; the oldest leave first, 1/16 of them at a time.",
     )
     feedback_ttl_seconds: float = _setting(
         7 * 86400.0,
