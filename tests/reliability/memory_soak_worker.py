@@ -124,8 +124,9 @@ def report(
         "calls": calls,
         "us_per_call": elapsed / calls * 1e6,
         "rss": samples,
-        "store": {"live": len(store), "capacity": store.capacity, "generation": store._generation_size,
-                  "evicted": len(store._evicted), "labelled": len(store._labelled)},
+        "store": {"live": len(store), "capacity": store.capacity,
+                  "generation": store._generation_size, "evicted": len(store._evicted),
+                  "labelled": len(store._labelled)},
         "labels": {"admitted": len(context.labels), "cap": settings.max_class_labels,
                    "class_keys": len(context._class_keys), "exported": sorted(classes)},
         "segments": {name: len(values) for name, values in
