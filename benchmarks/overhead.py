@@ -41,6 +41,7 @@ import otel_ml
 from otel_ml import semconv
 
 README = Path(__file__).with_name("README.md")
+TARGET_OPERATION = "predict"
 TARGET_RATIO = 1.3
 FEATURES = 20
 OPERATIONS = ("predict", "predict_proba")
@@ -195,16 +196,19 @@ def table_rows(operation: str, samples: dict[str, list[float]]) -> list[list[str
 
 
 def verdict(samples: dict[str, dict[str, list[float]]]) -> str:
-    """One line per operation: the sampled ratio against the target."""
+    """One line per operation: the sampled ratio, against the target for ``predict``
+    (the operation the target is set for)."""
     lines = []
     for operation, by_variant in samples.items():
         added = overheads(by_variant)
         ratio = ratio_of_medians(added["otel_ml"], added["floor"]).median
-        status = "met" if ratio <= TARGET_RATIO else "not met"
-        lines.append(
-            f"- `{operation}`: otel_ml adds {ratio:.2f}x the floor's overhead "
-            f"(target <= {TARGET_RATIO}x): {status}"
-        )
+        line = f"- `{operation}`: otel_ml adds {ratio:.2f}x the floor's overhead"
+        if operation == TARGET_OPERATION:
+            status = "met" if ratio <= TARGET_RATIO else "not met"
+            line += f" (target <= {TARGET_RATIO}x): {status}"
+        else:
+            line += " (no target: its second histogram record is not in the floor)"
+        lines.append(line)
     return "\n".join(lines)
 
 

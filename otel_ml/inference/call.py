@@ -11,8 +11,14 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from otel_ml.inference.extract import Task, batch_size_of, detect_task
-from otel_ml.inference.invocation import InferenceInvocation, ModelContext, Recorder
+from otel_ml.inference.extract import (
+    OutputSummary,
+    Task,
+    batch_size_of,
+    detect_task,
+    summarize_predictions,
+)
+from otel_ml.inference.invocation import InferenceInvocation, ModelContext, Summarizer
 
 T = TypeVar("T")
 
@@ -21,6 +27,10 @@ def rows_of(args: tuple[Any, ...]) -> int | None:
     """Batch size of the first positional argument, ``None`` if unknowable."""
     if not args:
         return None
+    first = args[0]
+    if type(first) is np.ndarray:  # the common case, without batch_size_of's checks
+        shape = first.shape
+        return shape[0] if shape else 1
     try:
         return batch_size_of(args[0])
     except Exception:
@@ -31,11 +41,17 @@ def invoke(
     model: ModelContext,
     operation: str,
     fn: Callable[..., T],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    recorder: Recorder | None,
+    summarize: Summarizer | None,
+    /,
+    *args: Any,
+    **kwargs: Any,
 ) -> T:
-    """Call ``fn(*args, **kwargs)`` as one inference of ``model``."""
+    """Call ``fn(*args, **kwargs)`` as one inference of ``model``.
+
+    The leading arguments are positional-only, so a model keyword never clashes
+    with them, and ``functools.partial(invoke, model, operation, fn, summarize)``
+    is an instrumented method without a Python frame of its own.
+    """
     invocation = InferenceInvocation.start(model, operation, rows_of(args))
     if args and model.monitor is not None:
         invocation.set_inputs(args[0])
@@ -44,7 +60,7 @@ def invoke(
     except BaseException as exc:
         invocation.fail(exc)
         raise
-    invocation.stop(recorder, result)
+    invocation.stop(summarize, result)
     return result
 
 
@@ -52,9 +68,10 @@ async def ainvoke(
     model: ModelContext,
     operation: str,
     fn: Callable[..., Awaitable[T]],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    recorder: Recorder | None,
+    summarize: Summarizer | None,
+    /,
+    *args: Any,
+    **kwargs: Any,
 ) -> T:
     """Await ``fn(*args, **kwargs)`` as one inference of ``model``."""
     invocation = InferenceInvocation.start(model, operation, rows_of(args))
@@ -65,29 +82,29 @@ async def ainvoke(
     except BaseException as exc:
         invocation.fail(exc)
         raise
-    invocation.stop(recorder, result)
+    invocation.stop(summarize, result)
     return result
 
 
-def recorder_for(
+def summarizer_for(
     operation: str, estimator: Any = None, task: Task | None = None
-) -> Recorder | None:
+) -> Summarizer | None:
     """The output reader for ``operation``; ``estimator`` supplies ``classes_`` and the task."""
     if operation in ("predict_proba", "predict_log_proba"):
         log = operation == "predict_log_proba"
 
-        def probabilities(invocation: InferenceInvocation, output: Any) -> None:
+        def probabilities(model: ModelContext, output: Any) -> OutputSummary:
             classes = getattr(estimator, "classes_", None)
-            invocation.record_probabilities(np.exp(output) if log else output, classes)
+            return model.summarize_probabilities(np.exp(output) if log else output, classes)
 
         return probabilities
     if operation == "predict":
         known: list[Task | None] = [task]
 
-        def predictions(invocation: InferenceInvocation, output: Any) -> None:
+        def predictions(model: ModelContext, output: Any) -> OutputSummary:
             if known[0] is None and estimator is not None:
                 known[0] = detect_task(estimator)  # once fitted, then cached
-            invocation.record_predictions(output, known[0])
+            return summarize_predictions(output, known[0])
 
         return predictions
     return None  # decision_function and others: duration and batch size only

@@ -1,11 +1,11 @@
 """The inference instruments, built once per meter.
 
 Two instruments are synchronous (the duration and confidence histograms, which
-need per-call exemplars and bucket merging). The in-flight gauge, the
-per-class prediction counts and the data-quality counts are kept as plain
-integers under a lock and read by observable callbacks at collection time: a
-locked integer add costs a fraction of an SDK measurement, and this is the
-request path.
+need per-call exemplars and bucket merging). The per-class prediction counts
+and the data-quality counts are kept as plain integers under a lock, and the
+in-flight gauge as sets of the calls in flight; observable callbacks read them
+at collection time. A locked integer add costs a fraction of an SDK
+measurement, a set add less still, and this is the request path.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class _Tallies:
             self._values[key] = self._values.get(key, 0) + amount
 
     def add_many(self, items: Iterable[tuple[_AttrKey, int]]) -> None:
+        """``add`` for several keys under one lock."""
         with self._lock:
             for key, amount in items:
                 self._values[key] = self._values.get(key, 0) + amount
@@ -54,6 +55,40 @@ class _Tallies:
         # not re-export its parent's cumulative counts as its own.
         self._lock = threading.Lock()
         self._values = {}
+
+
+class _InFlight:
+    """Calls in flight per attribute set: a call is in its key's set while it runs.
+
+    Adding to and discarding from a set are single C operations, atomic under
+    the GIL (and locked per object on free-threaded builds), so a call pays no
+    lock of ours on the way in or out.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: dict[_AttrKey, set[object]] = {}
+        reset_after_fork(self, _InFlight._reset_in_child)
+
+    def calls(self, key: _AttrKey) -> set[object]:
+        """The set that holds the calls in flight for ``key`` (keep it: it stays valid)."""
+        found = self._calls.get(key)
+        if found is None:
+            with self._lock:
+                found = self._calls.setdefault(key, set())
+        return found
+
+    def observe(self, _options: CallbackOptions) -> Iterable[Observation]:
+        with self._lock:
+            snapshot = list(self._calls.items())
+        return [Observation(len(calls), dict(key)) for key, calls in snapshot]
+
+    def _reset_in_child(self) -> None:
+        # The parent's other threads do not exist in a forked worker. The sets
+        # are emptied in place: model contexts hold on to them.
+        self._lock = threading.Lock()
+        for calls in self._calls.values():
+            calls.clear()
 
 
 class InferenceTelemetry:
@@ -81,7 +116,7 @@ class InferenceTelemetry:
         self.meter = meter
         self._extensions: dict[str, Any] = {}
         self.internal_errors = guard.internal_errors_counter(meter)
-        self.active = _Tallies()
+        self.active = _InFlight()
         self.predictions = _Tallies()
         self.data_quality = _Tallies()
         meter.create_observable_counter(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,27 +39,38 @@ if TYPE_CHECKING:
     from otel_ml.drift.profile import ReferenceProfile
     from otel_ml.feedback.recorder import FeedbackRecorder
 
-Recorder = Callable[["InferenceInvocation", Any], None]
-"""Reads a call's output into its invocation (e.g. ``record_predictions``)."""
+Summarizer = Callable[["ModelContext", Any], OutputSummary]
+"""Reads a call's output into an :class:`OutputSummary` (see ``call.summarizer_for``)."""
 
-_INSIDE_INFERENCE = context.create_key("otel_ml.inside_inference")
+# A ContextVar of its own rather than a key in the OpenTelemetry context: setting
+# it does not copy the context. Invocations set it only while an auto hook that
+# reads it is installed: most processes have none, and this is every call.
+_inside_inference: ContextVar[bool] = ContextVar("otel_ml_inside_inference", default=False)
+_auto_hooks_installed = False
 _MAX_MODELS = 1000
 
 
+def auto_hooks_installed(installed: bool) -> None:
+    """Tell invocations whether an auto hook that asks :func:`inside_inference`
+    (the scikit-learn patch) is installed, so they mark their context for it."""
+    global _auto_hooks_installed
+    _auto_hooks_installed = installed
+
+
 def inside_inference() -> bool:
-    """Whether auto hooks stay quiet here: an otel_ml inference span is current,
-    or the code runs inside :func:`hooks_quiet` (training, scoring)."""
-    return context.get_value(_INSIDE_INFERENCE) is True
+    """Whether auto hooks stay quiet here: an otel_ml inference is running in this
+    context, or the code runs inside :func:`hooks_quiet` (training, scoring)."""
+    return _inside_inference.get()
 
 
 def hooks_quiet(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Call ``fn`` with the auto hooks quiet: the predictions a ``fit`` or a scorer
     makes are not served traffic, and would pollute latency, drift and feedback."""
-    token = context.attach(context.set_value(_INSIDE_INFERENCE, True))
+    token = _inside_inference.set(True)
     try:
         return fn(*args, **kwargs)
     finally:
-        context.detach(token)
+        _inside_inference.reset(token)
 
 
 def error_type(exc: BaseException) -> str:
@@ -80,6 +92,8 @@ class ModelContext:
         self.max_rows_recorded = settings.max_rows_recorded
         self.metric_attributes = {semconv.ML_MODEL_NAME: name, semconv.ML_MODEL_VERSION: version}
         self.active_key = tuple(self.metric_attributes.items())
+        self.in_flight = telemetry.active.calls(self.active_key)
+        """This model's calls in flight (``ml.inference.active``)."""
         self.labels = BoundedLabels(settings.max_class_labels)
         self.monitor: DriftMonitor | None = None
         self.feedback: FeedbackRecorder | None = None
@@ -159,6 +173,11 @@ class ModelContext:
             (semconv.ML_DATA_ISSUE, issue),
         )
 
+    def summarize_probabilities(self, output: Any, classes: Any) -> OutputSummary:
+        """Summarise a ``predict_proba``-like output whose columns ``classes`` names."""
+        self.seed_classes(classes)
+        return summarize_probabilities(output, classes, self.max_rows_recorded)
+
     def seed_classes(self, classes: Any) -> None:
         """Admit the model's own classes first, so real labels win the cap."""
         if classes is None or self._seeded:
@@ -219,26 +238,36 @@ class InferenceInvocation:
     the caller (see :mod:`otel_ml._internal.guard`).
     """
 
-    __slots__ = ("_done", "_inputs", "_model", "_operation", "_span", "_start_ns", "_summary",
-                 "_token", "prediction_id")  # fmt: skip
+    __slots__ = ("_done", "_inputs", "_model", "_operation", "_quiet", "_span", "_start_ns",
+                 "_summary", "_token", "prediction_id")  # fmt: skip
+    _model: ModelContext
+    _operation: str
+    _span: Span | None
+    _token: object | None
+    _quiet: Token[bool] | None
+    _summary: OutputSummary | None
+    _inputs: Any
+    _done: bool
+    _start_ns: int
+    prediction_id: str
 
-    def __init__(self, model: ModelContext, operation: str) -> None:
-        self._model = model
-        self._operation = operation
-        self._span: Span | None = None
-        self._token: object | None = None
-        self._summary: OutputSummary | None = None
-        self._inputs: Any = None
-        self._done = True
-        self._start_ns = 0
-        self.prediction_id = ""
+    def __init__(self) -> None:
+        raise TypeError("create an InferenceInvocation with InferenceInvocation.start(...)")
 
     @classmethod
     def start(
         cls, model: ModelContext, operation: str, batch_size: int | None = None
     ) -> InferenceInvocation:
         """Open the span, make it current and count the call as in flight."""
-        self = cls(model, operation)
+        self = cls.__new__(cls)  # start is the constructor: one Python frame less per call
+        self._model = model
+        self._operation = operation
+        self._span = None
+        self._token = None
+        self._quiet = None
+        self._summary = None
+        self._inputs = None
+        self._done = True
         try:
             scope = current_request.get()
             self.prediction_id = scope.claim_prediction_id() if scope else new_prediction_id()
@@ -248,12 +277,14 @@ class InferenceInvocation:
             if batch_size is not None:
                 attrs[semconv.ML_BATCH_SIZE] = batch_size
             span = model.telemetry.tracer.start_span(span_name, attributes=attrs)
-            ctx = trace.set_span_in_context(span, context.set_value(_INSIDE_INFERENCE, True))
-            self._token = context.attach(ctx)
+            self._token = context.attach(trace.set_span_in_context(span))
+            if _auto_hooks_installed:
+                self._quiet = _inside_inference.set(True)
             self._span = span
-            model.telemetry.active.add(model.active_key, 1)
+            model.in_flight.add(self)
             self._done = False
         except Exception as exc:
+            self.prediction_id = getattr(self, "prediction_id", "")
             guard.report("inference.start", exc, model.telemetry.internal_errors)
         self._start_ns = time.perf_counter_ns()
         return self
@@ -277,16 +308,17 @@ class InferenceInvocation:
 
     def record_predictions(self, output: Any, task: Task | None = None) -> None:
         """Record a ``predict``-like output (labels or values, one row or many)."""
-        self._record(lambda: summarize_predictions(output, task), "inference.output")
+        try:
+            self._summary = summarize_predictions(output, task)
+        except Exception as exc:
+            guard.report("inference.output", exc, self._model.telemetry.internal_errors)
 
     def record_probabilities(self, output: Any, classes: Any = None) -> None:
         """Record a ``predict_proba``-like output; ``classes`` names its columns."""
-
-        def summarize() -> OutputSummary:
-            self._model.seed_classes(classes)  # user-supplied classes: inside the guard too
-            return summarize_probabilities(output, classes, self._model.max_rows_recorded)
-
-        self._record(summarize, "inference.output")
+        try:  # user-supplied classes: inside the guard too
+            self._summary = self._model.summarize_probabilities(output, classes)
+        except Exception as exc:
+            guard.report("inference.output", exc, self._model.telemetry.internal_errors)
 
     def set_confidence(self, confidence: Any) -> None:
         """Record the single-row confidence in [0, 1]; invalid values are counted."""
@@ -298,18 +330,18 @@ class InferenceInvocation:
             summary.confidence = value
         self._summary = summary
 
-    def stop(self, recorder: Recorder | None = None, output: Any = None) -> None:
+    def stop(self, summarize: Summarizer | None = None, output: Any = None) -> None:
         """End a successful call: duration, prediction metrics, span end.
 
-        ``recorder(self, output)`` reads the output after the clock stopped, so
-        summarising it is not counted as model time.
+        ``summarize(model, output)`` reads the output after the clock stopped,
+        so summarising it is not counted as model time.
         """
         elapsed = (time.perf_counter_ns() - self._start_ns) / 1e9
         if self._done:
             return
-        if recorder is not None:
+        if summarize is not None:
             try:
-                recorder(self, output)
+                self._summary = summarize(self._model, output)
             except Exception as exc:
                 guard.report("inference.output", exc, self._model.telemetry.internal_errors)
         self._done = True
@@ -353,17 +385,15 @@ class InferenceInvocation:
         finally:
             self._close()
 
-    def _record(self, summarize: Any, component: str) -> None:
-        try:
-            self._summary = summarize()
-        except Exception as exc:
-            guard.report(component, exc, self._model.telemetry.internal_errors)
-
     def _apply(self, summary: OutputSummary) -> None:
         model = self._model
-        if summary.class_counts:
+        counts = summary.class_counts
+        if len(counts) == 1:
+            label, count = counts[0]
+            model.telemetry.predictions.add(model.class_key(label), count)
+        elif counts:
             model.telemetry.predictions.add_many(
-                (model.class_key(label), count) for label, count in summary.class_counts
+                (model.class_key(label), count) for label, count in counts
             )
         attrs = model.metric_attributes
         if summary.confidences is not None:
@@ -393,14 +423,20 @@ class InferenceInvocation:
             monitor.observe_outputs(self._summary)
 
     def _close(self) -> None:
+        self._model.in_flight.discard(self)
         try:
             if self._span is not None:
                 self._span.end()
-            if self._token is not None:
-                context.detach(self._token)  # type: ignore[arg-type]
-            self._model.telemetry.active.add(self._model.active_key, -1)
         except Exception as exc:
             guard.report("inference.close", exc, self._model.telemetry.internal_errors)
+        finally:
+            if self._token is not None:
+                context.detach(self._token)  # type: ignore[arg-type]  # logs, never raises
+            if self._quiet is not None:
+                try:  # noqa: SIM105 (contextlib.suppress costs a microsecond here)
+                    _inside_inference.reset(self._quiet)
+                except ValueError:
+                    pass  # ended in another context than it started in, which drops it
 
 
 def _span_attributes(summary: OutputSummary) -> dict[str, Any]:

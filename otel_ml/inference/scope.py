@@ -11,7 +11,7 @@ from typing import Any, TypeVar, cast
 from opentelemetry import metrics, trace
 
 from otel_ml.config import get_settings
-from otel_ml.inference.call import ainvoke, invoke, recorder_for
+from otel_ml.inference.call import ainvoke, invoke, summarizer_for
 from otel_ml.inference.extract import Task
 from otel_ml.inference.instruments import inference_telemetry
 from otel_ml.inference.invocation import InferenceInvocation, ModelContext, model_context
@@ -60,18 +60,18 @@ class InferenceScope:
                 "decorate the function that returns the prediction"
             )
         model, operation = self._model, self._operation
-        recorder = recorder_for(operation, task=self._task)
+        summarize = summarizer_for(operation, task=self._task)
         if inspect.iscoroutinefunction(fn):
 
             @functools.wraps(fn)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                return await ainvoke(model, operation, fn, args, kwargs, recorder)
+                return await ainvoke(model, operation, fn, summarize, *args, **kwargs)
 
             return cast(F, async_wrapper)
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            return invoke(model, operation, fn, args, kwargs, recorder)
+            return invoke(model, operation, fn, summarize, *args, **kwargs)
 
         return cast(F, wrapper)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,7 @@ import wrapt
 from opentelemetry import metrics, trace
 
 from otel_ml.config import get_settings
-from otel_ml.inference.call import ainvoke, invoke, recorder_for
+from otel_ml.inference.call import ainvoke, invoke, summarizer_for
 from otel_ml.inference.extract import Task
 from otel_ml.inference.instruments import inference_telemetry
 from otel_ml.inference.invocation import ModelContext, model_context
@@ -157,15 +158,11 @@ def _default_name(model: Any) -> str:
 def _instrument(
     context: ModelContext, operation: str, method: Any, model: Any, task: Task | None
 ) -> Callable[..., Any]:
-    recorder = recorder_for(operation, model, task)
+    summarize = summarizer_for(operation, model, task)
     if inspect.iscoroutinefunction(method):
 
         async def instrumented_async(*args: Any, **kwargs: Any) -> Any:
-            return await ainvoke(context, operation, method, args, kwargs, recorder)
+            return await ainvoke(context, operation, method, summarize, *args, **kwargs)
 
         return instrumented_async
-
-    def instrumented(*args: Any, **kwargs: Any) -> Any:
-        return invoke(context, operation, method, args, kwargs, recorder)
-
-    return instrumented
+    return functools.partial(invoke, context, operation, method, summarize)

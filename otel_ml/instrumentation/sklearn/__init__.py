@@ -26,6 +26,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
 from otel_ml._internal import guard
 from otel_ml.config import get_settings
 from otel_ml.inference.instruments import inference_telemetry
+from otel_ml.inference.invocation import auto_hooks_installed
 from otel_ml.inference.scope import check_name
 from otel_ml.instrumentation._patching import Target, library_usable, restore
 from otel_ml.instrumentation.sklearn.package import _instruments
@@ -68,12 +69,14 @@ class SklearnInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 discovery.quiet_targets(classes, patch.PatchedMethod),
                 config,
             )
+            auto_hooks_installed(True)
         except Exception as exc:
             guard.report("sklearn.instrument", exc)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         restore(self._patched)
         self._patched = []
+        auto_hooks_installed(False)
 
 
 def _optional_name(kwargs: dict[str, Any], key: str) -> str | None:

@@ -14,7 +14,7 @@ from sklearn.pipeline import Pipeline
 from otel_ml._internal import guard
 from otel_ml._internal.ids import current_request
 from otel_ml.config import Settings
-from otel_ml.inference.call import invoke, recorder_for
+from otel_ml.inference.call import invoke, summarizer_for
 from otel_ml.inference.instruments import InferenceTelemetry
 from otel_ml.inference.invocation import (
     ModelContext,
@@ -85,11 +85,11 @@ def traced_call(
         return wrapped(*args, **kwargs)
     try:
         model = config.model_for(instance)
-        recorder = recorder_for(operation, instance)
+        summarize = summarizer_for(operation, instance)
     except Exception as exc:
         guard.report("sklearn.patch", exc, config.telemetry.internal_errors)
         return wrapped(*args, **kwargs)
-    return invoke(model, operation, wrapped, args, kwargs, recorder)
+    return invoke(model, operation, wrapped, summarize, *args, **kwargs)
 
 
 def quiet_call(
