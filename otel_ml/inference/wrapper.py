@@ -161,8 +161,11 @@ def _instrument(
     summarize = summarizer_for(operation, model, task)
     if inspect.iscoroutinefunction(method):
 
+        @functools.wraps(method)
         async def instrumented_async(*args: Any, **kwargs: Any) -> Any:
             return await ainvoke(context, operation, method, summarize, *args, **kwargs)
 
         return instrumented_async
-    return functools.partial(invoke, context, operation, method, summarize)
+    # The model's name, docstring and signature on a partial: no frame of our own.
+    instrumented = functools.partial(invoke, context, operation, method, summarize)
+    return functools.update_wrapper(instrumented, method)

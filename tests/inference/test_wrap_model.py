@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import inspect
 import pickle
 import re
+import threading
 from typing import Any
 
 import numpy as np
@@ -151,6 +153,10 @@ def test_proxy_behaves_like_the_model(iris: Any, telemetry: Telemetry) -> None:
     assert wrapped.__wrapped__.custom_tag == "x"
     assert wrapped.otel_ml_model == ("iris", "7")
     assert not callable(wrapped)
+    for name in ("predict", "predict_proba"):
+        method, original = getattr(wrapped, name), getattr(model, name)
+        assert (method.__name__, method.__doc__) == (name, original.__doc__)
+        assert inspect.signature(method) == inspect.signature(original)
 
     restored = pickle.loads(pickle.dumps(wrapped))
     assert isinstance(restored, otel_ml.InstrumentedModel)
@@ -177,6 +183,39 @@ def test_callable_and_async_models(telemetry: Telemetry) -> None:
     assert by_name["predict score"][semconv.ML_PREDICTION_VALUE] == 3.0
     assert by_name["predict filter"][semconv.ML_PREDICTION_CLASSES] == ("spam",)
     assert by_name["predict filter"][semconv.ML_BATCH_SIZE] == 2
+
+
+def test_calls_in_flight_are_counted_while_they_run(telemetry: Telemetry) -> None:
+    """Two calls of one model block inside it: the gauge reads 2, then 0."""
+    inside, release = threading.Barrier(3, timeout=30), threading.Event()
+
+    def slow(rows: list[list[float]]) -> list[float]:
+        inside.wait()
+        release.wait(timeout=30)
+        return [0.0 for _ in rows]
+
+    model = otel_ml.wrap_model(slow, "slow", "1", **telemetry.providers)
+    calls = [threading.Thread(target=model, args=([[1.0]],)) for _ in range(2)]
+    for call in calls:
+        call.start()
+    inside.wait()
+    [(attrs, during)] = telemetry.points(semconv.ML_INFERENCE_ACTIVE)
+    release.set()
+    for call in calls:
+        call.join(timeout=30)
+
+    assert not any(call.is_alive() for call in calls)
+    assert (attrs, during.value) == (
+        {semconv.ML_MODEL_NAME: "slow", semconv.ML_MODEL_VERSION: "1"},
+        2,
+    )
+    [(_, after)] = telemetry.points(semconv.ML_INFERENCE_ACTIVE)
+    assert after.value == 0
+
+
+def test_invocations_are_made_by_start_only() -> None:
+    with pytest.raises(TypeError, match=r"InferenceInvocation.start"):
+        otel_ml.InferenceInvocation()
 
 
 @pytest.mark.parametrize(
