@@ -13,6 +13,7 @@ from opentelemetry.metrics import Histogram, Meter
 
 from otel_ml import semconv
 from otel_ml._internal import guard
+from otel_ml._internal.deferred import DeferredHistogram
 from otel_ml._internal.registry import PerProviders
 from otel_ml.version import __version__
 
@@ -116,14 +117,17 @@ class GenAITelemetry:
         self._providers = (tracer_provider, meter_provider)  # keeps ids in the cache unique
         self.tracer = trace.get_tracer(SCOPE, __version__, tracer_provider=tracer_provider)
         meter = metrics.get_meter(SCOPE, __version__, meter_provider=meter_provider)
+        self.internal_errors = guard.internal_errors_counter(meter)
         self.duration = operation_duration(meter)
         self.tokens = token_usage(meter)
         self.first_chunk = time_to_first_chunk(meter)
-        self.per_chunk = time_per_output_chunk(meter)
+        self.per_chunk = DeferredHistogram(
+            time_per_output_chunk(meter), meter, self.internal_errors
+        )
+        """Recorded at collection: a stream's gaps are many values at once."""
         self.server_duration = server_request_duration(meter)
         self.server_first_token = server_time_to_first_token(meter)
         self.server_per_token = server_time_per_output_token(meter)
-        self.internal_errors = guard.internal_errors_counter(meter)
 
 
 _bundles: PerProviders[GenAITelemetry] = PerProviders(lambda tp, mp: GenAITelemetry(tp, mp))
