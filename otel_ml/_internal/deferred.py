@@ -9,8 +9,8 @@ milliseconds. A :class:`DeferredHistogram` queues the values as one batch and
 records them from an observable callback, which the SDK runs at the start of
 every collection, before it reads the histograms: each collection exports
 what the streams that ended before it queued, the same data points as
-recording inline, and exemplars keep their trace through the context queued
-with the values.
+recording inline; each batch's first value carries the context queued with
+it, so exemplars still point at the stream's trace.
 
 The queue is bounded: once it holds :data:`MAX_PENDING` values (no collection
 for a long while, or a meter provider that never collects), callers record
@@ -85,9 +85,14 @@ class DeferredHistogram:
     def _record(
         self, values: Sequence[float], attributes: Mapping[str, Any], context: Context | None
     ) -> None:
+        # The context goes with the first value only: it makes that one an
+        # exemplar candidate for the stream's trace; offering every value to the
+        # exemplar reservoir would cost a tenth more for exemplars that replace
+        # each other (a reservoir keeps one per bucket).
         record = self._histogram.record
-        for value in values:
-            record(value, attributes, context=context)
+        record(values[0], attributes, context=context)
+        for value in values[1:]:
+            record(value, attributes)
 
     def _record_pending(self, _options: CallbackOptions) -> Iterable[Observation]:
         try:
