@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,7 +46,11 @@ VARIANTS = (
     "otel_ml",
     "otel_ml_contrib_http",
     "otel_ml_sampled",
+    "sdk_floor",
+    "sdk_floor_sampled",
 )
+SAMPLED = ("otel_ml_sampled", "sdk_floor_sampled")
+HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
 
 
 class DiscardingSpanExporter(SpanExporter):
@@ -81,7 +86,7 @@ def training_data() -> tuple[np.ndarray, np.ndarray]:
 def install_sdk(variant: str, otlp: str | None) -> None:
     """Global tracer and meter providers: batch span processor, periodic metric reader."""
     sampler: Sampler | None = (
-        ParentBased(TraceIdRatioBased(SAMPLED_RATIO)) if variant == "otel_ml_sampled" else None
+        ParentBased(TraceIdRatioBased(SAMPLED_RATIO)) if variant in SAMPLED else None
     )
     span_exporter: SpanExporter
     metric_exporter: MetricExporter
@@ -103,15 +108,88 @@ def install_sdk(variant: str, otlp: str | None) -> None:
     metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))
 
 
+class FloorHttp:
+    """The least an HTTP server instrumentation emitting a server span and
+    ``http.server.request.duration`` can do: a pure ASGI middleware with no
+    options, no propagation, no route lookup (the one route is known)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.tracer = trace.get_tracer("bench.floor")
+        self.duration = metrics.get_meter("bench.floor").create_histogram(
+            "http.server.request.duration",
+            unit="s",
+            explicit_bucket_boundaries_advisory=HTTP_BUCKETS,
+        )
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = [500]
+
+        async def send_status(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        attrs: dict[str, str | int] = {"http.request.method": scope["method"], "url.scheme":
+                                       scope["scheme"], "http.route": "/predict"}  # fmt: skip
+        with self.tracer.start_as_current_span(
+            f"{scope['method']} /predict",
+            kind=trace.SpanKind.SERVER,
+            attributes={**attrs, "url.path": scope["path"]},
+        ) as span:
+            await self.app(scope, receive, send_status)
+            span.set_attribute("http.response.status_code", status[0])
+        self.duration.record(
+            time.perf_counter() - start, {**attrs, "http.response.status_code": status[0]}
+        )
+
+
+def floor_inference(model: Any) -> Any:
+    """``model.predict_proba`` in the least an inference instrumentation emitting
+    otel_ml's span attributes and its two histograms can do."""
+    tracer = trace.get_tracer("bench.floor")
+    meter = metrics.get_meter("bench.floor")
+    duration = meter.create_histogram("ml.inference.duration", unit="s")
+    confidence = meter.create_histogram("ml.prediction.confidence", unit="1")
+    attrs = {
+        "ml.model.name": "bench",
+        "ml.model.version": "1",
+        "ml.operation.name": "predict_proba",
+    }
+    start_attrs: dict[str, str | int] = {**attrs, "ml.prediction.id": "0" * 32, "ml.batch.size": 1}
+
+    def predict_proba(rows: np.ndarray) -> np.ndarray:
+        with tracer.start_as_current_span("predict_proba bench", attributes=start_attrs) as span:
+            start = time.perf_counter()
+            out: np.ndarray = model.predict_proba(rows)
+            duration.record(time.perf_counter() - start, attrs)
+            best = float(out[0].max())
+            confidence.record(best, attrs)
+            span.set_attributes({"ml.prediction.class": str(model.classes_[int(out[0].argmax())]),
+                                 "ml.prediction.confidence": best})  # fmt: skip
+        return out
+
+    return predict_proba
+
+
 def build_app(variant: str, otlp: str | None) -> FastAPI:
     """The app with ``variant``'s instrumentation applied."""
     features, labels = training_data()
     model = LogisticRegression().fit(features, labels)
     app = FastAPI()
+    predict_proba = model.predict_proba
+    if variant.startswith("sdk_floor"):
+        install_sdk(variant, otlp)
+        predict_proba = floor_inference(model)
+        app.add_middleware(FloorHttp)
 
     @app.post("/predict")
     async def predict(values: list[float]) -> dict[str, Any]:
-        probabilities = model.predict_proba(np.asarray([values]))[0]
+        probabilities = predict_proba(np.asarray([values]))[0]
         best = int(np.argmax(probabilities))
         return {"class": str(model.classes_[best]), "confidence": float(probabilities[best])}
 
@@ -120,7 +198,7 @@ def build_app(variant: str, otlp: str | None) -> FastAPI:
         from prometheus_fastapi_instrumentator import Instrumentator  # type: ignore[import-not-found]
 
         Instrumentator().instrument(app).expose(app)
-    elif variant != "bare":
+    elif variant != "bare" and not variant.startswith("sdk_floor"):
         install_sdk(variant, otlp)
     if variant == "contrib":
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor

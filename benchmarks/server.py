@@ -94,6 +94,24 @@ VARIANTS = (
         "otel_ml full, traces 1% (ParentBased(TraceIdRatioBased(0.01)))",
         "the same metrics, drift and feedback; 1% of the spans",
     ),
+    Variant(
+        "sdk_floor",
+        "SDK floor, traces 100% (hand-written, not a product)",
+        "server span + inference span with otel_ml's attributes, `http.server.request.duration`, "
+        "inference duration and confidence histograms; no ML extras",
+    ),
+    Variant(
+        "sdk_floor_sampled",
+        "SDK floor, traces 1%",
+        "the same, 1% of the spans",
+    ),
+)
+# (numerator, denominator, what it says): context for the targets, not targets
+BOUNDS = (
+    ("sdk_floor", "contrib", "the SDK floor at 100% tracing vs the contrib instrumentation"),
+    ("sdk_floor_sampled", "bare", "the SDK floor at 1% tracing vs bare"),
+    ("otel_ml", "sdk_floor", "otel_ml at 100% tracing vs the SDK floor at 100%"),
+    ("otel_ml_sampled", "sdk_floor_sampled", "otel_ml at 1% tracing vs the SDK floor at 1%"),
 )
 # (numerator, denominator, target ratio, what it says)
 TARGETS = (
@@ -221,6 +239,14 @@ def verdicts(samples: Mapping[str, Samples]) -> str:
             lines.append(
                 f"- {what}, {unit}: {ratio.median:.2f}x (per round {ratio.low:.2f}-"
                 f"{ratio.high:.2f}; target >= {target}x): {status}"
+            )
+    for name, against, what in BOUNDS:
+        if all(n in samples and not samples[n].error for n in (name, against)):
+            ratio = per_round_ratio(samples, name, against)
+            cpu = per_round_cpu_ratio(samples, name, against)
+            lines.append(
+                f"- {what}: {ratio.median:.2f}x requests/s (per round {ratio.low:.2f}-"
+                f"{ratio.high:.2f}), {cpu.median:.2f}x by CPU per request"
             )
     failures = {name: sum(r.failures for r in s.runs) for name, s in samples.items()}
     if any(failures.values()):
