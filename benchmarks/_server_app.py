@@ -183,9 +183,12 @@ def build_app(variant: str, otlp: str | None) -> FastAPI:
     app = FastAPI()
     predict_proba = model.predict_proba
     if variant.startswith("sdk_floor"):
+        from otel_ml.instrumentation.fastapi.http_server import mute_fastapi_telemetry
+
         install_sdk(variant, otlp)
         predict_proba = floor_inference(model)
         app.add_middleware(FloorHttp)
+        mute_fastapi_telemetry(app)  # FastAPI's own spans and metrics would be extra telemetry
 
     @app.post("/predict")
     async def predict(values: list[float]) -> dict[str, Any]:
