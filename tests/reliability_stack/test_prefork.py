@@ -54,9 +54,10 @@ EPS = 1e-4  # the floor of prometheus/recording.yml's fleet PSI
 
 async def _predict_until_every_worker_served(
     base_url: str, rows: list[list[float]]
-) -> tuple[list[str], Counter[int]]:
-    """Fresh connections (so the kernel spreads them) until each worker served a few."""
-    ids: list[str] = []
+) -> tuple[dict[str, int], Counter[int]]:
+    """Fresh connections (so the kernel spreads them) until each worker served a few;
+    the prediction ids with the worker that made each."""
+    ids: dict[str, int] = {}
     served_by: Counter[int] = Counter()
     limits = httpx.Limits(max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=base_url, timeout=10, limits=limits) as client:
@@ -64,8 +65,9 @@ async def _predict_until_every_worker_served(
         async def one(row: list[float]) -> None:
             response = await client.post("/predict", json={"rows": [row]})
             assert response.status_code == 200, response.text
-            ids.append(response.headers["x-prediction-id"])
-            served_by[response.json()["worker"]] += 1
+            worker = response.json()["worker"]
+            ids[response.headers["x-prediction-id"]] = worker
+            served_by[worker] += 1
 
         for start in range(0, MAX_REQUESTS, IN_FLIGHT):
             batch = rows[start : start + IN_FLIGHT]
@@ -73,6 +75,17 @@ async def _predict_until_every_worker_served(
             if len(served_by) == WORKERS and min(served_by.values()) >= MIN_PER_WORKER:
                 break
     return ids, served_by
+
+
+def _labelled_ids(ids: dict[str, int]) -> list[str]:
+    """Up to ``LABELS`` ids, as many made by each worker: whichever worker a label reaches,
+    some of the labels are for its own predictions (the first ids may all be one
+    worker's, when the other started late)."""
+    by_worker: dict[int, list[str]] = {}
+    for prediction_id, worker in ids.items():
+        by_worker.setdefault(worker, []).append(prediction_id)
+    share = LABELS // len(by_worker)
+    return [pid for made in by_worker.values() for pid in made[:share]]
 
 
 def _send_feedback(base_url: str, ids: list[str], actual: int) -> Counter[str]:
@@ -140,7 +153,8 @@ def test_every_worker_exports_its_own_share(
         with served(argv, environ, port, log) as process:
             ids, served_by = asyncio.run(_predict_until_every_worker_served(base_url, rows))
             assert len(served_by) == WORKERS, served_by
-            outcomes = _send_feedback(base_url, ids[:LABELS], actual=1)
+            labelled = _labelled_ids(ids)
+            outcomes = _send_feedback(base_url, labelled, actual=1)
             os.kill(process.pid, signal.SIGTERM)  # to the master, as an orchestrator would
             process.wait(timeout=40)
         sent = len(ids)
@@ -164,7 +178,7 @@ def test_every_worker_exports_its_own_share(
         print(f"feedback answered {dict(outcomes)}; exported matched {matched}, {dict(unmatched)}")
         assert sum(matched.values()) == outcomes["matched"] > 0
         assert unmatched == +Counter({k: v for k, v in outcomes.items() if k != "matched"})
-        assert sum(matched.values()) + sum(unmatched.values()) == min(LABELS, sent)
+        assert sum(matched.values()) + sum(unmatched.values()) == len(labelled)
         assert set(matched) <= set(counts)
         # Drift: per-worker bin counters; the fleet PSI combines them.
         rule, ours, per_worker = _fleet_psi(sink, data.feature_names[0])
