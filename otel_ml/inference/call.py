@@ -32,7 +32,7 @@ def rows_of(args: tuple[Any, ...]) -> int | None:
         shape = first.shape
         return shape[0] if shape else 1
     try:
-        return batch_size_of(args[0])
+        return batch_size_of(first)
     except Exception:
         return None
 
