@@ -153,13 +153,16 @@ class Server:
         return self.process.pid
 
 
-def _answers(port: int) -> bool:
+def _answers(port: int, method: str = "POST", path: str = "/predict") -> bool:
+    """Whether ``method path`` on 127.0.0.1:``port`` answers 200 (a POST sends the body)."""
     try:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            connection.request(
-                "POST", "/predict", BODY, headers={"Content-Type": "application/json"}
-            )
+            if method == "POST":
+                headers = {"Content-Type": "application/json"}
+                connection.request(method, path, BODY, headers=headers)
+            else:
+                connection.request(method, path)
             return connection.getresponse().status == 200
         finally:
             connection.close()
@@ -280,7 +283,7 @@ def collector(binary: Path, folder: Path, timeout_s: float = 60.0) -> Iterator[s
         )
     try:
         deadline = time.monotonic() + timeout_s
-        while not _healthy(ports["health"]):
+        while not _answers(ports["health"], "GET", "/"):
             if process.poll() is not None or time.monotonic() > deadline:
                 tail = log.read_text(encoding="utf-8", errors="replace")[-800:]
                 raise LoadError(f"the collector did not start: {tail}")
@@ -288,18 +291,6 @@ def collector(binary: Path, folder: Path, timeout_s: float = 60.0) -> Iterator[s
         yield f"127.0.0.1:{ports['grpc']}"
     finally:
         _stop(process)
-
-
-def _healthy(port: int) -> bool:
-    try:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        try:
-            connection.request("GET", "/")
-            return connection.getresponse().status == 200
-        finally:
-            connection.close()
-    except OSError:
-        return False
 
 
 @contextlib.contextmanager
