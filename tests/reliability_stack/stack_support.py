@@ -145,6 +145,13 @@ def _healthy(url: str) -> bool:
         return False
 
 
+FLUSH_AT_SHUTDOWN_ONLY = {
+    "OTEL_BSP_SCHEDULE_DELAY": "60000",
+    "OTEL_METRIC_EXPORT_INTERVAL": "60000",
+}
+"""Export intervals longer than a test: what arrives, the shutdown flush sent."""
+
+
 def app_environment(mode: str, service: str, endpoint: str, **extra: str) -> dict[str, str]:
     """The app's environment: OTLP/gRPC to ``endpoint``, the test app importable."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}

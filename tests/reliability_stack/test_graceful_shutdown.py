@@ -22,6 +22,7 @@ import pytest
 from otlp_receiver import GrpcReceiver
 from sklearn.datasets import load_breast_cancer
 from stack_support import (
+    FLUSH_AT_SHUTDOWN_ONLY,
     Collector,
     app_environment,
     free_port,
@@ -46,8 +47,7 @@ def test_sigterm_flushes_the_last_spans_and_metrics(
         mode,
         f"shutdown-{server}-{mode}",
         f"http://127.0.0.1:{collector.port}",
-        OTEL_BSP_SCHEDULE_DELAY="60000",
-        OTEL_METRIC_EXPORT_INTERVAL="60000",
+        **FLUSH_AT_SHUTDOWN_ONLY,
     )
     rows = load_breast_cancer().data[:REQUESTS].tolist()
     log = tmp_path / "server.log"

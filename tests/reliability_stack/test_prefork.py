@@ -30,6 +30,7 @@ import pytest
 from otlp_receiver import GrpcReceiver
 from sklearn.datasets import load_breast_cancer
 from stack_support import (
+    FLUSH_AT_SHUTDOWN_ONLY,
     Collector,
     app_environment,
     free_port,
@@ -140,9 +141,7 @@ def test_every_worker_exports_its_own_share(
         mode,
         f"prefork-{server}-{mode}",
         f"http://127.0.0.1:{collector.port}",
-        # Longer than the test: what arrives, the workers' shutdown flush sent.
-        OTEL_BSP_SCHEDULE_DELAY="60000",
-        OTEL_METRIC_EXPORT_INTERVAL="60000",
+        **FLUSH_AT_SHUTDOWN_ONLY,
     )
     data = load_breast_cancer()
     rows = data.data.tolist()
