@@ -273,6 +273,13 @@ class Settings:
         _parse_bool,
         "Export NVIDIA GPU metrics (`hw.gpu.*`) when nvidia-ml-py and a GPU are present.",
     )
+    genai_time_per_chunk: bool = _setting(
+        True,
+        "OTEL_ML_GENAI_TIME_PER_CHUNK",
+        _parse_bool,
+        "Record `gen_ai.client.operation.time_per_output_chunk`, one value per streamed chunk "
+        "after the first: most of a stream's telemetry CPU (off: TTFT, duration, tokens stay).",
+    )
     capture_content: bool = _setting(
         False,
         "OTEL_ML_CAPTURE_CONTENT",

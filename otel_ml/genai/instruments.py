@@ -15,6 +15,7 @@ from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml._internal.deferred import DeferredHistogram
 from otel_ml._internal.registry import PerProviders
+from otel_ml.config import get_settings
 from otel_ml.version import __version__
 
 SCOPE = "otel_ml.genai"
@@ -121,10 +122,13 @@ class GenAITelemetry:
         self.duration = operation_duration(meter)
         self.tokens = token_usage(meter)
         self.first_chunk = time_to_first_chunk(meter)
-        self.per_chunk = DeferredHistogram(
-            time_per_output_chunk(meter), meter, self.internal_errors
-        )
-        """Recorded at collection: a stream's gaps are many values at once."""
+        self.per_chunk: DeferredHistogram | None = None
+        """Recorded at collection: a stream's gaps are many values at once (``None``:
+        turned off by ``OTEL_ML_GENAI_TIME_PER_CHUNK``)."""
+        if get_settings().genai_time_per_chunk:
+            self.per_chunk = DeferredHistogram(
+                time_per_output_chunk(meter), meter, self.internal_errors
+            )
         self.server_duration = server_request_duration(meter)
         self.server_first_token = server_time_to_first_token(meter)
         self.server_per_token = server_time_per_output_token(meter)

@@ -231,8 +231,9 @@ class GenAIInvocation:
             first = (self._first_ns - self._start_ns) / 1e9
             t.first_chunk.record(first, attrs)
             span_attrs[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = first
-            # self._ctx holds this call's span: exemplars of the gaps point at its trace.
-            t.per_chunk.record_many([gap / 1e9 for gap in self._gaps], attrs, self._ctx)
+            if t.per_chunk is not None:
+                # self._ctx holds this call's span: exemplars of the gaps point at its trace.
+                t.per_chunk.record_many([gap / 1e9 for gap in self._gaps], attrs, self._ctx)
         self.set_attributes(span_attrs)
 
     def _close(self, end_ns: int) -> None:

@@ -15,7 +15,10 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, StatusCode
 from support import Telemetry
 
+from otel_ml import config
+from otel_ml.config import Settings
 from otel_ml.demo.llm_server import PROMPT_TOKENS, RESPONSE_ID, RESPONSE_MODEL
+from otel_ml.instrumentation.openai import OpenAIInstrumentor
 
 MESSAGES = [{"role": "user", "content": "What is the capital of France? top-secret-prompt"}]
 
@@ -104,6 +107,34 @@ def test_stream_consumed_fully_times_chunks_against_server_delays(
         "input",
         "output",
     }
+
+
+def test_per_chunk_metric_off_keeps_first_chunk_duration_and_tokens(
+    telemetry: Telemetry, client: openai.OpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    off = Settings.load(environ={"OTEL_ML_GENAI_TIME_PER_CHUNK": "false"})
+    monkeypatch.setattr(config, "_loaded", off)
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(**telemetry.providers)
+    try:
+        stream = client.chat.completions.create(
+            model="m1", messages=MESSAGES, stream=True, stream_options={"include_usage": True},
+            extra_body={"fake": {"chunks": 5}},
+        )  # fmt: skip
+        assert len(list(stream)) == 8  # role, five contents, finish reason, usage
+    finally:
+        instrumentor.uninstrument()
+
+    (span,) = telemetry.spans()
+    assert "gen_ai.response.time_to_first_chunk" in dict(span.attributes or {})
+    assert _points(telemetry, "gen_ai.client.operation.time_per_output_chunk") == []
+    ((_, first),) = _points(telemetry, "gen_ai.client.operation.time_to_first_chunk")
+    ((_, duration),) = _points(telemetry, "gen_ai.client.operation.duration")
+    assert first.count == duration.count == 1
+    tokens = {
+        a["gen_ai.token.type"]: p.sum for a, p in _points(telemetry, "gen_ai.client.token.usage")
+    }
+    assert tokens == {"input": PROMPT_TOKENS, "output": 5}
 
 
 def test_stream_without_usage_chunk_invents_no_tokens(
