@@ -53,7 +53,7 @@ bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/overhead.py --quick
 	$(BIN)/python benchmarks/drift.py --quick
 	$(BIN)/python benchmarks/feedback.py --quick
-	$(BIN)/python benchmarks/genai.py --quick --only otel_ml
+	$(BIN)/python benchmarks/genai.py --quick --only "otel_ml,otel_ml (per-chunk off)"
 	$(BIN)/python benchmarks/server.py --quick
 
 clean:

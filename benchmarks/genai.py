@@ -8,17 +8,19 @@ this script creates under ``benchmarks/.venvs/`` (never project dependencies).
 "Added" is the instrumented call minus the SDK's own ``create`` of the same
 round, in the same process. A peer that cannot be installed or run says so.
 
-    .venv/bin/python benchmarks/genai.py [--quick] [--only otel_ml,openai-v2] [--write-readme]
+    .venv/bin/python benchmarks/genai.py [--quick] [--only otel_ml,openlit] [--write-readme]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import venv
 from pathlib import Path
+from typing import NamedTuple
 
 from _common import Stats, markdown_table, provenance, replace_section
 
@@ -34,26 +36,45 @@ OPENLIT_PINS = [
     "opentelemetry-instrumentation==0.59b0",
     "opentelemetry-semantic-conventions==0.59b0",
 ]
-# name -> (packages for its virtualenv, or None: the project's own environment; emits TTFT+tokens)
-PEERS: dict[str, tuple[list[str] | None, str]] = {
-    "otel_ml": (None, "yes: TTFT, per-chunk, tokens"),
+
+
+class Variant(NamedTuple):
+    """One row of the table."""
+
+    packages: list[str] | None
+    """Its virtualenv's packages; ``None``: the project's own environment."""
+    emits: str
+    """What it emits of TTFT and token metrics."""
+    instrumentor: str = ""
+    """The worker's name for its instrumentation (default: the row's name)."""
+    environ: dict[str, str] = {}  # noqa: RUF012 - never mutated
+
+
+VARIANTS: dict[str, Variant] = {
+    "otel_ml": Variant(None, "yes: TTFT, per-chunk, tokens"),
+    # the same telemetry as OpenLIT emits: what otel_ml costs like for like
+    "otel_ml (per-chunk off)": Variant(
+        None, "TTFT, tokens", "otel_ml", {"OTEL_ML_GENAI_TIME_PER_CHUNK": "false"}
+    ),
     # util-genai 1.x dropped a module openai-v2 2.4b0 imports: pin the last that has it
-    "openai-v2": (
+    "openai-v2": Variant(
         ["opentelemetry-instrumentation-openai-v2", "opentelemetry-util-genai==0.4b0"],
         "tokens, no TTFT",
     ),
-    "openinference": (["openinference-instrumentation-openai"], "tokens on spans, no metrics"),
-    "openllmetry": (["opentelemetry-instrumentation-openai"], "tokens, TTFT (streams)"),
+    "openinference": Variant(
+        ["openinference-instrumentation-openai"], "tokens on spans, no metrics"
+    ),
+    "openllmetry": Variant(["opentelemetry-instrumentation-openai"], "tokens, TTFT (streams)"),
     # OpenLIT 1.34 imports opentelemetry._events, gone from the SDK since 1.39: pin the
     # SDK line it was built against (the other variants run on the current SDK).
-    "openlit": (["openlit", *OPENLIT_PINS], "tokens, TTFT"),
+    "openlit": Variant(["openlit", *OPENLIT_PINS], "tokens, TTFT"),
 }
 DISTRIBUTIONS = ["openai", "opentelemetry-sdk", "otel-ml"]
 
 
 def python_for(name: str) -> tuple[Path | None, str]:
     """The interpreter to run ``name`` with, creating its virtualenv; or why not."""
-    packages, _ = PEERS[name]
+    packages = VARIANTS[name].packages
     if packages is None:
         return Path(sys.executable), ""
     home = VENVS / name
@@ -72,10 +93,12 @@ def run(name: str, rounds: int, calls: int) -> dict[str, list[float]] | str:
     python, problem = python_for(name)
     if python is None:
         return problem
-    command = [str(python), str(WORKER), name, str(rounds), str(calls)]
+    variant = VARIANTS[name]
+    command = [str(python), str(WORKER), variant.instrumentor or name, str(rounds), str(calls)]
     done = subprocess.run(
-        command, capture_output=True, text=True, timeout=3600, check=False, cwd=HERE.parent
-    )
+        command, capture_output=True, text=True, timeout=3600, check=False, cwd=HERE.parent,
+        env={**os.environ, **variant.environ},
+    )  # fmt: skip
     if done.returncode != 0:
         return "did not run: " + (done.stderr.strip().splitlines() or ["?"])[-1][:120]
     result: dict[str, list[float]] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -99,7 +122,7 @@ def report(command: str, results: dict[str, dict[str, list[float]] | str]) -> st
     """The markdown section: provenance, table, notes."""
     rows = []
     for name, result in results.items():
-        emits = PEERS[name][1]
+        emits = VARIANTS[name].emits
         if isinstance(result, str):
             rows.append([name, emits, result, "", "", ""])
             continue
@@ -128,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rounds = args.rounds or (3 if args.quick else 30)
     calls = args.calls or (5 if args.quick else 20)
-    names = args.only.split(",") if args.only else list(PEERS)
-    unknown = set(names) - set(PEERS)
+    names = args.only.split(",") if args.only else list(VARIANTS)
+    unknown = set(names) - set(VARIANTS)
     if unknown or rounds < 1 or calls < 1:
         parser.error(f"unknown instrumentation(s) {sorted(unknown)} or non-positive counts")
     given = sys.argv[1:] if argv is None else argv
