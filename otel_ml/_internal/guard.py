@@ -2,8 +2,9 @@
 
 A failure inside otel_ml (never the user's own exception) is swallowed, logged
 once per component, counted in ``otel_ml.internal.errors{component}`` and kept
-in an in-process tally; in strict mode (``OTEL_ML_STRICT=1``, set by the test
-suite) it is re-raised so bugs cannot hide behind the guard.
+in an in-process tally; in strict mode (``Settings.strict``, from
+``OTEL_ML_STRICT=1``, set by the test suite) it is re-raised so bugs cannot
+hide behind the guard.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from opentelemetry import metrics
 from opentelemetry.metrics import Counter
 
 from otel_ml import semconv
+from otel_ml.config import SettingsError, get_settings
 
 _logger = logging.getLogger("otel_ml")
 _lock = threading.Lock()
@@ -27,7 +29,7 @@ _global_counter: Counter | None = None
 
 
 def set_strict(strict: bool | None) -> None:
-    """Force strict mode on or off; ``None`` re-reads ``OTEL_ML_STRICT``."""
+    """Force strict mode on or off; ``None`` goes back to the process settings."""
     global _strict
     _strict = strict
 
@@ -36,7 +38,10 @@ def is_strict() -> bool:
     """Whether telemetry failures are re-raised."""
     global _strict
     if _strict is None:
-        _strict = os.environ.get("OTEL_ML_STRICT", "").strip().lower() in {"1", "true", "yes", "on"}
+        try:
+            _strict = get_settings().strict
+        except SettingsError:
+            _strict = False  # the entry point that resolves the settings reports it
     return _strict
 
 

@@ -6,14 +6,63 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
+from opentelemetry import metrics, trace
 from opentelemetry.metrics import CallbackOptions, Counter, Observation
 
 from otel_ml._internal import guard
+from otel_ml.version import __version__
 
 S = TypeVar("S")
 T = TypeVar("T")
+E = TypeVar("E")
+B = TypeVar("B", bound="TelemetryBundle")
+_extension_lock = threading.RLock()  # an extension may build while its bundle is being made
+
+
+class TelemetryBundle:
+    """The tracer, meter and ``otel_ml.internal.errors`` counter of one
+    instrumentation scope on one provider pair (``None``: the global ones),
+    and the instruments of features built on them on first use."""
+
+    def __init__(
+        self,
+        scope: str,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+    ) -> None:
+        self.tracer = trace.get_tracer(scope, __version__, tracer_provider=tracer_provider)
+        self.meter = metrics.get_meter(scope, __version__, meter_provider=meter_provider)
+        self.internal_errors = guard.internal_errors_counter(self.meter)
+        self._extensions: dict[str, Any] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._shared = PerProviders(cls)
+
+    _shared: ClassVar[PerProviders[Any]]
+
+    @classmethod
+    def of(
+        cls: type[B],
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+    ) -> B:
+        """The bundle shared by everything on these providers (``None``: global)."""
+        bundle: B = cls._shared.get(tracer_provider, meter_provider)
+        return bundle
+
+    def extension(self: B, key: str, build: Callable[[B], E]) -> E:
+        """The instruments of a feature (drift, feedback, model info) on this
+        bundle's meter, built by ``build(self)`` on first use."""
+        found = self._extensions.get(key)
+        if found is None:
+            with _extension_lock:
+                found = self._extensions.get(key)
+                if found is None:
+                    found = self._extensions[key] = build(self)
+        return found
 
 
 class PerProviders(Generic[T]):

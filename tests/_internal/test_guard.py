@@ -10,6 +10,7 @@ from support import Telemetry
 from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml._internal.guard import internal_errors_counter
+from otel_ml.config import Settings, get_settings
 
 
 def _fail(component: str, telemetry: Telemetry) -> None:
@@ -50,10 +51,8 @@ def test_production_mode_swallows_counts_and_logs_once_per_component(
     assert counts == {"inference.stop": 3, "fastapi.middleware": 1}
 
 
-def test_strict_mode_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_strict_mode_follows_the_settings() -> None:
     guard.set_strict(None)
-    monkeypatch.setenv("OTEL_ML_STRICT", "0")
+    assert guard.is_strict() is get_settings().strict is True  # OTEL_ML_STRICT=1 in conftest
+    guard.set_strict(Settings.load(environ={"OTEL_ML_STRICT": "0"}).strict)
     assert guard.is_strict() is False
-    guard.set_strict(None)
-    monkeypatch.setenv("OTEL_ML_STRICT", "true")
-    assert guard.is_strict() is True

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from otel_ml.inference.extract import (
+from otel_ml.outputs.extract import (
     batch_size_of,
     check_confidence,
     summarize_predictions,

@@ -1,5 +1,8 @@
 """The one stream proxy (sync and async) around a response stream or generator.
 
+It follows a call that returned a stream (an LLM's streamed answer, a
+decorated generator, a server's token generator) until the stream ends.
+
 A stream ends in many ways: exhausted, ``close()``/``aclose()``, the context
 manager's exit, an exception from the producer, or nobody touching it again
 (``break`` without ``close``, then garbage collection). Every way funnels
@@ -9,6 +12,7 @@ makes sure ``on_end``/``on_error`` run exactly once, whichever comes first.
 
 from __future__ import annotations
 
+import inspect
 import weakref
 from types import TracebackType
 from typing import Any, Protocol
@@ -170,3 +174,10 @@ class AsyncStream(_StreamProxy):
             return None
         finally:
             self._self_finish(exc)
+
+
+def follow_stream(stream: Any, handler: StreamHandler) -> SyncStream | AsyncStream:
+    """``stream`` (sync or async) reporting to ``handler``."""
+    if inspect.isasyncgen(stream) or hasattr(stream, "__anext__"):
+        return AsyncStream(stream, handler)
+    return SyncStream(stream, handler)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from otel_ml.genai.stream import AsyncStream, SyncStream
+from otel_ml._internal.stream import AsyncStream, SyncStream
 
 
 class Recorder:
