@@ -32,9 +32,10 @@ from otel_ml._internal.ids import new_prediction_id
 from otel_ml.config import get_settings
 from otel_ml.feedback.recorder import FeedbackRecorder
 from otel_ml.feedback.store import PredictionStore, Record
-from otel_ml.inference.extract import OutputSummary
-from otel_ml.inference.instruments import inference_telemetry
-from otel_ml.inference.invocation import ModelContext, model_context
+from otel_ml.inference.instruments import InferenceTelemetry
+from otel_ml.inference.model import ModelContext
+from otel_ml.models.sinks import model_for
+from otel_ml.outputs.extract import OutputSummary
 
 README = Path(__file__).with_name("README.md")
 TARGET_US = 2.0
@@ -58,7 +59,9 @@ class Setup:
         """SDK providers (no span processor: spans are only read, never exported)."""
         tracer_provider = TracerProvider()
         meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
-        model = model_context("bench", "1", inference_telemetry(tracer_provider, meter_provider))
+        model = model_for(
+            "bench", "1", InferenceTelemetry.of(tracer_provider, meter_provider), get_settings()
+        )
         span = tracer_provider.get_tracer("benchmarks.feedback").start_span("predict bench")
         summary = OutputSummary(rows=1, label="setosa", confidence=0.93)
         return cls(model, span, summary, (tracer_provider, meter_provider))

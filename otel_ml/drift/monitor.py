@@ -13,39 +13,71 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
-from opentelemetry.metrics import Observation
+from opentelemetry.metrics import Counter, Meter, Observation
+from opentelemetry.trace import Span
 
 from otel_ml import semconv
 from otel_ml._internal import guard
+from otel_ml._internal.ids import current_request
 from otel_ml._internal.registry import SourceRegistry
-from otel_ml.config import get_settings
+from otel_ml.config import Settings
 from otel_ml.drift.inputs import InputAdapter, SchemaError
 from otel_ml.drift.profile import ReferenceProfile
 from otel_ml.drift.statistics import DriftThresholds
 from otel_ml.drift.window import DriftWindow, WindowConfig, WindowReport, bin_labels
-from otel_ml.inference.extract import OutputSummary
-from otel_ml.inference.instruments import InferenceTelemetry
+from otel_ml.outputs.extract import OutputSummary
 
 _logger = logging.getLogger("otel_ml.drift")
+E = TypeVar("E")
+
+
+class Tally(Protocol):
+    """Integer counts by attribute set, exported at collection."""
+
+    def add(self, key: tuple[tuple[str, Any], ...], amount: int) -> None:
+        """Add ``amount`` to the count of ``key``."""
+
+
+class MonitorTelemetry(Protocol):
+    """What a monitor needs of its model's telemetry bundle (the inference one)."""
+
+    @property
+    def meter(self) -> Meter:
+        """The bundle's meter."""
+
+    @property
+    def internal_errors(self) -> Counter:
+        """``otel_ml.internal.errors`` on that meter."""
+
+    @property
+    def data_quality(self) -> Tally:
+        """``ml.data.quality.issues`` counts."""
+
+    def extension(self, key: str, build: Callable[[Any], E]) -> E:
+        """Instruments of a feature on the bundle's meter, built once."""
 
 
 class DriftMonitor:
     """Watches one model's inputs and outputs against a reference profile.
 
     Build it through ``wrap_model(..., reference=...)``, ``instrument(app,
-    reference=...)`` or ``OTEL_ML_REFERENCE_PROFILE``; it is fed by every
-    inference of its model. :attr:`latest` is the last closed window's report.
+    reference=...)`` or ``OTEL_ML_REFERENCE_PROFILE``; attached to its model
+    as a sink, it is fed by every inference of the model. :attr:`latest` is
+    the last closed window's report.
     """
+
+    kind = "drift"
+    wants_inputs = True
 
     def __init__(
         self,
         profile: ReferenceProfile,
         model_name: str,
         model_version: str,
-        telemetry: InferenceTelemetry,
+        telemetry: MonitorTelemetry,
         config: WindowConfig | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -79,6 +111,21 @@ class DriftMonitor:
     def close(self) -> None:
         """Stop exporting this monitor's metrics (its model watches a new reference)."""
         drift_instruments(self._telemetry).monitors.unregister(self)
+
+    def record(
+        self, prediction_id: str, inputs: Any, summary: OutputSummary | None, span: Span
+    ) -> None:
+        """Feed one call's inputs and outputs, once per HTTP request even if it
+        predicts twice (the sink interface; request path, never raises)."""
+        scope = current_request.get()
+        if scope is not None:
+            if scope.drift_observed:
+                return
+            scope.drift_observed = True
+        if inputs is not None:
+            self.observe(inputs)
+        if summary is not None:
+            self.observe_outputs(summary)
 
     def observe(self, inputs: Any) -> None:
         """Feed one call's input rows (request path: a buffer copy; never raises)."""
@@ -182,7 +229,7 @@ class DriftMonitor:
 class DriftInstruments:
     """The drift instruments of one meter, reading every registered monitor."""
 
-    def __init__(self, telemetry: InferenceTelemetry) -> None:
+    def __init__(self, telemetry: MonitorTelemetry) -> None:
         self.monitors: SourceRegistry[DriftMonitor] = SourceRegistry(
             "drift.collect", telemetry.internal_errors
         )
@@ -196,9 +243,8 @@ class DriftInstruments:
             create(name, [self.monitors.callback(read)], unit=unit, description=description)
 
 
-def window_config() -> WindowConfig:
+def window_config(settings: Settings) -> WindowConfig:
     """Window sizes and thresholds from the ``OTEL_ML_DRIFT_*`` settings."""
-    settings = get_settings()
     return WindowConfig(
         max_rows=settings.drift_window_rows,
         max_seconds=settings.drift_window_seconds,
@@ -225,6 +271,6 @@ _INSTRUMENTS: tuple[tuple[str, str, Callable[[DriftMonitor], list[Observation]],
 )  # fmt: skip
 
 
-def drift_instruments(telemetry: InferenceTelemetry) -> DriftInstruments:
+def drift_instruments(telemetry: MonitorTelemetry) -> DriftInstruments:
     """The :class:`DriftInstruments` of a telemetry bundle, created on first use."""
     return telemetry.extension("drift", DriftInstruments)

@@ -24,15 +24,15 @@ from opentelemetry.trace import Link, SpanContext, TraceFlags
 from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml._internal.registry import SourceRegistry
-from otel_ml.config import get_settings
+from otel_ml.config import Settings, get_settings
 from otel_ml.feedback.quality import QualityWindow
 from otel_ml.feedback.store import Outcome, PredictionStore, StoredPrediction
-from otel_ml.inference.extract import label_of
-from otel_ml.inference.instruments import InferenceTelemetry, inference_telemetry
-from otel_ml.inference.labels import BoundedLabels
+from otel_ml.inference.instruments import InferenceTelemetry
+from otel_ml.outputs.extract import OutputSummary, label_of
+from otel_ml.outputs.labels import BoundedLabels
 
 if TYPE_CHECKING:
-    from otel_ml.inference.invocation import ModelContext
+    from otel_ml.inference.model import ModelContext
 
 _MAX_BATCH_ROWS = 256
 _recorders: weakref.WeakValueDictionary[int, FeedbackRecorder] = weakref.WeakValueDictionary()
@@ -54,10 +54,16 @@ def reset_segments(token: Token[Mapping[str, str] | None]) -> None:
 
 
 class FeedbackRecorder:
-    """Feedback state of one model: its quality window, baseline and segment caps."""
+    """Feedback state of one model: its quality window, baseline and segment caps.
+
+    Attached to its model as a sink, it remembers every successful prediction.
+    """
+
+    kind = "feedback"
+    wants_inputs = False
 
     def __init__(self, model: ModelContext, store: PredictionStore, baseline: float | None) -> None:
-        settings = get_settings()
+        settings = model.settings
         self.model = model
         self.store = store
         self._put, self._now = store.put, store.now
@@ -73,6 +79,17 @@ class FeedbackRecorder:
         self.key = next(_recorder_keys)
         _recorders[self.key] = self
         feedback_instruments(model.telemetry).recorders.register(self)
+
+    def record(
+        self, prediction_id: str, inputs: Any, summary: OutputSummary | None, span: trace.Span
+    ) -> None:
+        """The sink interface: remember a successful call's prediction."""
+        if summary is not None:
+            self.remember(prediction_id, summary, span)
+
+    def close(self) -> None:
+        """Stop exporting this recorder's quality gauges."""
+        feedback_instruments(self.model.telemetry).recorders.unregister(self)
 
     def remember(self, prediction_id: str, summary: Any, span: trace.Span) -> None:
         """Keep what a later label needs (request path: one small tuple, O(1))."""
@@ -109,24 +126,31 @@ def record_feedback(
     model_version: str | None = None,
     tracer_provider: trace.TracerProvider | None = None,
     meter_provider: Any = None,
+    settings: Settings | None = None,
 ) -> Outcome:
     """Join the label ``actual`` (a class, a value, or a list for a batch) to its
     prediction; returns ``matched``, ``unknown``, ``expired`` or ``duplicate``.
 
     Each prediction id is labelled once: later labels for it are ``duplicate``.
     ``model_name``/``model_version`` name the model unmatched labels are counted
-    for (the feedback route passes its app's model). Never raises for a label
-    it cannot use; raises ``TypeError`` for a prediction id that is not a string.
+    for (the feedback route passes its app's model; the version defaults to the
+    ``settings``' model version). Never raises for a label it cannot use;
+    raises ``TypeError`` for a prediction id that is not a string.
     """
     if not isinstance(prediction_id, str):
         raise TypeError(f"prediction_id must be a string, got {type(prediction_id).__name__}")
-    outcome, record = prediction_store().take(prediction_id)
+    settings = settings or get_settings()
+    outcome, record = prediction_store(settings).take(prediction_id)
     recorder = _recorders.get(record.recorder) if record is not None else None
-    if record is not None and (recorder is None or recorder.model.feedback is not recorder):
+    if record is not None and (
+        recorder is None or recorder.model.sink(recorder.kind) is not recorder
+    ):
         outcome, record = "unknown", None  # feedback was turned off for its model
     try:
         if record is None or recorder is None:
-            telemetry = inference_telemetry(tracer_provider, meter_provider)
+            telemetry = InferenceTelemetry.of(tracer_provider, meter_provider)
+            if model_name:
+                model_version = model_version or settings.model_version
             _unmatched(telemetry, outcome, prediction_id, model_name, model_version)
         else:
             _matched(recorder, record, prediction_id, actual)
@@ -167,7 +191,7 @@ def _unmatched(
     attrs = {semconv.ML_FEEDBACK_UNMATCHED_REASON: reason}
     if name:
         attrs[semconv.ML_MODEL_NAME] = name
-        attrs[semconv.ML_MODEL_VERSION] = version or get_settings().model_version
+        attrs[semconv.ML_MODEL_VERSION] = version or ""
     feedback_instruments(telemetry).unmatched.add(1, attrs)
     _span(telemetry, semconv.feedback_span_name(name), {**attrs, semconv.ML_PREDICTION_ID: pid})
 
@@ -271,17 +295,27 @@ _lock = threading.Lock()
 _store: PredictionStore | None = None
 
 
-def prediction_store() -> PredictionStore:
-    """The process-wide store of recent predictions, sized by the settings."""
+def prediction_store(settings: Settings) -> PredictionStore:
+    """The process-wide store of recent predictions, sized by the settings of
+    the first model that keeps predictions (or set by :func:`use_prediction_store`)."""
     global _store
     if _store is None:
         with _lock:
             if _store is None:
-                settings = get_settings()
                 _store = PredictionStore(
                     settings.feedback_max_predictions, settings.feedback_ttl_seconds
                 )
     return _store
+
+
+def use_prediction_store(store: PredictionStore | None) -> PredictionStore | None:
+    """Make ``store`` the process-wide store (``None``: the next model sizes a new
+    one); returns the one it replaces. For tests and custom clocks: models that
+    already keep predictions keep the store they started with."""
+    global _store
+    with _lock:
+        previous, _store = _store, store
+    return previous
 
 
 def feedback_instruments(telemetry: InferenceTelemetry) -> FeedbackInstruments:

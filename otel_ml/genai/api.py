@@ -12,23 +12,20 @@ client, as context managers or decorators (sync, async, generators).
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from opentelemetry import metrics, trace
 
 from otel_ml import semconv
 from otel_ml._internal import guard
-from otel_ml.genai.content import ContentPolicy, Redactor, content_policy
-from otel_ml.genai.instruments import GenAITelemetry, genai_telemetry
-from otel_ml.genai.invocation import GenAIInvocation, identity, traced_elsewhere
+from otel_ml._internal.scope import InvocationScope
+from otel_ml._internal.stream import follow_stream
+from otel_ml.config import Settings, get_settings
+from otel_ml.genai.content import ContentPolicy, Redactor
+from otel_ml.genai.invocation import GenAIConfig, GenAIInvocation, identity, traced_elsewhere
 from otel_ml.genai.records import document_attributes, embedding_attributes
-from otel_ml.genai.stream import AsyncStream, SyncStream
 
-F = TypeVar("F", bound=Callable[..., Any])
 Reader = Callable[["GenAICall", Any], None]
 
 
@@ -44,6 +41,14 @@ class GenAICall:
     def chunk(self) -> None:
         """Note one streamed output chunk (time to first chunk, gaps)."""
         self.invocation.chunk()
+
+    def stop(self) -> None:
+        """End the call (a ``with`` block's exit does it)."""
+        self.invocation.stop()
+
+    def fail(self, exc: BaseException) -> None:
+        """End the call as failed with ``exc`` (a ``with`` block's exit does it)."""
+        self.invocation.fail(exc)
 
     def set_usage(self, input_tokens: int | None = None, output_tokens: int | None = None) -> None:
         """Token counts the provider reported (never estimate them)."""
@@ -80,139 +85,64 @@ class GenAICall:
             guard.report("genai.record", exc)
 
 
-class _GeneratorHandler:
-    """Stream hooks of a decorated generator: every item is an output chunk."""
-
-    __slots__ = ("_invocation",)
-
-    def __init__(self, invocation: GenAIInvocation) -> None:
-        self._invocation = invocation
-
-    def on_chunk(self, chunk: Any) -> None:
-        self._invocation.chunk()
-
-    def on_end(self, abandoned: bool) -> None:
-        self._invocation.stop(abandoned)
-
-    def on_error(self, exc: BaseException) -> None:
-        self._invocation.fail(exc)
-
-
-class GenAIScope:
+class GenAIScope(InvocationScope[GenAICall]):
     """Instruments a block (``with``: yields a :class:`GenAICall`) or every
-    call of a function (decorator; one scope serves concurrent calls)."""
+    call of a function (decorator, sync, async or generator; one scope serves
+    concurrent calls). Decorated generators' items are streamed chunks."""
 
-    def __init__(
-        self,
-        telemetry: GenAITelemetry,
-        metric_attrs: dict[str, Any],
-        span_name: str,
-        attributes: dict[str, Any],
-        content: ContentPolicy,
-        reader: Reader | None,
-    ) -> None:
-        self._telemetry = telemetry
+    follows_generators = True
+
+    def __init__(self, config: GenAIConfig, metric_attrs: dict[str, Any], span_name: str,
+                 attributes: dict[str, Any], reader: Reader | None) -> None:  # fmt: skip
+        super().__init__()
+        self._config = config
         self._metric_attrs = metric_attrs
         self._operation = metric_attrs[semconv.GEN_AI_OPERATION_NAME]
         self._span_name = span_name
         self._attributes = attributes
-        self._content = content
         self._reader = reader
-        self._open: GenAICall | None = None
 
-    def _start(self, args: tuple[Any, ...] = ()) -> GenAICall:
-        invocation = GenAIInvocation.start(
-            self._telemetry, self._metric_attrs, self._span_name, self._attributes
-        )
-        call = GenAICall(invocation, self._content)
+    def begin(self, args: tuple[Any, ...]) -> GenAICall | None:
+        """Start one decorated call, unless it is already recorded as this operation."""
+        if traced_elsewhere(self._operation):
+            return None
+        return self.begin_block(args)
+
+    def begin_block(self, args: tuple[Any, ...] = ()) -> GenAICall:
+        """Start one call (of a ``with`` block: always recorded)."""
+        invocation = self._config.start(self._metric_attrs, self._span_name, self._attributes)
+        call = GenAICall(invocation, self._config.content)
         query = args[0] if args and isinstance(args[0], str) else None  # search(query, ...)
         if query is not None and self._operation == semconv.GEN_AI_RETRIEVAL:
             call.record_query(query)
         return call
 
-    def __enter__(self) -> GenAICall:
-        if self._open is not None:
-            raise RuntimeError("this GenAI block is already open; create one per `with`")
-        self._open = self._start()
-        return self._open
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        call, self._open = self._open, None
-        if call is None:
-            return
-        if exc is None:
-            call.invocation.stop()
-        else:
-            call.invocation.fail(exc)
-
-    def __call__(self, fn: F) -> F:
-        if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
-            proxy = AsyncStream if inspect.isasyncgenfunction(fn) else SyncStream
-
-            @functools.wraps(fn)
-            def streaming(*args: Any, **kwargs: Any) -> Any:
-                if traced_elsewhere(self._operation):
-                    return fn(*args, **kwargs)
-                call = self._start(args)
-                try:
-                    generator = fn(*args, **kwargs)
-                except BaseException as exc:
-                    call.invocation.fail(exc)
-                    raise
-                call.invocation.leave_call()
-                return proxy(generator, _GeneratorHandler(call.invocation))
-
-            return cast(F, streaming)
-        if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                if traced_elsewhere(self._operation):
-                    return await fn(*args, **kwargs)
-                call = self._start(args)
-                try:
-                    result = await fn(*args, **kwargs)
-                except BaseException as exc:
-                    call.invocation.fail(exc)
-                    raise
-                return self._finish(call, result)
-
-            return cast(F, async_wrapper)
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if traced_elsewhere(self._operation):
-                return fn(*args, **kwargs)
-            call = self._start(args)
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException as exc:
-                call.invocation.fail(exc)
-                raise
-            return self._finish(call, result)
-
-        return cast(F, wrapper)
-
-    def _finish(self, call: GenAICall, result: Any) -> Any:
+    def complete(self, call: GenAICall, result: Any) -> Any:
+        """Read the decorated function's result (documents, vectors), end the call,
+        return the result."""
         if self._reader is not None:
             self._reader(call, result)
-        call.invocation.stop()
+        call.stop()
         return result
+
+    def follow(self, call: GenAICall, generator: Any) -> Any:
+        """Time the generator's items as output chunks until it ends."""
+        call.invocation.leave_call()
+        return follow_stream(generator, call.invocation)
 
 
 def _scope(operation: str, span_name: str, attributes: dict[str, Any], reader: Reader | None,
            options: dict[str, Any]) -> GenAIScope:  # fmt: skip
     metric_attrs = identity(operation, options["provider"], options["model"],
                             options["server_address"], options["server_port"])  # fmt: skip
-    telemetry = genai_telemetry(options["tracer_provider"], options["meter_provider"])
-    content = content_policy(options["capture_content"], options["redact"])
+    config = GenAIConfig.resolve(
+        options["settings"] or get_settings(),
+        (options["tracer_provider"], options["meter_provider"]),
+        options["capture_content"],
+        options["redact"],
+    )
     span_attrs = {k: v for k, v in attributes.items() if v is not None}
-    return GenAIScope(telemetry, metric_attrs, span_name, span_attrs, content, reader)
+    return GenAIScope(config, metric_attrs, span_name, span_attrs, reader)
 
 
 def llm(
@@ -227,6 +157,7 @@ def llm(
     redact: Redactor | None = None,
     tracer_provider: trace.TracerProvider | None = None,
     meter_provider: metrics.MeterProvider | None = None,
+    settings: Settings | None = None,
 ) -> GenAIScope:
     """An LLM call of a custom client (``chat`` by default): span ``{operation} {model}``.
 
@@ -248,6 +179,7 @@ def embedding(
     redact: Redactor | None = None,
     tracer_provider: trace.TracerProvider | None = None,
     meter_provider: metrics.MeterProvider | None = None,
+    settings: Settings | None = None,
 ) -> GenAIScope:
     """An embedding call: span ``embeddings {model}``; a decorated function's
     returned vectors give the input count and dimension."""
@@ -270,6 +202,7 @@ def retrieval(
     redact: Redactor | None = None,
     tracer_provider: trace.TracerProvider | None = None,
     meter_provider: metrics.MeterProvider | None = None,
+    settings: Settings | None = None,
 ) -> GenAIScope:
     """A retrieval from ``data_source`` (a vector index, a search engine): span
     ``retrieval {data_source}``; a decorated function's returned documents

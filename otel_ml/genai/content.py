@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from otel_ml._internal import guard
-from otel_ml.config import get_settings
+from otel_ml.config import Settings, get_settings
 
 Redactor = Callable[[str], "str | None"]
 """Receives each text before it is recorded; returns the text to keep, or ``None`` to drop it."""
@@ -75,15 +75,19 @@ class ContentPolicy:
 
 
 def content_policy(
-    capture: bool | None = None, redact: Redactor | None = None, max_length: int | None = None
+    capture: bool | None = None,
+    redact: Redactor | None = None,
+    max_length: int | None = None,
+    settings: Settings | None = None,
 ) -> ContentPolicy:
-    """The policy for explicit arguments, falling back to the process settings."""
+    """The policy for explicit arguments, falling back to ``settings`` (default:
+    the process's) for whether content is captured."""
     if max_length is not None and (isinstance(max_length, bool) or max_length < 1):
         raise ValueError(f"max_length={max_length!r}: expected an int >= 1")
     if redact is not None and not callable(redact):
         raise TypeError("redact must be a callable taking and returning a string")
     return ContentPolicy(
-        capture=get_settings().capture_content if capture is None else bool(capture),
+        capture=(settings or get_settings()).capture_content if capture is None else bool(capture),
         redact=redact,
         max_length=max_length or DEFAULT_MAX_LENGTH,
     )

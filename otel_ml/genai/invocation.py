@@ -11,16 +11,18 @@ from __future__ import annotations
 import numbers
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from opentelemetry import context, trace
-from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
 
 from otel_ml import semconv
 from otel_ml._internal import guard
+from otel_ml._internal.lifecycle import Invocation
+from otel_ml.config import Settings
+from otel_ml.genai.content import ContentPolicy, Redactor, content_policy
 from otel_ml.genai.instruments import SCOPE, GenAITelemetry
-from otel_ml.inference.invocation import error_type
 
 _IN_CALL = context.create_key("otel_ml.genai.in_call")
 
@@ -59,7 +61,7 @@ def identity(
     return attrs
 
 
-class GenAIInvocation:
+class GenAIInvocation(Invocation):
     """One GenAI call: a CLIENT span made current, duration, token and stream metrics.
 
     Create it with :meth:`start`; end it exactly once with :meth:`stop` or
@@ -67,25 +69,21 @@ class GenAIInvocation:
     reach the caller (see :mod:`otel_ml._internal.guard`).
     """
 
-    __slots__ = ("_ctx", "_done", "_first_ns", "_gaps", "_input_tokens", "_last_ns",
-                 "_metric_attrs", "_output_tokens", "_parent", "_response_model", "_span",
-                 "_start_ns", "_start_wall_ns", "_telemetry")  # fmt: skip
+    __slots__ = ("_first_ns", "_gaps", "_input_tokens", "_last_ns", "_metric_attrs",
+                 "_output_tokens", "_response_model", "_telemetry", "_time_per_chunk")  # fmt: skip
+    component = "genai"
 
     def __init__(self, telemetry: GenAITelemetry, metric_attrs: dict[str, Any]) -> None:
+        self._init(telemetry.internal_errors)
         self._telemetry = telemetry
         self._metric_attrs = metric_attrs
-        self._span: Span | None = None
-        self._parent: Context | None = None
-        self._ctx: Context | None = None
-        self._done = True
+        self._time_per_chunk = True
         self._response_model: str | None = None
         self._input_tokens: int | None = None
         self._output_tokens: int | None = None
         self._gaps: list[int] = []
         self._first_ns = 0
         self._last_ns = 0
-        self._start_ns = 0
-        self._start_wall_ns = 0
 
     @classmethod
     def start(
@@ -94,34 +92,26 @@ class GenAIInvocation:
         metric_attrs: dict[str, Any],
         span_name: str,
         attributes: Mapping[str, Any] | None = None,
+        time_per_chunk: bool = True,
     ) -> GenAIInvocation:
         """Open the span (kind CLIENT) and make it current.
 
         ``metric_attrs`` (see :func:`identity`) go on the span and the
-        metrics; ``attributes`` on the span only.
+        metrics; ``attributes`` on the span only. ``time_per_chunk=False``
+        (``OTEL_ML_GENAI_TIME_PER_CHUNK``) records no per-chunk gaps.
         """
         self = cls(telemetry, metric_attrs)
+        self._time_per_chunk = time_per_chunk
         try:
-            self._start_wall_ns = time.time_ns()
             attrs = {**metric_attrs, **attributes} if attributes else metric_attrs
-            span = telemetry.tracer.start_span(
-                span_name, kind=SpanKind.CLIENT, attributes=attrs, start_time=self._start_wall_ns
+            operation = metric_attrs[semconv.GEN_AI_OPERATION_NAME]
+            self._open(
+                telemetry.tracer, span_name, SpanKind.CLIENT, attrs, marker=(_IN_CALL, operation)
             )
-            self._parent = context.get_current()
-            in_call = context.set_value(_IN_CALL, metric_attrs[semconv.GEN_AI_OPERATION_NAME])
-            self._ctx = trace.set_span_in_context(span, in_call)
-            context.attach(self._ctx)
-            self._span = span
-            self._done = False
         except Exception as exc:
             guard.report("genai.start", exc, telemetry.internal_errors)
         self._start_ns = time.perf_counter_ns()
         return self
-
-    @property
-    def span(self) -> Span:
-        """The span (a non-recording span when telemetry failed to start)."""
-        return self._span or trace.INVALID_SPAN
 
     def chunk(self) -> None:
         """Note one output chunk (first: time to first chunk; later: the gap)."""
@@ -168,6 +158,18 @@ class GenAIInvocation:
         if span is not None and attributes and span.is_recording():
             span.set_attributes({k: v for k, v in attributes.items() if v is not None})
 
+    def on_chunk(self, chunk: Any) -> None:
+        """A stream hook (the invocation follows a decorated generator): one chunk."""
+        self.chunk()
+
+    def on_end(self, abandoned: bool) -> None:
+        """A stream hook: the stream ended (``abandoned``: collected unfinished)."""
+        self.stop(abandoned)
+
+    def on_error(self, exc: BaseException) -> None:
+        """A stream hook: the producer raised."""
+        self.fail(exc)
+
     def leave_call(self) -> None:
         """The call returned a stream: keep the span current while the caller
         iterates, but no longer as "inside the call", so calls made in the
@@ -181,44 +183,16 @@ class GenAIInvocation:
         """End a successful call. ``abandoned`` (a stream nobody finished):
         the span ends at the last chunk, not at garbage collection."""
         end_ns = self._last_ns if abandoned and self._last_ns else time.perf_counter_ns()
-        if self._done:
-            return
-        self._done = True
-        try:
-            self._record(end_ns, self._attrs())
-        except Exception as exc:
-            guard.report("genai.stop", exc, self._telemetry.internal_errors)
-        finally:
-            self._close(end_ns)
+        self._end(end_ns, None, None)
 
-    def fail(self, exc: BaseException, kind: str | None = None) -> None:
-        """End a failed call: ``error.type`` (``kind`` or the exception's
-        qualified class name) on span and duration, status ERROR."""
-        end_ns = time.perf_counter_ns()
-        if self._done:
-            return
-        self._done = True
-        try:
-            kind = kind or error_type(exc)
-            self._record(end_ns, {**self._attrs(), semconv.ERROR_TYPE: kind})
-            span = self._span
-            if span is not None and span.is_recording():
-                span.set_attribute(semconv.ERROR_TYPE, kind)
-                span.record_exception(exc, escaped=True)
-                span.set_status(Status(StatusCode.ERROR, kind))
-        except Exception as err:
-            guard.report("genai.fail", err, self._telemetry.internal_errors)
-        finally:
-            self._close(end_ns)
-
-    def _attrs(self) -> dict[str, Any]:
-        if self._response_model is None:
-            return self._metric_attrs
-        return {**self._metric_attrs, semconv.GEN_AI_RESPONSE_MODEL: self._response_model}
-
-    def _record(self, end_ns: int, attrs: dict[str, Any]) -> None:
+    def _record(self, elapsed_s: float, error: str | None) -> None:
         t = self._telemetry
-        t.duration.record((end_ns - self._start_ns) / 1e9, attrs)
+        attrs = self._metric_attrs
+        if self._response_model is not None:
+            attrs = {**attrs, semconv.GEN_AI_RESPONSE_MODEL: self._response_model}
+        if error is not None:
+            attrs = {**attrs, semconv.ERROR_TYPE: error}
+        t.duration.record(elapsed_s, attrs)
         span_attrs: dict[str, Any] = {}
         for token_type, count, key in (
             (semconv.GEN_AI_TOKEN_INPUT, self._input_tokens, semconv.GEN_AI_USAGE_INPUT_TOKENS),
@@ -231,22 +205,45 @@ class GenAIInvocation:
             first = (self._first_ns - self._start_ns) / 1e9
             t.first_chunk.record(first, attrs)
             span_attrs[semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = first
-            if t.per_chunk is not None:
+            if self._time_per_chunk:
                 # self._ctx holds this call's span: exemplars of the gaps point at its trace.
                 t.per_chunk.record_many([gap / 1e9 for gap in self._gaps], attrs, self._ctx)
         self.set_attributes(span_attrs)
 
-    def _close(self, end_ns: int) -> None:
-        try:
-            if self._span is not None:
-                self._span.end(end_time=self._start_wall_ns + (end_ns - self._start_ns))
-            # Restore the caller's context only where ours is still on top: a
-            # stream may be finished by another thread, a copied context or
-            # the garbage collector, where there is nothing of ours to undo.
-            if self._ctx is not None and context.get_current() is self._ctx:
-                context.attach(self._parent or Context())
-        except Exception as exc:
-            guard.report("genai.close", exc, self._telemetry.internal_errors)
+
+@dataclass(frozen=True)
+class GenAIConfig:
+    """What every call of one entry point shares, resolved once at that entry
+    point: the instruments, the content policy and the per-chunk switch."""
+
+    telemetry: GenAITelemetry
+    content: ContentPolicy
+    time_per_chunk: bool = True
+
+    @classmethod
+    def resolve(
+        cls,
+        settings: Settings,
+        providers: tuple[Any, Any] = (None, None),
+        capture: bool | None = None,
+        redact: Redactor | None = None,
+        max_length: int | None = None,
+    ) -> GenAIConfig:
+        """The config for ``settings``, ``(tracer_provider, meter_provider)`` and
+        the content arguments of an entry point (``None``: the settings decide)."""
+        return cls(
+            GenAITelemetry.of(*providers),
+            content_policy(capture, redact, max_length, settings),
+            settings.genai_time_per_chunk,
+        )
+
+    def start(
+        self, metric_attrs: dict[str, Any], span_name: str, attributes: Mapping[str, Any]
+    ) -> GenAIInvocation:
+        """Start one call of this entry point (see :meth:`GenAIInvocation.start`)."""
+        return GenAIInvocation.start(
+            self.telemetry, metric_attrs, span_name, attributes, self.time_per_chunk
+        )
 
 
 def _is_count(value: Any) -> TypeGuard[int]:

@@ -1,7 +1,8 @@
-"""Running a user's callable inside an inference invocation (sync and async).
+"""Running a user's model method as one inference (sync and async), and the
+readers of its output per operation.
 
-This is the one place where otel_ml sits around the user's code: the user's
-exception propagates unchanged and the user's result is returned untouched.
+The user's exception propagates unchanged and the user's result is returned
+untouched (see :func:`otel_ml._internal.scope.run_sync`).
 """
 
 from __future__ import annotations
@@ -11,16 +12,20 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from otel_ml.inference.extract import (
+from otel_ml._internal.scope import run_async, run_sync
+from otel_ml.inference.invocation import InferenceInvocation, Summarizer
+from otel_ml.inference.model import ModelContext
+from otel_ml.outputs.extract import (
     OutputSummary,
     Task,
     batch_size_of,
     detect_task,
     summarize_predictions,
 )
-from otel_ml.inference.invocation import InferenceInvocation, ModelContext, Summarizer
 
 T = TypeVar("T")
+INSTRUMENTED_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
+"""The prediction methods ``wrap_model`` and the library hooks instrument."""
 
 
 def rows_of(args: tuple[Any, ...]) -> int | None:
@@ -35,6 +40,16 @@ def rows_of(args: tuple[Any, ...]) -> int | None:
         return batch_size_of(first)
     except Exception:
         return None
+
+
+def begin(
+    model: ModelContext, operation: str, summarize: Summarizer | None, args: tuple[Any, ...]
+) -> InferenceInvocation:
+    """Start one inference of ``model`` whose first argument holds the input rows."""
+    invocation = InferenceInvocation.start(model, operation, rows_of(args), summarize)
+    if args and model.wants_inputs:
+        invocation.set_inputs(args[0])
+    return invocation
 
 
 def invoke(
@@ -52,15 +67,8 @@ def invoke(
     with them, and ``functools.partial(invoke, model, operation, fn, summarize)``
     is an instrumented method without a Python frame of its own.
     """
-    invocation = InferenceInvocation.start(model, operation, rows_of(args))
-    if args and model.monitor is not None:
-        invocation.set_inputs(args[0])
-    try:
-        result = fn(*args, **kwargs)
-    except BaseException as exc:
-        invocation.fail(exc)
-        raise
-    invocation.stop(summarize, result)
+    call = begin(model, operation, summarize, args)
+    result: T = run_sync(call, InferenceInvocation.complete, fn, args, kwargs)
     return result
 
 
@@ -74,15 +82,8 @@ async def ainvoke(
     **kwargs: Any,
 ) -> T:
     """Await ``fn(*args, **kwargs)`` as one inference of ``model``."""
-    invocation = InferenceInvocation.start(model, operation, rows_of(args))
-    if args and model.monitor is not None:
-        invocation.set_inputs(args[0])
-    try:
-        result = await fn(*args, **kwargs)
-    except BaseException as exc:
-        invocation.fail(exc)
-        raise
-    invocation.stop(summarize, result)
+    call = begin(model, operation, summarize, args)
+    result: T = await run_async(call, InferenceInvocation.complete, fn, args, kwargs)
     return result
 
 

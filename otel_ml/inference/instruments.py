@@ -11,16 +11,14 @@ measurement, a set add less still, and this is the request path.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from otel_ml import semconv
-from otel_ml._internal import guard
-from otel_ml._internal.registry import PerProviders, reset_after_fork
-from otel_ml.version import __version__
+from otel_ml._internal.registry import TelemetryBundle, reset_after_fork
 
 Attributes = dict[str, Any]
 E = TypeVar("E")
@@ -91,7 +89,7 @@ class _InFlight:
             calls.clear()
 
 
-class InferenceTelemetry:
+class InferenceTelemetry(TelemetryBundle):
     """Tracer and instruments shared by every inference invocation of a provider pair."""
 
     def __init__(
@@ -99,8 +97,8 @@ class InferenceTelemetry:
         tracer_provider: trace.TracerProvider | None = None,
         meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
-        self.tracer = trace.get_tracer("otel_ml", __version__, tracer_provider=tracer_provider)
-        meter = metrics.get_meter("otel_ml", __version__, meter_provider=meter_provider)
+        super().__init__("otel_ml", tracer_provider, meter_provider)
+        meter = self.meter
         self.duration = meter.create_histogram(
             semconv.ML_INFERENCE_DURATION,
             unit="s",
@@ -113,9 +111,6 @@ class InferenceTelemetry:
             description="Confidence (max class probability) of predicted rows.",
             explicit_bucket_boundaries_advisory=list(semconv.CONFIDENCE_BUCKETS),
         )
-        self.meter = meter
-        self._extensions: dict[str, Any] = {}
-        self.internal_errors = guard.internal_errors_counter(meter)
         self.active = _InFlight()
         self.predictions = _Tallies()
         self.data_quality = _Tallies()
@@ -137,26 +132,3 @@ class InferenceTelemetry:
             unit="{prediction}",
             description="Predicted rows per class.",
         )
-
-    def extension(self, key: str, build: Callable[[InferenceTelemetry], E]) -> E:
-        """The instruments of a feature (drift, feedback) on this bundle's meter,
-        built by ``build(self)`` on first use."""
-        found = self._extensions.get(key)
-        if found is None:
-            with _extension_lock:
-                found = self._extensions.get(key)
-                if found is None:
-                    found = self._extensions[key] = build(self)
-        return found
-
-
-_bundles: PerProviders[InferenceTelemetry] = PerProviders(lambda tp, mp: InferenceTelemetry(tp, mp))
-_extension_lock = threading.RLock()  # extensions may build while a bundle is being made
-
-
-def inference_telemetry(
-    tracer_provider: trace.TracerProvider | None = None,
-    meter_provider: metrics.MeterProvider | None = None,
-) -> InferenceTelemetry:
-    """The shared :class:`InferenceTelemetry` for these providers (``None``: global)."""
-    return _bundles.get(tracer_provider, meter_provider)

@@ -1,15 +1,30 @@
-"""What every otel_ml Instrumentor shares: the dependency check and undoing patches."""
+"""What every otel_ml Instrumentor shares: the dependency check, the guard, exact undo.
+
+A new library hook is a :class:`PatchingInstrumentor` subclass (its wiring
+table and ``_patch``), a ``patch`` module with the wrappers, and pure
+extraction functions; the wrappers drive the invocation lifecycle.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
-from typing import Any
+from collections.abc import Callable, Collection, Iterable
+from typing import Any, ClassVar
 
 from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
+    BaseInstrumentor,
+)
+
+from otel_ml._internal import guard
+from otel_ml.config import Settings, get_settings
 
 Target = tuple[type, str, Any]
 """A patched class attribute: ``(owner, name, original __dict__ entry)``."""
+Wrapped = Callable[..., Any]
+"""The original method a wrapt wrapper is handed."""
+Args = tuple[Any, ...]
+Kwargs = dict[str, Any]
 
 _logger = logging.getLogger("otel_ml")
 
@@ -32,7 +47,59 @@ def library_usable(instruments: Collection[str], module: str) -> bool:
     return False
 
 
+def replace_all(replacements: Iterable[tuple[type, str, Any, Any]]) -> list[Target]:
+    """Set each ``(owner, name, original, replacement)``; what to restore.
+
+    All or nothing: if one replacement fails, the ones made so far are undone.
+    """
+    done: list[Target] = []
+    try:
+        for owner, name, original, replacement in replacements:
+            setattr(owner, name, replacement)
+            done.append((owner, name, original))
+    except BaseException:
+        restore(done)
+        raise
+    return done
+
+
 def restore(patched: Iterable[Target]) -> None:
     """Put the original ``__dict__`` entries back (the same objects)."""
     for owner, name, original in patched:
         setattr(owner, name, original)
+
+
+class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """An instrumentor that patches a library's methods in place.
+
+    Subclasses name the library (:attr:`library`, the module the launcher
+    looks for) and its supported versions (:attr:`instruments`), and implement
+    :meth:`_patch`. ``instrument()`` takes ``settings`` (a
+    :class:`otel_ml.Settings`; default: the process's, from the environment)
+    besides the subclass's own options; a failure while patching is reported
+    under ``{library}.instrument`` and leaves the library as it was.
+    """
+
+    library: ClassVar[str]
+    instruments: ClassVar[Collection[str]]
+    _patched: list[Target] = []  # noqa: RUF012 - reassigned, never mutated
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        """The library versions this instrumentation supports."""
+        return self.instruments
+
+    def _instrument(self, **kwargs: Any) -> None:
+        if not library_usable(self.instruments, self.library):
+            return
+        try:
+            self._patched = self._patch(kwargs.get("settings") or get_settings(), kwargs)
+        except Exception as exc:
+            guard.report(f"{self.library}.instrument", exc)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        restore(self._patched)
+        self._patched = []
+
+    def _patch(self, settings: Settings, options: dict[str, Any]) -> list[Target]:
+        """Patch the library with ``options`` (the ``instrument()`` keywords); what to restore."""
+        raise NotImplementedError

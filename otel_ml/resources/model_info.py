@@ -17,7 +17,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml.inference.instruments import InferenceTelemetry
-from otel_ml.inference.invocation import ModelContext
+from otel_ml.inference.model import ModelContext
 from otel_ml.resources.framework import detect_framework
 
 __all__ = ["ModelInfo", "register_model_info"]

@@ -1,47 +1,51 @@
 """Feedback fixtures: settings of the test's choosing and a prediction store per test.
 
-otel_ml reads its settings once per process (``get_settings()``) and sizes the
-process-wide prediction store from them on first use. Each test here gets
-settings loaded from an environment it chooses (never ``os.environ``) and a
-store of its own, and both are put back afterwards.
+Entry points take the settings they are handed (``settings=``); the first
+model that keeps predictions sizes the process-wide prediction store. Each
+test here builds settings from an environment it chooses (never
+``os.environ``) and starts with no store, or one of its own, and the store
+in place before is put back afterwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from feedback_support import UseSettings
 
-from otel_ml import config
 from otel_ml.config import Settings
-from otel_ml.feedback import recorder
+from otel_ml.feedback.recorder import use_prediction_store
 from otel_ml.feedback.store import PredictionStore
 
 
 @pytest.fixture(autouse=True)
-def use_settings(monkeypatch: pytest.MonkeyPatch) -> UseSettings:
-    """``use_settings(OTEL_ML_...="...")`` makes those the process settings for this
-    test (an empty environment by default) and resets the store to be sized by them."""
+def _own_store() -> Iterator[None]:
+    """No prediction store at the start of a test; the one before it afterwards."""
+    previous = use_prediction_store(None)
+    yield
+    use_prediction_store(previous)
+
+
+@pytest.fixture
+def use_settings() -> UseSettings:
+    """``use_settings(OTEL_ML_...="...")``: settings from that environment only, to
+    hand to the entry points (``settings=``); the first model sizes the store."""
 
     def use(**environ: str) -> Settings:
-        settings = Settings.load(environ=environ)
-        monkeypatch.setattr(config, "_loaded", settings)
-        monkeypatch.setattr(recorder, "_store", None)
-        return settings
+        return Settings.load(environ=environ)
 
-    use()
     return use
 
 
 @pytest.fixture
-def use_store(monkeypatch: pytest.MonkeyPatch) -> Callable[..., PredictionStore]:
+def use_store() -> Callable[..., PredictionStore]:
     """``use_store(capacity, ttl_s, clock)``: the process-wide store for this test."""
 
     def use(capacity: int, ttl_s: float, clock: Any) -> PredictionStore:
         store = PredictionStore(capacity, ttl_s, clock)
-        monkeypatch.setattr(recorder, "_store", store)
+        use_prediction_store(store)
         return store
 
     return use

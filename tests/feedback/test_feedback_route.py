@@ -19,10 +19,11 @@ from support import Telemetry
 
 import otel_ml
 from otel_ml import semconv
+from otel_ml.config import get_settings
 from otel_ml.feedback.store import PredictionStore
-from otel_ml.inference.instruments import inference_telemetry
-from otel_ml.inference.invocation import model_context
+from otel_ml.inference.instruments import InferenceTelemetry
 from otel_ml.instrumentation.fastapi import Instrumentation
+from otel_ml.models.sinks import model_for
 
 IRIS = load_iris()
 X = IRIS.data
@@ -345,9 +346,9 @@ def test_size_limits_answer_413(
     instrument: Instrument,
     use_settings: UseSettings,
 ) -> None:
-    use_settings(OTEL_ML_FEEDBACK_MAX_ITEMS="3", OTEL_ML_FEEDBACK_MAX_BODY_BYTES="300")
+    limits = use_settings(OTEL_ML_FEEDBACK_MAX_ITEMS="3", OTEL_ML_FEEDBACK_MAX_BODY_BYTES="300")
     app = make_app(classifier, telemetry, name)
-    instrument(app)
+    instrument(app, settings=limits)
     item = {"prediction_id": "a" * 32, "actual": "setosa"}  # 52 bytes as JSON
     with TestClient(app) as client:
         too_many = client.post("/feedback", json=[item] * 4)
@@ -376,9 +377,8 @@ def test_a_configured_token_is_required(
     instrument: Instrument,
     use_settings: UseSettings,
 ) -> None:
-    use_settings(OTEL_ML_FEEDBACK_TOKEN="s3cret-token")
     app = make_app(classifier, telemetry, name)
-    instrument(app)
+    instrument(app, settings=use_settings(OTEL_ML_FEEDBACK_TOKEN="s3cret-token"))
     label = {"prediction_id": "f" * 32, "actual": "setosa"}
     with TestClient(app) as client:
         refused = [
@@ -433,8 +433,8 @@ def test_uninstrument_removes_the_route(
         return {"caught": anything}
 
     handle = instrument(app)
-    model = model_context(name, "7", inference_telemetry(**telemetry.providers))
-    assert handle.feedback_route == "/feedback" and model.feedback is not None
+    model = model_for(name, "7", InferenceTelemetry.of(**telemetry.providers), get_settings())
+    assert handle.feedback_route == "/feedback" and model.sink("feedback") is not None
     with TestClient(app) as client:
         pids = predict(client, (0, 50))
         label = {"prediction_id": pids[0], "actual": "setosa"}

@@ -280,9 +280,13 @@ def test_labels_without_a_prediction_are_counted_by_reason(
 def test_segments_label_the_metrics_with_capped_values(
     classifier: LogisticRegression, telemetry: Telemetry, use_settings: UseSettings
 ) -> None:
-    use_settings(OTEL_ML_FEEDBACK_SEGMENTS="country,channel", OTEL_ML_MAX_SEGMENT_VALUES="2")
+    settings = use_settings(
+        OTEL_ML_FEEDBACK_SEGMENTS="country,channel", OTEL_ML_MAX_SEGMENT_VALUES="2"
+    )
     name = "segments"
-    model = otel_ml.wrap_model(classifier, name, "1", feedback=True, **telemetry.providers)
+    model = otel_ml.wrap_model(
+        classifier, name, "1", feedback=True, **telemetry.providers, settings=settings
+    )
     requests = [  # (segments, row, label): each in its own context, like a request
         ({"country": "DE", "channel": "web", "user": "u1"}, SETOSA, "setosa"),
         ({"country": "FR", "channel": "web"}, VERSICOLOR, "setosa"),
@@ -327,9 +331,11 @@ def test_segments_label_the_metrics_with_capped_values(
 def test_quality_gauges_slide_over_the_last_labels(
     classifier: LogisticRegression, telemetry: Telemetry, use_settings: UseSettings
 ) -> None:
-    use_settings(OTEL_ML_FEEDBACK_WINDOW="4")
+    settings = use_settings(OTEL_ML_FEEDBACK_WINDOW="4")
     name = "sliding"
-    model = otel_ml.wrap_model(classifier, name, "1", feedback=True, **telemetry.providers)
+    model = otel_ml.wrap_model(
+        classifier, name, "1", feedback=True, **telemetry.providers, settings=settings
+    )
     for _ in range(6):
         model.predict(X[[SETOSA]])
     ids = prediction_ids(telemetry, name)
@@ -376,9 +382,9 @@ def test_the_baseline_gauge_exports_the_profiles_offline_accuracy(
 def test_the_inference_block_gives_the_prediction_id_to_label(
     telemetry: Telemetry, use_settings: UseSettings
 ) -> None:
-    use_settings(OTEL_ML_FEEDBACK_ENABLED="true")  # every model remembers its predictions
+    settings = use_settings(OTEL_ML_FEEDBACK_ENABLED="true")  # every model remembers
     name = "block"
-    with otel_ml.inference(name, "1", **telemetry.providers) as invocation:
+    with otel_ml.inference(name, "1", **telemetry.providers, settings=settings) as invocation:
         invocation.record_predictions(["spam"])
 
     assert otel_ml.record_feedback(invocation.prediction_id, "ham") == "matched"

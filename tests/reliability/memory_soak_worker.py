@@ -34,8 +34,8 @@ from otel_ml import semconv
 from otel_ml.config import get_settings
 from otel_ml.drift.profile import ReferenceProfile
 from otel_ml.feedback.recorder import prediction_store
-from otel_ml.inference.instruments import inference_telemetry
-from otel_ml.inference.invocation import model_context
+from otel_ml.inference.instruments import InferenceTelemetry
+from otel_ml.models.sinks import drift_monitor, model_for
 
 SAMPLE_EVERY = 50_000
 STOP_LABELLING_BEFORE_END = 20_000  # so the store ends full of unlabelled predictions
@@ -86,8 +86,8 @@ def collect(providers: dict[str, Any]) -> dict[str, int]:
     """What a metric collection does: every observable callback of the model's
     inference, drift and feedback instruments (drift windows close and are
     scored in the first); the number of observations each returned."""
-    context = model_context("soak", "1", inference_telemetry(**providers))
-    monitor, feedback = context.monitor, context.feedback
+    context = model_for("soak", "1", InferenceTelemetry.of(**providers), get_settings())
+    monitor, feedback = drift_monitor(context), context.sink("feedback")
     assert monitor is not None and feedback is not None
     telemetry, options = context.telemetry, CallbackOptions()
     window = feedback.window.snapshot()
@@ -112,10 +112,11 @@ def report(
 ) -> dict[str, Any]:
     """The RSS samples and every bounded structure's size, as plain JSON."""
     settings = get_settings()
-    context = model_context("soak", "1", inference_telemetry(**providers))
-    assert context.monitor is not None and context.feedback is not None
-    store = prediction_store()
-    window = context.monitor.window
+    context = model_for("soak", "1", InferenceTelemetry.of(**providers), settings)
+    monitor, feedback = drift_monitor(context), context.sink("feedback")
+    assert monitor is not None and feedback is not None
+    store = prediction_store(settings)
+    window = monitor.window
     classes = {
         dict(o.attributes or {})[semconv.ML_PREDICTION_CLASS]
         for o in context.telemetry.predictions.observe(CallbackOptions())
@@ -130,16 +131,16 @@ def report(
         "labels": {"admitted": len(context.labels), "cap": settings.max_class_labels,
                    "class_keys": len(context._class_keys), "exported": sorted(classes)},
         "segments": {name: len(values) for name, values in
-                     context.feedback._segment_values.items()},
+                     feedback._segment_values.items()},
         "segment_cap": settings.max_segment_values,
-        "quality": {"pairs": len(context.feedback.window._pairs),
+        "quality": {"pairs": len(feedback.window._pairs),
                     "size": settings.feedback_window},
         "drift": {"fill": window._fill, "buffer_rows": window.config.buffer_rows,
                   "label_counts": len(window._label_counts),
                   "buffer_nbytes": [buffer_nbytes, window.buffer_nbytes],
                   "windows_closed": window._index,
-                  "bins": sum(len(f.coarse_fractions) for f in (*context.monitor.profile.features,
-                              context.monitor.profile.prediction) if f is not None)},
+                  "bins": sum(len(f.coarse_fractions) for f in (*monitor.profile.features,
+                              monitor.profile.prediction) if f is not None)},
         "tallies": {"predictions": len(context.telemetry.predictions._values),
                     "data_quality": len(context.telemetry.data_quality._values)},
         "observations": observations,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -20,11 +20,11 @@ import pytest
 from support import Telemetry
 
 import otel_ml
-from otel_ml import config, semconv
+from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml.config import Settings
 from otel_ml.drift.profile import ReferenceProfile
-from otel_ml.feedback import recorder
+from otel_ml.feedback.recorder import use_prediction_store
 
 THREADS = 32
 CALLS_PER_THREAD = 200
@@ -52,22 +52,22 @@ class AsyncSignModel:
 
 
 @pytest.fixture
-def models(telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
+def models(telemetry: Telemetry) -> Iterator[tuple[Any, Any]]:
     settings = Settings.load(environ={"OTEL_ML_DRIFT_BUFFER_ROWS": "64",
                                       "OTEL_ML_DRIFT_WINDOW_ROWS": "500",
                                       "OTEL_ML_DRIFT_MIN_COUNT": "100"})  # fmt: skip
-    monkeypatch.setattr(config, "_loaded", settings)
-    monkeypatch.setattr(recorder, "_store", None)
+    previous = use_prediction_store(None)
     rng = np.random.default_rng(3)
     reference = rng.normal(size=(2000, FEATURES))
     profile = ReferenceProfile.fit(
         reference, predictions=np.where(reference[:, 0] >= 0, "pos", "neg")
     )
-    options = {"reference": profile, "feedback": True, **telemetry.providers}
-    return (
+    options = {"reference": profile, "feedback": True, "settings": settings, **telemetry.providers}
+    yield (
         otel_ml.wrap_model(SignModel(), "concurrent", "1", **options),
         otel_ml.wrap_model(AsyncSignModel(), "concurrent-async", "1", **options),
     )
+    use_prediction_store(previous)
 
 
 class Results:

@@ -38,11 +38,10 @@ from sklearn.preprocessing import OneHotEncoder
 from support import Telemetry
 
 import otel_ml
-from otel_ml import config
 from otel_ml.config import Settings
 from otel_ml.demo.llm_server import running_server
 from otel_ml.drift.profile import ReferenceProfile
-from otel_ml.feedback import recorder
+from otel_ml.feedback.recorder import use_prediction_store
 from otel_ml.genai.content import TRUNCATED
 from otel_ml.instrumentation.openai import OpenAIInstrumentor
 
@@ -68,6 +67,7 @@ class Exported:
     telemetry: Telemetry
     receiver: HttpReceiver
     logs: list[str]
+    settings: Settings
 
     def flush(self) -> None:
         self.telemetry.tracer_provider.force_flush()
@@ -97,13 +97,12 @@ class _Collect(logging.Handler):
 
 
 @pytest.fixture
-def exported(monkeypatch: pytest.MonkeyPatch) -> Iterator[Exported]:
+def exported() -> Iterator[Exported]:
     """Providers exporting to memory and over OTLP/HTTP to a loopback receiver;
-    every log record of the process captured; settings with a feedback token."""
-    monkeypatch.setattr(
-        config, "_loaded", Settings.load(environ={"OTEL_ML_FEEDBACK_TOKEN": FEEDBACK_TOKEN})
-    )
-    monkeypatch.setattr(recorder, "_store", None)  # fmt: skip
+    every log record of the process captured; settings with a feedback token;
+    a prediction store of this test's own."""
+    settings = Settings.load(environ={"OTEL_ML_FEEDBACK_TOKEN": FEEDBACK_TOKEN})
+    previous_store = use_prediction_store(None)
     logs: list[str] = []
     handler = _Collect(logs)
     root = logging.getLogger()
@@ -125,8 +124,9 @@ def exported(monkeypatch: pytest.MonkeyPatch) -> Iterator[Exported]:
         meter_provider = MeterProvider(metric_readers=[reader, otlp_metrics])
         try:
             yield Exported(Telemetry(tracer_provider, meter_provider, memory, reader),
-                           receiver, logs)  # fmt: skip
+                           receiver, logs, settings)  # fmt: skip
         finally:
+            use_prediction_store(previous_store)
             tracer_provider.shutdown()
             meter_provider.shutdown()
             root.removeHandler(handler)
@@ -148,8 +148,10 @@ def fitted_pipeline() -> tuple[Any, ReferenceProfile]:
 
 def serve_model(exported: Exported, **instrument_args: Any) -> FastAPI:
     model, profile = fitted_pipeline()
+    instrument_args.setdefault("settings", exported.settings)
     wrapped = otel_ml.wrap_model(model, "fraud", "1", reference=profile,
-                                 **exported.telemetry.providers)  # fmt: skip
+                                 **exported.telemetry.providers,
+                                 settings=instrument_args["settings"])  # fmt: skip
     app = FastAPI()
 
     @app.post("/predict")
@@ -279,14 +281,13 @@ def test_the_drift_page_is_off_by_default_and_shows_only_aggregates(exported: Ex
 
 
 def test_the_feedback_route_enforces_token_size_and_count_over_real_http(
-    exported: Exported, monkeypatch: pytest.MonkeyPatch
+    exported: Exported,
 ) -> None:
     """The route's limits as a client meets them through uvicorn's own HTTP parsing
     (the unit tests in tests/feedback use the in-process test client)."""
     limits = {"OTEL_ML_FEEDBACK_TOKEN": FEEDBACK_TOKEN, "OTEL_ML_FEEDBACK_MAX_ITEMS": "5",
               "OTEL_ML_FEEDBACK_MAX_BODY_BYTES": "2000"}  # fmt: skip
-    monkeypatch.setattr(config, "_loaded", Settings.load(environ=limits))
-    app = serve_model(exported)
+    app = serve_model(exported, settings=Settings.load(environ=limits))
     label = {"prediction_id": "0" * 32, "actual": "ok"}
     auth = {"Authorization": f"Bearer {FEEDBACK_TOKEN}"}
     with serving(app) as url, httpx.Client(base_url=url, timeout=10) as http:

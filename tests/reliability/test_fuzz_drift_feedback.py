@@ -23,11 +23,11 @@ from reliability_support import fuzz_settings, serving
 from support import Telemetry
 
 import otel_ml
-from otel_ml import config, semconv
+from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml.config import Settings
 from otel_ml.drift.profile import ReferenceProfile
-from otel_ml.feedback import recorder
+from otel_ml.feedback.recorder import use_prediction_store
 from otel_ml.instrumentation.fastapi.feedback_route import OUTCOMES
 
 
@@ -85,19 +85,18 @@ def test_an_unprintable_category_is_an_unseen_value(
 
 
 @pytest.fixture
-def labelled(telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """A classifier, a regressor and a batch classifier with feedback on, and a
-    store of this test's own."""
-    monkeypatch.setattr(config, "_loaded", Settings.load(environ={}))
-    monkeypatch.setattr(recorder, "_store", None)
-    return {
-        "classifier": otel_ml.wrap_model(lambda x: "a", "fb-class", "1", feedback=True,
-                                         **telemetry.providers),
+def labelled(telemetry: Telemetry) -> Iterator[dict[str, Any]]:
+    """A classifier, a regressor and a batch classifier with feedback on, default
+    settings, and a store of this test's own."""
+    previous = use_prediction_store(None)
+    options = {"feedback": True, "settings": Settings.load(environ={}), **telemetry.providers}
+    yield {
+        "classifier": otel_ml.wrap_model(lambda x: "a", "fb-class", "1", **options),
         "regressor": otel_ml.wrap_model(lambda x: 1.5, "fb-reg", "1", task="regression",
-                                        feedback=True, **telemetry.providers),
-        "batch": otel_ml.wrap_model(lambda x: ["a", "b", "c"], "fb-batch", "1", feedback=True,
-                                    **telemetry.providers),
+                                        **options),
+        "batch": otel_ml.wrap_model(lambda x: ["a", "b", "c"], "fb-batch", "1", **options),
     }  # fmt: skip
+    use_prediction_store(previous)
 
 
 @fuzz_settings(max_examples=80)
@@ -137,15 +136,10 @@ def feedback_server() -> Iterator[httpx.Client]:
         "OTEL_ML_FEEDBACK_TOKEN": "fuzz-token", "OTEL_ML_FEEDBACK_MAX_ITEMS": "20",
         "OTEL_ML_FEEDBACK_MAX_BODY_BYTES": "20000",
     })  # fmt: skip
-    saved = config._loaded
-    config._loaded = settings
-    try:
-        app = FastAPI()
-        providers = {"tracer_provider": TracerProvider(), "meter_provider": MeterProvider()}
-        otel_ml.instrument(app, model_name="fuzz-route", feedback_route="/feedback",
-                           instrument_sklearn=False, **providers)  # fmt: skip
-    finally:
-        config._loaded = saved
+    app = FastAPI()
+    providers = {"tracer_provider": TracerProvider(), "meter_provider": MeterProvider()}
+    otel_ml.instrument(app, model_name="fuzz-route", feedback_route="/feedback",
+                       instrument_sklearn=False, settings=settings, **providers)  # fmt: skip
     with serving(app) as url, httpx.Client(base_url=url, timeout=10) as client:
         yield client
 

@@ -15,18 +15,13 @@ the contrib ``openai-v2``) already wraps is left to it: one span per call.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Any
 
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
-
 from otel_ml import semconv
-from otel_ml._internal import guard
-from otel_ml.genai.content import content_policy
-from otel_ml.genai.instruments import genai_telemetry
-from otel_ml.instrumentation._patching import Target, library_usable, restore
+from otel_ml.config import Settings
+from otel_ml.genai.invocation import GenAIConfig
+from otel_ml.instrumentation._patching import PatchingInstrumentor, Target
 from otel_ml.instrumentation.openai.package import _instruments
 
 __all__ = ["OpenAIInstrumentor", "instrument_openai"]
@@ -46,44 +41,30 @@ _METHODS = (
 )
 
 
-class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class OpenAIInstrumentor(PatchingInstrumentor):
     """Patches the ``openai`` SDK's ``create`` methods with GenAI telemetry.
 
     ``instrument()`` accepts ``tracer_provider``, ``meter_provider``,
     ``capture_content`` (default: the ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``
     / ``OTEL_ML_CAPTURE_CONTENT`` setting, off), ``redact`` (a callable that
-    sees every captured text first) and ``max_content_length``.
+    sees every captured text first), ``max_content_length`` and ``settings``
+    (a :class:`otel_ml.Settings`; default: the process's, from the environment).
     """
 
-    _patched: list[Target] = []  # noqa: RUF012 - reassigned, never mutated
+    library = "openai"
+    instruments = _instruments
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        """The ``openai`` versions this instrumentation supports."""
-        return _instruments
-
-    def _instrument(self, **kwargs: Any) -> None:
-        if not library_usable(_instruments, "openai"):
-            return
+    def _patch(self, settings: Settings, options: dict[str, Any]) -> list[Target]:
         from otel_ml.instrumentation.openai import patch
 
-        try:
-            config = patch.PatchConfig(
-                telemetry=genai_telemetry(
-                    kwargs.get("tracer_provider"), kwargs.get("meter_provider")
-                ),
-                content=content_policy(
-                    kwargs.get("capture_content"),
-                    kwargs.get("redact"),
-                    kwargs.get("max_content_length"),
-                ),
-            )
-            self._patched = patch.apply(_targets(), config)
-        except Exception as exc:
-            guard.report("openai.instrument", exc)
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        restore(self._patched)
-        self._patched = []
+        config = GenAIConfig.resolve(
+            settings,
+            (options.get("tracer_provider"), options.get("meter_provider")),
+            options.get("capture_content"),
+            options.get("redact"),
+            options.get("max_content_length"),
+        )
+        return patch.apply(_targets(), config)
 
 
 def _targets() -> list[tuple[type, str, str, bool]]:

@@ -1,16 +1,14 @@
 """Wrappers around the ``openai`` SDK's ``create`` methods (sync and async).
 
 One wrapper per sync/async flavour serves chat, text completions and
-embeddings: the operation is bound with ``functools.partial`` at
-``instrument()``, and everything that differs lives in :mod:`.extract`.
+embeddings: the operation is bound when ``instrument()`` patches, and
+everything that differs lives in :mod:`.extract`.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import openai
@@ -19,33 +17,24 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_ml import semconv
 from otel_ml._internal import guard
+from otel_ml._internal.scope import run_async, run_sync
+from otel_ml._internal.stream import follow_stream
+from otel_ml.genai.api import GenAICall
 from otel_ml.genai.content import ContentPolicy
-from otel_ml.genai.instruments import GenAITelemetry
-from otel_ml.genai.invocation import GenAIInvocation, identity, traced_elsewhere
-from otel_ml.genai.stream import AsyncStream, SyncStream
-from otel_ml.instrumentation._patching import Target, restore
+from otel_ml.genai.invocation import GenAIConfig, GenAIInvocation, identity, traced_elsewhere
+from otel_ml.instrumentation._patching import Args, Kwargs, Target, Wrapped, replace_all
 
 from . import extract
 
 _logger = logging.getLogger(__name__)
-
-"""``(class, method name, original __dict__ entry)``."""
 
 
 class PatchedCreate(wrapt.FunctionWrapper):  # type: ignore[type-arg]
     """Marks a method otel_ml patched, so it is never patched twice."""
 
 
-@dataclass(frozen=True)
-class PatchConfig:
-    """What every patched call shares, bound once at ``instrument()``."""
-
-    telemetry: GenAITelemetry
-    content: ContentPolicy
-
-
 def _start(
-    config: PatchConfig, operation: str, resource: Any, kwargs: dict[str, Any]
+    config: GenAIConfig, operation: str, resource: Any, kwargs: dict[str, Any]
 ) -> GenAIInvocation:
     try:
         model = kwargs.get("model")
@@ -63,9 +52,7 @@ def _start(
     except Exception as exc:
         guard.report("openai.request", exc, config.telemetry.internal_errors)
         metric_attrs, attrs, model = identity(operation), {}, None
-    return GenAIInvocation.start(
-        config.telemetry, metric_attrs, semconv.genai_span_name(operation, model), attrs
-    )
+    return config.start(metric_attrs, semconv.genai_span_name(operation, model), attrs)
 
 
 def _endpoint(resource: Any, model: str | None) -> tuple[str, str | None, str | None, int | None]:
@@ -87,49 +74,58 @@ def _apply(
     invocation.set_attributes(attrs)
 
 
-def _fail(invocation: GenAIInvocation, exc: BaseException) -> None:
-    code = extract.status_code(exc)
-    if code is not None:
-        invocation.set_attributes({"http.response.status_code": code})
-    invocation.fail(exc, extract.error_kind(exc))
+class OpenAICall(GenAICall):
+    """One ``create`` call in progress: its invocation and the config it reads with."""
+
+    __slots__ = ("config",)
+
+    def __init__(self, config: GenAIConfig, invocation: GenAIInvocation) -> None:
+        super().__init__(invocation, config.content)
+        self.config = config
+
+    def fail(self, exc: BaseException) -> None:
+        """End the call with the API error's status code and ``error.type``."""
+        code = extract.status_code(exc)
+        if code is not None:
+            self.invocation.set_attributes({"http.response.status_code": code})
+        self.invocation.fail(exc, extract.error_kind(exc))
+
+    def finish(self, result: Any) -> Any:
+        """Hand a stream over to a proxy, or read a response and end the call."""
+        invocation, content = self.invocation, self.config.content
+        try:
+            if isinstance(result, openai.Stream | openai.AsyncStream):
+                invocation.leave_call()
+                return follow_stream(result, StreamHandler(self))
+            body = _body(result)
+            if body is not None:
+                _apply(invocation, extract.read_response(body, content.capture), content)
+        except Exception as exc:
+            guard.report("openai.response", exc, self.config.telemetry.internal_errors)
+        invocation.stop()
+        return result
 
 
 class StreamHandler:
-    """Reads a response stream's chunks into its invocation."""
+    """Reads a response stream's chunks into its call."""
 
-    __slots__ = ("_content", "_invocation", "_reader")
+    __slots__ = ("_call", "_reader")
 
-    def __init__(self, invocation: GenAIInvocation, content: ContentPolicy) -> None:
-        self._invocation = invocation
-        self._content = content
-        self._reader = extract.StreamReader(keep_text=content.capture)
+    def __init__(self, call: OpenAICall) -> None:
+        self._call = call
+        self._reader = extract.StreamReader(keep_text=call.config.content.capture)
 
     def on_chunk(self, chunk: Any) -> None:
         if self._reader.add(chunk):
-            self._invocation.chunk()
+            self._call.invocation.chunk()
 
     def on_end(self, abandoned: bool) -> None:
-        _apply(self._invocation, self._reader.fields, self._content)
-        self._invocation.stop(abandoned)
+        _apply(self._call.invocation, self._reader.fields, self._call.config.content)
+        self._call.invocation.stop(abandoned)
 
     def on_error(self, exc: BaseException) -> None:
-        _apply(self._invocation, self._reader.fields, self._content)
-        _fail(self._invocation, exc)
-
-
-def _finish(config: PatchConfig, invocation: GenAIInvocation, result: Any, streaming: type) -> Any:
-    """Hand a stream over to a proxy, or read a response and end the call."""
-    try:
-        if isinstance(result, openai.Stream | openai.AsyncStream):
-            invocation.leave_call()
-            return streaming(result, StreamHandler(invocation, config.content))
-        body = _body(result)
-        if body is not None:
-            _apply(invocation, extract.read_response(body, config.content.capture), config.content)
-    except Exception as exc:
-        guard.report("openai.response", exc, config.telemetry.internal_errors)
-    invocation.stop()
-    return result
+        _apply(self._call.invocation, self._reader.fields, self._call.config.content)
+        self._call.fail(exc)
 
 
 def _body(result: Any) -> Any:
@@ -143,44 +139,35 @@ def _body(result: Any) -> Any:
     return result.parse()
 
 
-def traced_create(
-    config: PatchConfig,
-    operation: str,
-    wrapped: Callable[..., Any],
-    instance: Any,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> Any:
-    """A sync ``create``: one span per call, unless suppressed or already traced."""
+def _begin(
+    config: GenAIConfig, operation: str, resource: Any, kwargs: dict[str, Any]
+) -> OpenAICall | None:
+    """A call to record, unless instrumentation is suppressed or it is traced already."""
     if not is_instrumentation_enabled() or traced_elsewhere(operation):
-        return wrapped(*args, **kwargs)
-    invocation = _start(config, operation, instance, kwargs)
-    try:
-        result = wrapped(*args, **kwargs)
-    except BaseException as exc:
-        _fail(invocation, exc)
-        raise
-    return _finish(config, invocation, result, SyncStream)
+        return None
+    return OpenAICall(config, _start(config, operation, resource, kwargs))
 
 
-async def atraced_create(
-    config: PatchConfig,
-    operation: str,
-    wrapped: Callable[..., Any],
-    instance: Any,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> Any:
-    """An async ``create``: as :func:`traced_create`, awaited."""
-    if not is_instrumentation_enabled() or traced_elsewhere(operation):
-        return await wrapped(*args, **kwargs)
-    invocation = _start(config, operation, instance, kwargs)
-    try:
-        result = await wrapped(*args, **kwargs)
-    except BaseException as exc:
-        _fail(invocation, exc)
-        raise
-    return _finish(config, invocation, result, AsyncStream)
+class TracedCreate:
+    """A sync ``create`` (the wrapt wrapper): one span per call."""
+
+    __slots__ = ("config", "operation")
+
+    def __init__(self, config: GenAIConfig, operation: str) -> None:
+        self.config = config
+        self.operation = operation
+
+    def __call__(self, wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        call = _begin(self.config, self.operation, instance, kwargs)
+        return run_sync(call, OpenAICall.finish, wrapped, args, kwargs)
+
+
+class AsyncTracedCreate(TracedCreate):
+    """An async ``create``: the span starts when the call is awaited."""
+
+    async def __call__(self, wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
+        call = _begin(self.config, self.operation, instance, kwargs)
+        return await run_async(call, OpenAICall.finish, wrapped, args, kwargs)
 
 
 def foreign_instrumentation(original: Any) -> str | None:
@@ -191,28 +178,25 @@ def foreign_instrumentation(original: Any) -> str | None:
     return module if module.startswith("opentelemetry.instrumentation.") else None
 
 
-def apply(targets: Iterable[tuple[type, str, str, bool]], config: PatchConfig) -> list[Target]:
+def apply(targets: Iterable[tuple[type, str, str, bool]], config: GenAIConfig) -> list[Target]:
     """Wrap each ``(class, method, operation, is_async)``; return what to restore.
 
     A method another OpenTelemetry instrumentation already wraps is left to
     it (one span per call). All or nothing: a failure undoes what was done.
     """
-    done: list[Target] = []
-    try:
-        for owner, name, operation, is_async in targets:
-            original = owner.__dict__[name]
-            if isinstance(original, PatchedCreate):
-                continue
-            other = foreign_instrumentation(original)
-            if other is not None:
-                _logger.info("otel_ml: %s.%s is traced by %s", owner.__qualname__, name, other)
-                continue
-            wrapper = functools.partial(
-                atraced_create if is_async else traced_create, config, operation
-            )
-            setattr(owner, name, PatchedCreate(original, wrapper))
-            done.append((owner, name, original))
-    except BaseException:
-        restore(done)
-        raise
-    return done
+    return replace_all(_replacements(targets, config))
+
+
+def _replacements(
+    targets: Iterable[tuple[type, str, str, bool]], config: GenAIConfig
+) -> Iterator[tuple[type, str, Any, Any]]:
+    for owner, name, operation, is_async in targets:
+        original = owner.__dict__[name]
+        if isinstance(original, PatchedCreate):
+            continue
+        other = foreign_instrumentation(original)
+        if other is not None:
+            _logger.info("otel_ml: %s.%s is traced by %s", owner.__qualname__, name, other)
+            continue
+        wrapper = (AsyncTracedCreate if is_async else TracedCreate)(config, operation)
+        yield owner, name, original, PatchedCreate(original, wrapper)

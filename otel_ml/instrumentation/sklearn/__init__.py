@@ -16,25 +16,19 @@ call. Patching is per class, so estimators fitted or unpickled before
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 
-from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
-    BaseInstrumentor,
-)
-
-from otel_ml._internal import guard
-from otel_ml.config import get_settings
-from otel_ml.inference.instruments import inference_telemetry
-from otel_ml.inference.invocation import auto_hooks_installed
-from otel_ml.inference.scope import check_name
-from otel_ml.instrumentation._patching import Target, library_usable, restore
+from otel_ml._internal.arguments import check_name
+from otel_ml.config import Settings
+from otel_ml.inference.hooks import auto_hooks_installed
+from otel_ml.inference.instruments import InferenceTelemetry
+from otel_ml.instrumentation._patching import PatchingInstrumentor, Target
 from otel_ml.instrumentation.sklearn.package import _instruments
 
 __all__ = ["SklearnInstrumentor"]
 
 
-class SklearnInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class SklearnInstrumentor(PatchingInstrumentor):
     """Patches scikit-learn's prediction methods with inference telemetry.
 
     ``instrument()`` accepts ``tracer_provider``, ``meter_provider``,
@@ -43,39 +37,31 @@ class SklearnInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     class name decide) and ``settings`` (a :class:`otel_ml.Settings`).
     """
 
-    _patched: list[Target] = []  # noqa: RUF012 - reassigned, never mutated
+    library = "sklearn"
+    instruments = _instruments
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        """The scikit-learn versions this instrumentation supports."""
-        return _instruments
-
-    def _instrument(self, **kwargs: Any) -> None:
-        if not library_usable(_instruments, "sklearn"):
-            return
+    def _patch(self, settings: Settings, options: dict[str, Any]) -> list[Target]:
         from otel_ml.instrumentation.sklearn import discovery, patch
 
-        try:
-            config = patch.PatchConfig(
-                telemetry=inference_telemetry(
-                    kwargs.get("tracer_provider"), kwargs.get("meter_provider")
-                ),
-                settings=kwargs.get("settings") or get_settings(),
-                model_name=_optional_name(kwargs, "model_name"),
-                model_version=_optional_name(kwargs, "model_version"),
-            )
-            classes = discovery.estimator_classes()
-            self._patched = patch.apply(
-                discovery.patch_targets(classes, patch.PatchedMethod),
-                discovery.quiet_targets(classes, patch.PatchedMethod),
-                config,
-            )
-            auto_hooks_installed(True)
-        except Exception as exc:
-            guard.report("sklearn.instrument", exc)
+        config = patch.PatchConfig(
+            telemetry=InferenceTelemetry.of(
+                options.get("tracer_provider"), options.get("meter_provider")
+            ),
+            settings=settings,
+            model_name=_optional_name(options, "model_name"),
+            model_version=_optional_name(options, "model_version"),
+        )
+        classes = discovery.estimator_classes()
+        patched = patch.apply(
+            discovery.patch_targets(classes, patch.PatchedMethod),
+            discovery.quiet_targets(classes, patch.PatchedMethod),
+            config,
+        )
+        auto_hooks_installed(True)
+        return patched
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        restore(self._patched)
-        self._patched = []
+        super()._uninstrument(**kwargs)
         auto_hooks_installed(False)
 
 

@@ -14,7 +14,7 @@ try:
 except ImportError:  # scikit-learn 1.2 keeps it in sklearn.utils
     from sklearn.utils import all_estimators
 
-from otel_ml.inference.wrapper import INSTRUMENTED_METHODS
+from otel_ml.inference.call import INSTRUMENTED_METHODS
 from otel_ml.instrumentation._patching import Target
 
 """``(class, method name, the class's own __dict__ entry)``."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,14 +15,11 @@ from otel_ml._internal import guard
 from otel_ml._internal.ids import current_request
 from otel_ml.config import Settings
 from otel_ml.inference.call import invoke, summarizer_for
+from otel_ml.inference.hooks import hooks_quiet, inside_inference
 from otel_ml.inference.instruments import InferenceTelemetry
-from otel_ml.inference.invocation import (
-    ModelContext,
-    hooks_quiet,
-    inside_inference,
-    model_context,
-)
-from otel_ml.instrumentation._patching import Target, restore
+from otel_ml.inference.model import ModelContext
+from otel_ml.instrumentation._patching import Args, Kwargs, Target, Wrapped, replace_all
+from otel_ml.models.sinks import model_for
 
 
 class PatchedMethod(wrapt.FunctionWrapper):  # type: ignore[type-arg]
@@ -53,7 +50,7 @@ class PatchConfig:
             or (scope.model_version if scope else None)
             or self.settings.model_version
         )
-        return model_context(name, version, self.telemetry)
+        return model_for(name, version, self.telemetry, self.settings)
 
 
 def default_model_name(estimator: Any) -> str:
@@ -67,12 +64,7 @@ def default_model_name(estimator: Any) -> str:
 
 
 def traced_call(
-    config: PatchConfig,
-    operation: str,
-    wrapped: Callable[..., Any],
-    instance: Any,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
+    config: PatchConfig, operation: str, wrapped: Wrapped, instance: Any, args: Args, kw: Kwargs
 ) -> Any:
     """Run one prediction call as an inference invocation (the wrapt wrapper).
 
@@ -82,19 +74,17 @@ def traced_call(
     user-level call.
     """
     if instance is None or inside_inference() or not is_instrumentation_enabled():
-        return wrapped(*args, **kwargs)
+        return wrapped(*args, **kw)
     try:
         model = config.model_for(instance)
         summarize = summarizer_for(operation, instance)
     except Exception as exc:
         guard.report("sklearn.patch", exc, config.telemetry.internal_errors)
-        return wrapped(*args, **kwargs)
-    return invoke(model, operation, wrapped, summarize, *args, **kwargs)
+        return wrapped(*args, **kw)
+    return invoke(model, operation, wrapped, summarize, *args, **kw)
 
 
-def quiet_call(
-    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Any:
+def quiet_call(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """Run a training or scoring method with the prediction hooks quiet (the wrapt wrapper)."""
     return hooks_quiet(wrapped, args, kwargs)
 
@@ -103,20 +93,18 @@ def apply(
     predictions: Iterable[Target], quiet: Iterable[Target], config: PatchConfig
 ) -> list[Target]:
     """Patch prediction methods with :func:`traced_call` and training and scoring
-    methods with :func:`quiet_call`; return what to restore.
-
-    All or nothing: if one replacement fails, the ones made so far are undone.
-    """
-    done: list[Target] = []
-    try:
-        for owner, name, original in predictions:
-            wrapper = functools.partial(traced_call, config, name)
-            setattr(owner, name, PatchedMethod(original, wrapper))
-            done.append((owner, name, original))
-        for owner, name, original in quiet:
-            setattr(owner, name, PatchedMethod(original, quiet_call))
-            done.append((owner, name, original))
-    except BaseException:
-        restore(done)
-        raise
-    return done
+    methods with :func:`quiet_call`; return what to restore (all or nothing)."""
+    wrapped = [
+        (
+            owner,
+            name,
+            original,
+            PatchedMethod(original, functools.partial(traced_call, config, name)),
+        )
+        for owner, name, original in predictions
+    ]
+    wrapped += [
+        (owner, name, original, PatchedMethod(original, quiet_call))
+        for owner, name, original in quiet
+    ]
+    return replace_all(wrapped)

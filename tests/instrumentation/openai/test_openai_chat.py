@@ -15,7 +15,6 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import SpanKind, StatusCode
 from support import Telemetry
 
-from otel_ml import config
 from otel_ml.config import Settings
 from otel_ml.demo.llm_server import PROMPT_TOKENS, RESPONSE_ID, RESPONSE_MODEL
 from otel_ml.instrumentation.openai import OpenAIInstrumentor
@@ -110,12 +109,11 @@ def test_stream_consumed_fully_times_chunks_against_server_delays(
 
 
 def test_per_chunk_metric_off_keeps_first_chunk_duration_and_tokens(
-    telemetry: Telemetry, client: openai.OpenAI, monkeypatch: pytest.MonkeyPatch
+    telemetry: Telemetry, client: openai.OpenAI
 ) -> None:
     off = Settings.load(environ={"OTEL_ML_GENAI_TIME_PER_CHUNK": "false"})
-    monkeypatch.setattr(config, "_loaded", off)
     instrumentor = OpenAIInstrumentor()
-    instrumentor.instrument(**telemetry.providers)
+    instrumentor.instrument(**telemetry.providers, settings=off)
     try:
         stream = client.chat.completions.create(
             model="m1", messages=MESSAGES, stream=True, stream_options={"include_usage": True},

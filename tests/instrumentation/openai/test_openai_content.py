@@ -11,7 +11,6 @@ import pytest
 from openai_support import API_KEY, exported_text, identity
 from support import Telemetry
 
-from otel_ml import config
 from otel_ml.config import Settings
 from otel_ml.demo.llm_server import PROMPT_TOKENS, RESPONSE_MODEL
 from otel_ml.genai.content import TRUNCATED
@@ -114,13 +113,10 @@ def test_streamed_tool_call_is_captured_whole(capturing: Telemetry, client: open
     assert outputs == [{"role": "assistant", "finish_reason": "tool_calls", "parts": [call]}]
 
 
-def test_the_semconv_variable_turns_capture_on(
-    telemetry: Telemetry, client: openai.OpenAI, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_semconv_variable_turns_capture_on(telemetry: Telemetry, client: openai.OpenAI) -> None:
     env = {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true"}
-    monkeypatch.setattr(config, "_loaded", Settings.load(environ=env))
     instrumentor = OpenAIInstrumentor()
-    instrumentor.instrument(**telemetry.providers)
+    instrumentor.instrument(**telemetry.providers, settings=Settings.load(environ=env))
     try:
         client.chat.completions.create(model="m1", messages=[{"role": "user", "content": "hello"}])
     finally:

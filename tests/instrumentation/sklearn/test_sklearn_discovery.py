@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.svm._base import BaseSVC
 from sklearn.utils.discovery import all_estimators
 
-from otel_ml.inference.wrapper import INSTRUMENTED_METHODS
+from otel_ml.inference.call import INSTRUMENTED_METHODS
 from otel_ml.instrumentation.sklearn import SklearnInstrumentor
 from otel_ml.instrumentation.sklearn.discovery import estimator_classes, patch_targets
 from otel_ml.instrumentation.sklearn.patch import PatchedMethod

@@ -13,16 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import Histogram
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import SpanKind
 
 from otel_ml import semconv
 from otel_ml._internal import guard
-from otel_ml.config import get_settings
-from otel_ml.inference.extract import Task
-from otel_ml.inference.instruments import InferenceTelemetry, inference_telemetry
-from otel_ml.inference.invocation import error_type
-from otel_ml.inference.scope import check_name
-from otel_ml.inference.wrapper import wrap_model
+from otel_ml._internal.arguments import check_name
+from otel_ml._internal.lifecycle import Invocation
+from otel_ml.config import Settings, get_settings
+from otel_ml.inference.instruments import InferenceTelemetry
+from otel_ml.models.wrapper import wrap_model
+from otel_ml.outputs.extract import Task
 from otel_ml.resources.framework import detect_framework
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ def load_model(
     feedback: bool = False,
     tracer_provider: trace.TracerProvider | None = None,
     meter_provider: metrics.MeterProvider | None = None,
+    settings: Settings | None = None,
 ) -> Any:
     """Load a model with telemetry and return it wrapped like :func:`wrap_model`.
 
@@ -62,13 +63,10 @@ def load_model(
     load, path = _loader(source, loader)
     if name is None and path is not None:
         name = path.stem
-    if name is not None:
-        name = check_name("name", name)
-    version = check_name(
-        "version", version if version is not None else get_settings().model_version
-    )
-    telemetry = inference_telemetry(tracer_provider, meter_provider)
-    model, name = _timed_load(telemetry, load, name, version, path)
+    settings = settings or get_settings()
+    version = check_name("version", version if version is not None else settings.model_version)
+    telemetry = InferenceTelemetry.of(tracer_provider, meter_provider)
+    model, name = ModelLoad.run(telemetry, load, name, version, path)
     return wrap_model(
         model,
         name,
@@ -78,6 +76,7 @@ def load_model(
         feedback=feedback,
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,
+        settings=settings,
     )
 
 
@@ -108,61 +107,75 @@ def _default_loader() -> Callable[[Path], Any]:
     return load
 
 
-def _timed_load(
-    telemetry: InferenceTelemetry,
-    load: Callable[[], Any],
-    name: str | None,
-    version: str,
-    path: Path | None,
-) -> tuple[Any, str]:
-    """Run the user's ``load`` inside the span; ``(model, model name)``."""
-    attrs: dict[str, Any] = {semconv.ML_MODEL_VERSION: version}
-    if name is not None:
-        attrs[semconv.ML_MODEL_NAME] = name
-    span = telemetry.tracer.start_span(
-        semconv.load_span_name(name) if name else "load", attributes=attrs
-    )
-    start = time.perf_counter_ns()
-    try:
-        with trace.use_span(span, record_exception=False, set_status_on_exception=False):
+class ModelLoad(Invocation):
+    """One model load: a current ``load {model}`` span and ``ml.model.load.duration``."""
+
+    __slots__ = ("_attrs", "_telemetry", "model", "path")
+    component = "resources.load"
+    _attrs: dict[str, Any]
+    _telemetry: InferenceTelemetry
+    model: Any
+    path: Path | None
+
+    @classmethod
+    def start(
+        cls, telemetry: InferenceTelemetry, name: str | None, version: str, path: Path | None
+    ) -> ModelLoad:
+        """Open the span and make it current; the clock starts."""
+        self = cls.__new__(cls)
+        self._init(telemetry.internal_errors)
+        self._telemetry, self.model, self.path = telemetry, None, path
+        self._attrs = {semconv.ML_MODEL_VERSION: version}
+        if name is not None:
+            self._attrs[semconv.ML_MODEL_NAME] = name
+        try:
+            span_name = semconv.load_span_name(name) if name else "load"
+            self._open(telemetry.tracer, span_name, SpanKind.INTERNAL, dict(self._attrs))
+        except Exception as exc:
+            guard.report("resources.load", exc, telemetry.internal_errors)
+        self._start_ns = time.perf_counter_ns()
+        return self
+
+    @classmethod
+    def run(
+        cls,
+        telemetry: InferenceTelemetry,
+        load: Callable[[], Any],
+        name: str | None,
+        version: str,
+        path: Path | None,
+    ) -> tuple[Any, str]:
+        """Run the user's ``load`` as one load; ``(model, model name)``. Its
+        exception propagates unchanged after the span records it."""
+        call = cls.start(
+            telemetry, None if name is None else check_name("name", name), version, path
+        )
+        try:
             model = load()
-    except BaseException as exc:
-        _finish(telemetry, span, start, attrs, failure=exc)
-        raise
-    if name is None:
-        # The name wrap_model would default to, resolved here so the span has it.
-        name = model.__name__ if inspect.isfunction(model) else type(model).__name__
-        attrs[semconv.ML_MODEL_NAME] = name
-    _finish(telemetry, span, start, attrs, model=model, path=path)
-    return model, name
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        return model, call.loaded(model)
 
+    def loaded(self, model: Any) -> str:
+        """End the load with ``model``; the model name (given, else the one
+        wrap_model would default to, resolved here so the span has it)."""
+        name = self._attrs.get(semconv.ML_MODEL_NAME)
+        if name is None:
+            name = model.__name__ if inspect.isfunction(model) else type(model).__name__
+            self._attrs[semconv.ML_MODEL_NAME] = name
+        self.model = model
+        self.stop()
+        return str(name)
 
-def _finish(
-    telemetry: InferenceTelemetry,
-    span: Span,
-    start_ns: int,
-    attrs: dict[str, Any],
-    *,
-    model: Any = None,
-    path: Path | None = None,
-    failure: BaseException | None = None,
-) -> None:
-    elapsed = (time.perf_counter_ns() - start_ns) / 1e9
-    try:
-        if failure is not None:
-            kind = error_type(failure)
-            attrs = {**attrs, semconv.ERROR_TYPE: kind}
-            span.record_exception(failure, escaped=True)
-            span.set_status(Status(StatusCode.ERROR, kind))
-        else:
+    def _record(self, elapsed_s: float, error: str | None) -> None:
+        attrs = self._attrs if error is None else {**self._attrs, semconv.ERROR_TYPE: error}
+        span = self.span
+        if error is None and span.is_recording():
             span.update_name(semconv.load_span_name(attrs[semconv.ML_MODEL_NAME]))
-            span.set_attributes(_model_attributes(model, path))
+            span.set_attributes(_model_attributes(self.model, self.path))
         span.set_attributes(attrs)
-        telemetry.extension("ml.model.load", _load_duration).record(elapsed, attrs)
-    except Exception as exc:
-        guard.report("resources.load", exc, telemetry.internal_errors)
-    finally:
-        span.end()
+        self._telemetry.extension("ml.model.load", _load_duration).record(elapsed_s, attrs)
 
 
 def _load_duration(telemetry: InferenceTelemetry) -> Histogram:

@@ -12,19 +12,17 @@ from typing import TYPE_CHECKING, Any, cast
 import wrapt
 from opentelemetry import metrics, trace
 
-from otel_ml.config import get_settings
-from otel_ml.inference.call import ainvoke, invoke, summarizer_for
-from otel_ml.inference.extract import Task
-from otel_ml.inference.instruments import inference_telemetry
-from otel_ml.inference.invocation import ModelContext, model_context
-from otel_ml.inference.scope import check_name
+from otel_ml._internal.arguments import check_task
+from otel_ml.config import Settings, get_settings
+from otel_ml.inference.call import INSTRUMENTED_METHODS, ainvoke, invoke, summarizer_for
+from otel_ml.inference.model import ModelContext
+from otel_ml.models.sinks import drift_monitor, enable_feedback, entry_model, watch
+from otel_ml.outputs.extract import Task
 from otel_ml.resources.model_info import register_model_info
 
 if TYPE_CHECKING:
     from otel_ml.drift.monitor import DriftMonitor
     from otel_ml.drift.profile import ReferenceProfile
-
-INSTRUMENTED_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 
 
 def _method(name: str) -> property:
@@ -69,7 +67,7 @@ class InstrumentedModel(wrapt.ObjectProxy[Any]):
     @property
     def drift_monitor(self) -> DriftMonitor | None:
         """The drift monitor fed by this model's calls (``reference=`` turns it on)."""
-        return self._self_context.monitor
+        return drift_monitor(self._self_context)
 
     def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
         name, version = self.otel_ml_model
@@ -104,6 +102,7 @@ def wrap_model(
     feedback: bool = False,
     tracer_provider: trace.TracerProvider | None = None,
     meter_provider: metrics.MeterProvider | None = None,
+    settings: Settings | None = None,
 ) -> Any:
     """Wrap ``model`` so ``predict``, ``predict_proba``, ``predict_log_proba``,
     ``decision_function`` and calls emit an inference span and metrics.
@@ -113,36 +112,45 @@ def wrap_model(
     read (classes or values). ``reference`` (a :class:`ReferenceProfile` or the
     path of its JSON) turns on drift monitoring of the inputs and outputs;
     ``feedback=True`` keeps recent predictions so :func:`otel_ml.record_feedback`
-    can join delayed labels to them.
+    can join delayed labels to them. ``settings`` (default: the process's,
+    from the environment) are the model's when this call is the first for it.
     Raises ``TypeError`` for something that is not a model. Wrapping a wrapped
     model re-wraps the original.
     """
+    model = _unwrapped(model)
+    check_task(task)
+    context = entry_model(
+        ("name", name if name is not None else _default_name(model)),
+        ("version", version),
+        settings or get_settings(),
+        tracer_provider,
+        meter_provider,
+    )
+    register_model_info(context, model)
+    if reference is not None:
+        watch(context, reference)
+    if feedback:
+        enable_feedback(context)
+    cls = InstrumentedCallableModel if callable(model) else InstrumentedModel
+    return cls(model, context, task)
+
+
+def _unwrapped(model: Any) -> Any:
+    """The model to wrap (the original of a wrapped one), or a TypeError."""
     if model is None:
         raise TypeError("wrap_model() needs a model, got None")
     if inspect.isclass(model):
         raise TypeError(f"wrap_model() needs a model instance, got the class {model.__name__}")
     if isinstance(model, InstrumentedModel):
         model = model.__wrapped__
-    is_callable = callable(model)
-    if not is_callable and not any(callable(getattr(model, m, None)) for m in INSTRUMENTED_METHODS):
+    if not callable(model) and not any(
+        callable(getattr(model, m, None)) for m in INSTRUMENTED_METHODS
+    ):
         raise TypeError(
             f"wrap_model() needs a callable or an object with one of "
             f"{', '.join(INSTRUMENTED_METHODS)}; got {type(model).__name__}"
         )
-    if task not in (None, "classification", "regression"):
-        raise ValueError(f"task={task!r}: expected 'classification', 'regression' or None")
-    name = check_name("name", name if name is not None else _default_name(model))
-    version = check_name(
-        "version", version if version is not None else get_settings().model_version
-    )
-    context = model_context(name, version, inference_telemetry(tracer_provider, meter_provider))
-    register_model_info(context, model)
-    if reference is not None:
-        context.watch(reference)
-    if feedback:
-        context.enable_feedback()
-    cls = InstrumentedCallableModel if is_callable else InstrumentedModel
-    return cls(model, context, task)
+    return model
 
 
 def _rewrap(model: Any, name: str, version: str, task: Task | None) -> Any:

@@ -19,9 +19,9 @@ from support import Telemetry
 
 import otel_ml
 from otel_ml import semconv
-from otel_ml.inference.wrapper import InstrumentedModel
+from otel_ml.models.load import load_model
+from otel_ml.models.wrapper import InstrumentedModel
 from otel_ml.resources.framework import detect_framework
-from otel_ml.resources.lifecycle import load_model
 
 SKLEARN = {
     semconv.ML_MODEL_FRAMEWORK: "sklearn",
