@@ -92,7 +92,7 @@ def _setting(
     env: str,
     parse: Callable[[str], Any],
     doc: str,
-    fallback_env: str | None = None,
+    fallback_env: tuple[str, ...] = (),
 ) -> Any:
     return field(
         default=default,
@@ -285,7 +285,15 @@ class Settings:
         "OTEL_ML_CAPTURE_CONTENT",
         _parse_bool,
         "Capture prompts, completions and document text on GenAI spans (off by default).",
-        fallback_env="OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+        fallback_env=("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",),
+    )
+    http_excluded_urls: str = _setting(
+        "",
+        "OTEL_ML_HTTP_EXCLUDED_URLS",
+        str,
+        "Comma separated URL regexes `instrument(app)`'s HTTP layer does not trace "
+        "(`excluded_urls=` wins); the contrib variables in their order otherwise.",
+        fallback_env=("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS", "OTEL_PYTHON_EXCLUDED_URLS"),
     )
 
     @classmethod
@@ -304,7 +312,7 @@ class Settings:
             if name in overrides and overrides[name] is not None:
                 values[name] = _check_override(f, overrides[name])
                 continue
-            for var in (f.metadata["env"], f.metadata["fallback_env"]):
+            for var in (f.metadata["env"], *f.metadata["fallback_env"]):
                 if var and var in env:
                     values[name] = _parse_env(f, var, env[var])
                     break
@@ -356,7 +364,7 @@ def settings_table() -> list[tuple[str, str, str]]:
     for f in dataclasses.fields(Settings):
         env = f.metadata["env"]
         if f.metadata["fallback_env"]:
-            env = f"{env} (or {f.metadata['fallback_env']})"
+            env = f"{env} (or {', then '.join(f.metadata['fallback_env'])})"
         rows.append((env, repr(f.default), f.metadata["doc"]))
     return rows
 

@@ -79,7 +79,7 @@ class DriftPage:
         """The page's JSON twin as it stands now."""
         # Imported on use: the drift modules pull in scipy, which an app without
         # a drift page never needs.
-        from otel_ml.drift.page_data import monitor_section, page_document
+        from otel_ml.report.data import monitor_section, page_document
 
         monitor = self._monitor()
         if monitor is not None:
@@ -109,7 +109,7 @@ class DriftPage:
             doc = self.document()
             if wanted == "json":
                 return JSONResponse(doc, headers=_HEADERS)
-            from otel_ml.drift.page_html import render_page
+            from otel_ml.report.page import render_page
 
             return HTMLResponse(render_page(doc), headers=_HEADERS)
         except Exception as exc:  # our telemetry's page: counted and logged, never raised

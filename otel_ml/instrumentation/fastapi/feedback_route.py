@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
 from otel_ml.feedback.recorder import record_feedback
-from otel_ml.inference.extract import MAX_ROW_DETAIL
+from otel_ml.outputs.extract import MAX_ROW_DETAIL
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -1,20 +1,20 @@
-"""otel_ml's own HTTP server layer: one pure ASGI middleware for HTTP and ML.
+"""otel_ml's own HTTP server layer: one pure ASGI middleware around the ML layer.
 
 Per HTTP request one SERVER span with the stable HTTP semantic-convention
 attributes, named ``{method} {route}`` once Starlette has routed the request,
 its parent taken from the incoming headers by the global propagator, and one
-``http.server.request.duration`` record. Inside the span it does what
-:class:`~otel_ml.instrumentation.fastapi.middleware.ModelRequestMiddleware`
-does (it is one), in the same layer: the request scope for prediction ids,
-the model on the server span, the ``x-prediction-id`` header.
+``http.server.request.duration`` record. Its inner app (for the one-liner,
+:class:`~otel_ml.instrumentation.fastapi.middleware.ModelRequestMiddleware`)
+runs inside that span, so the ML layer tags the span and sets the
+``x-prediction-id`` header itself: this layer knows nothing of models.
 
 Cheaper than the contrib ASGI middleware because it does less: no ASGI
 ``receive``/``send`` spans, one metric instead of four, the route read from
 ``scope["route"]`` instead of matching the routes again. When another
 instrumentation already opened a server span for the request (the contrib
-middleware, e.g. under ``opentelemetry-instrument``), it adds the ML layer only;
-FastAPI's own built-in telemetry is switched off for the app while this layer
-is on (:func:`mute_fastapi_telemetry`).
+middleware, e.g. under ``opentelemetry-instrument``), it runs the inner app
+only; FastAPI's own built-in telemetry is switched off for the app while this
+layer is on (:func:`mute_fastapi_telemetry`).
 """
 
 from __future__ import annotations
@@ -42,17 +42,8 @@ from opentelemetry.util.http import ExcludeList
 from starlette.routing import Mount
 
 from otel_ml._internal import guard
-from otel_ml._internal.ids import RequestScope, current_request
-from otel_ml.inference.invocation import error_type
-from otel_ml.instrumentation.fastapi.middleware import (
-    ASGIApp,
-    Message,
-    ModelRequestMiddleware,
-    Receive,
-    Scope,
-    Send,
-)
-from otel_ml.semconv import ML_PREDICTION_ID
+from otel_ml.instrumentation.fastapi.app_model import error_type
+from otel_ml.instrumentation.fastapi.middleware import ASGIApp, Message, Receive, Scope, Send
 from otel_ml.version import __version__
 
 __all__ = ["DURATION_BUCKETS", "SCOPE_NAME", "HttpServerMiddleware", "mute_fastapi_telemetry"]
@@ -92,36 +83,31 @@ class _Exchange:
         self.status: int | None = None
 
 
-class HttpServerMiddleware(ModelRequestMiddleware):
-    """The server span and ``http.server.request.duration`` around the ML layer.
+class HttpServerMiddleware:
+    """The server span and ``http.server.request.duration`` around an inner ASGI app.
 
-    Lifespan and websocket scopes pass through untouched; excluded URLs (the
-    contrib ``excluded_urls`` regexes) and requests that another
-    instrumentation already traces get the ML layer only. Failures in this code
-    go to the guard; the user's exception propagates unchanged.
+    ``inner`` builds the app that runs inside the span from the next app of
+    the stack (the one-liner gives the ML layer); without it the next app runs
+    there directly. Lifespan and websocket scopes pass through untouched;
+    excluded URLs (the contrib ``excluded_urls`` regexes) and requests that
+    another instrumentation already traces run the inner app without a span.
+    Failures in this code go to the guard; the user's exception propagates
+    unchanged.
     """
 
-    __slots__ = ("_duration", "_excluded", "_tracer")
+    __slots__ = ("_app", "_counter", "_duration", "_excluded", "_tracer")
 
     def __init__(
         self,
         app: ASGIApp,
         *,
-        model_name: str | None,
-        model_version: str,
-        header: str,
-        internal_errors: Counter | None = None,
+        inner: Callable[[ASGIApp], ASGIApp] | None = None,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
         excluded_urls: ExcludeList | None = None,
+        internal_errors: Counter | None = None,
     ) -> None:
-        super().__init__(
-            app,
-            model_name=model_name,
-            model_version=model_version,
-            header=header,
-            internal_errors=internal_errors,
-        )
+        self._app = app if inner is None else inner(app)
         self._tracer = trace.get_tracer(SCOPE_NAME, __version__, tracer_provider=tracer_provider)
         self._duration: Histogram = get_meter(
             SCOPE_NAME, __version__, meter_provider=meter_provider
@@ -132,33 +118,30 @@ class HttpServerMiddleware(ModelRequestMiddleware):
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         )
         self._excluded = excluded_urls
+        self._counter = internal_errors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self._skip(scope):
-            await super().__call__(scope, receive, send)
+            await self._app(scope, receive, send)
             return
         start = time.perf_counter()
         try:
             span, method = self._start_span(scope)
         except Exception as exc:
             guard.report(COMPONENT, exc, self._counter)
-            await super().__call__(scope, receive, send)
+            await self._app(scope, receive, send)
             return
         root_path = scope.get("root_path", "")
         activation = context.attach(trace.set_span_in_context(span))
-        request = RequestScope(self._name, self._version)
-        request_token = current_request.set(request)
         exchange = _Exchange()
         error: BaseException | None = None
         try:
-            observed = functools.partial(self._observe, request, exchange, send)
-            await self._app(scope, receive, observed)
+            await self._app(scope, receive, functools.partial(_observe, exchange, send))
         except BaseException as exc:
             error = exc
             raise
         finally:
-            current_request.reset(request_token)
-            self._finish(span, scope, root_path, method, (request, exchange), error, start)
+            self._finish(span, scope, (root_path, method), exchange.status, error, start)
             context.detach(activation)
 
     def _skip(self, scope: Scope) -> bool:
@@ -176,7 +159,6 @@ class HttpServerMiddleware(ModelRequestMiddleware):
         method = raw_method if raw_method in _METHODS else "_OTHER"
         scheme = scope.get("scheme", "http")
         attributes: dict[str, Any] = {
-            **self._model_attributes,
             http_attributes.HTTP_REQUEST_METHOD: method,
             url_attributes.URL_PATH: scope.get("path", ""),
             url_attributes.URL_SCHEME: scheme,
@@ -204,41 +186,20 @@ class HttpServerMiddleware(ModelRequestMiddleware):
         )
         return span, method
 
-    async def _observe(
-        self,
-        request: RequestScope,
-        exchange: _Exchange,
-        send: Send,
-        message: Message,
-    ) -> None:
-        if message["type"] == "http.response.start":
-            exchange.status = message.get("status")
-            if request.prediction_id is not None:
-                message = self._with_prediction_id(message, request.prediction_id)
-        await send(message)
-
     def _finish(
         self,
         span: trace.Span,
         scope: Scope,
-        root_path: str,
-        method: str,
-        outcome: tuple[RequestScope, _Exchange],
+        request: tuple[str, str],
+        status: int | None,
         error: BaseException | None,
         start: float,
     ) -> None:
-        """Route, status, error and prediction id on the span, the duration record;
-        end the span."""
-        request, exchange = outcome
+        """Route, status and error on the span, the duration record; end the span."""
+        root_path, method = request
         try:
-            status = exchange.status
             if status is None and isinstance(error, Exception):
                 status = 500  # what Starlette's ServerErrorMiddleware, outside us, will send
-            metric: dict[str, Any] = {
-                http_attributes.HTTP_REQUEST_METHOD: method,
-                url_attributes.URL_SCHEME: scope.get("scheme", "http"),
-                network_attributes.NETWORK_PROTOCOL_VERSION: scope.get("http_version", "1.1"),
-            }
             end: dict[str, Any] = {}
             route = _route_template(scope, root_path)
             if route is not None:
@@ -246,21 +207,30 @@ class HttpServerMiddleware(ModelRequestMiddleware):
                 span.update_name(f"{'HTTP' if method == '_OTHER' else method} {route}")
             if status is not None:
                 end[http_attributes.HTTP_RESPONSE_STATUS_CODE] = status
-            error_type = _error_type(status, error)
-            if error_type is not None:
-                end[error_attributes.ERROR_TYPE] = error_type
+            kind = _error_type(status, error)
+            if kind is not None:
+                end[error_attributes.ERROR_TYPE] = kind
                 span.set_status(Status(StatusCode.ERROR, str(error) if error else None))
                 if error is not None:
                     span.record_exception(error)
-            metric.update(end)
-            if request.prediction_id is not None:
-                end[ML_PREDICTION_ID] = request.prediction_id
             span.set_attributes(end)
+            metric: dict[str, Any] = {
+                http_attributes.HTTP_REQUEST_METHOD: method,
+                url_attributes.URL_SCHEME: scope.get("scheme", "http"),
+                network_attributes.NETWORK_PROTOCOL_VERSION: scope.get("http_version", "1.1"),
+                **end,
+            }
             self._duration.record(time.perf_counter() - start, metric)
         except Exception as exc:
             guard.report(COMPONENT, exc, self._counter)
         finally:
             span.end()
+
+
+async def _observe(exchange: _Exchange, send: Send, message: Message) -> None:
+    if message["type"] == "http.response.start":
+        exchange.status = message.get("status")
+    await send(message)
 
 
 def mute_fastapi_telemetry(app: Any) -> Callable[[Any], None] | None:

@@ -1,9 +1,11 @@
 """The ML layer of the FastAPI one-liner: a pure ASGI middleware.
 
-It runs inside the HTTP server span of the contrib FastAPI instrumentation and,
-per HTTP request, opens the :class:`~otel_ml._internal.ids.RequestScope` that
-inference calls claim their prediction id from, tags the server span with the
-model and that id, and returns the id to the client in a response header.
+Per HTTP request it opens the scope that inference calls claim their
+prediction id from, tags whatever span is current (the server span of the
+HTTP layer around it: otel_ml's, the contrib FastAPI instrumentation's, the
+launcher's) with the model and that id, and returns the id to the client in a
+response header. It works alone, under any HTTP layer, and inside otel_ml's
+:class:`~otel_ml.instrumentation.fastapi.http_server.HttpServerMiddleware`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from opentelemetry.metrics import Counter
 
 from otel_ml import semconv
 from otel_ml._internal import guard
-from otel_ml._internal.ids import RequestScope, current_request
+from otel_ml._internal.ids import RequestScope
+from otel_ml.instrumentation.fastapi.app_model import begin_request, end_request
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -26,6 +29,17 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 COMPONENT = "fastapi.middleware"
+
+
+class _Request:
+    """One request as this layer sees it: its scope, its span, whether the id is on it."""
+
+    __slots__ = ("scope", "span", "tagged")
+
+    def __init__(self, scope: RequestScope, span: trace.Span) -> None:
+        self.scope = scope
+        self.span = span
+        self.tagged = False
 
 
 class ModelRequestMiddleware:
@@ -61,27 +75,26 @@ class ModelRequestMiddleware:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        request = RequestScope(self._name, self._version)
-        token = current_request.set(request)
-        span = trace.get_current_span()
-        self._tag_span(span, self._model_attributes)
+        request_scope, token = begin_request(self._name, self._version)
+        request = _Request(request_scope, trace.get_current_span())
+        self._tag_span(request.span, self._model_attributes)
         try:
-            await self._app(scope, receive, functools.partial(self._send, request, span, send))
+            await self._app(scope, receive, functools.partial(self._send, request, send))
         finally:
-            current_request.reset(token)
-            # No response went through us (unhandled error): the span is still open.
-            self._tag_prediction(span, request)
+            end_request(token)
+            # No last body chunk went through us (unhandled error), or the HTTP
+            # layer ends its span after us: the span is still open.
+            self._tag_prediction(request)
 
-    async def _send(
-        self, request: RequestScope, span: trace.Span, send: Send, message: Message
-    ) -> None:
-        if request.prediction_id is not None:
+    async def _send(self, request: _Request, send: Send, message: Message) -> None:
+        prediction_id = request.scope.prediction_id
+        if prediction_id is not None:
             kind = message["type"]
             if kind == "http.response.start":
-                message = self._with_prediction_id(message, request.prediction_id)
+                message = self._with_prediction_id(message, prediction_id)
             elif kind == "http.response.body" and not message.get("more_body", False):
                 # The contrib middleware ends the server span on the last body chunk.
-                self._tag_prediction(span, request)
+                self._tag_prediction(request)
         await send(message)
 
     def _with_prediction_id(self, message: Message, prediction_id: str) -> Message:
@@ -96,9 +109,11 @@ class ModelRequestMiddleware:
             guard.report(COMPONENT, exc, self._counter)
             return message
 
-    def _tag_prediction(self, span: trace.Span, request: RequestScope) -> None:
-        if request.prediction_id is not None:
-            self._tag_span(span, {semconv.ML_PREDICTION_ID: request.prediction_id})
+    def _tag_prediction(self, request: _Request) -> None:
+        prediction_id = request.scope.prediction_id
+        if prediction_id is not None and not request.tagged:
+            request.tagged = True
+            self._tag_span(request.span, {semconv.ML_PREDICTION_ID: prediction_id})
 
     def _tag_span(self, span: trace.Span, attributes: dict[str, Any]) -> None:
         if not attributes:

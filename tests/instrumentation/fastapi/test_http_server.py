@@ -19,7 +19,7 @@ from starlette.requests import Request
 from support import Telemetry
 
 import otel_ml
-from otel_ml import SettingsError
+from otel_ml import Settings, SettingsError
 from otel_ml.instrumentation.fastapi import Instrumentation
 from otel_ml.instrumentation.fastapi.http_server import DURATION_BUCKETS, SCOPE_NAME
 
@@ -348,14 +348,11 @@ def test_bad_http_layer_arguments_fail_clearly(
 
 
 def test_the_contrib_excluded_urls_variable_is_honoured(
-    model: LogisticRegression,
-    telemetry: Telemetry,
-    handles: list[Instrumentation],
-    monkeypatch: pytest.MonkeyPatch,
+    model: LogisticRegression, telemetry: Telemetry, handles: list[Instrumentation]
 ) -> None:
-    monkeypatch.setenv("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS", "/unavailable,/nowhere")
+    settings = Settings.load(environ={"OTEL_PYTHON_FASTAPI_EXCLUDED_URLS": "/unavailable,/nowhere"})
     app = make_app(model, telemetry)
-    instrument(app, telemetry, handles)
+    instrument(app, telemetry, handles, settings=settings)
     with TestClient(app) as client:
         assert client.get("/unavailable").status_code == 503
         response = client.get("/v1/score/4")
