@@ -26,8 +26,8 @@ from _drift_data import FEATURES, feature_name
 from overhead import Sdk, fitted_model
 
 import otel_ml
-from otel_ml.drift.binning import RowBinner
 from otel_ml.drift.profile import ReferenceProfile
+from otel_ml.drift.rows import RowBinner
 from otel_ml.drift.window import DriftWindow, WindowConfig
 
 README = Path(__file__).with_name("README.md")

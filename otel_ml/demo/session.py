@@ -8,6 +8,7 @@ from contextlib import ExitStack
 from typing import Any, TextIO
 
 import otel_ml
+from otel_ml.config import get_settings
 from otel_ml.demo.alerts import TIME_SCALE, AlertEvaluator, AlertState, load_rules
 from otel_ml.demo.app import build_app
 from otel_ml.demo.llm_server import running_server
@@ -16,9 +17,9 @@ from otel_ml.demo.metric_history import MetricHistory
 from otel_ml.demo.model import MODEL_NAME, MODEL_VERSION, DemoModel, train
 from otel_ml.demo.rag import LLM_MODEL, RagService, stand_in_reply
 from otel_ml.demo.readout import Readout, read
-from otel_ml.demo.run import TICK_S, DemoOptions, DemoTelemetry
 from otel_ml.demo.server import serve
 from otel_ml.demo.summary import RunRecord, next_steps, summary_lines
+from otel_ml.demo.telemetry import TICK_S, DemoOptions, DemoTelemetry
 from otel_ml.demo.traffic import PHASES, Schedule, Traffic, warm_up
 from otel_ml.demo.view import Header, Screen, frame, status_line
 from otel_ml.drift.monitor import window_config
@@ -144,7 +145,7 @@ class DemoSession:
     def _measure(self, elapsed: float, phase: int) -> tuple[Readout, list[AlertState]]:
         self.history.collect()
         alerts = self.alerts.evaluate(self.history, elapsed)
-        readout = read(self.history, window_config().thresholds)
+        readout = read(self.history, window_config(get_settings()).thresholds)
         self.record.observe(elapsed, phase, readout)
         return readout, alerts
 

@@ -14,130 +14,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, TypeAlias
+from typing import Any
 
 import numpy as np
 
 from otel_ml.drift.binning import (
-    BatchCounts,
-    BinnedBatch,
     CategoricalBins,
-    FloatArray,
-    IntArray,
     NumericBins,
-    RowBinner,
     category_counts,
     coerce_numeric,
 )
-from otel_ml.drift.statistics import DEFAULT_EPS, DriftScores, drift_scores
+from otel_ml.drift.features import (
+    CategoricalFeatureProfile,
+    FeatureProfile,
+    JsonScalar,
+    Kind,
+    NumericFeatureProfile,
+)
+from otel_ml.drift.profile_json import profile_from_dict, profile_to_dict
+from otel_ml.drift.rows import BatchCounts, RowBinner
 from otel_ml.semconv import PREDICTION_FEATURE, SCORE_FEATURE
-
-Kind = Literal["numeric", "categorical"]
-JsonScalar: TypeAlias = str | int | float | bool | None
-
-
-@dataclass(frozen=True, eq=False)
-class NumericFeatureProfile:
-    """Reference distribution of one numeric feature over its fine bins."""
-
-    name: str
-    bins: NumericBins
-    fine_counts: IntArray
-    missing: int = 0
-    non_finite: int = 0
-    mean: float = 0.0
-    std: float = 0.0
-    kind: Kind = field(default="numeric", init=False)
-
-    def __post_init__(self) -> None:
-        counts = np.asarray(self.fine_counts, dtype=np.int64)
-        if counts.shape != (self.bins.n_fine,) or (counts < 0).any() or counts.sum() == 0:
-            raise ValueError(
-                f"fine_counts must be {self.bins.n_fine} non-negative counts, not all 0"
-            )
-        object.__setattr__(self, "fine_counts", counts)
-
-    @property
-    def count(self) -> int:
-        """Number of finite reference values."""
-        return int(self.fine_counts.sum())
-
-    @property
-    def min(self) -> float:
-        """Smallest finite reference value."""
-        return float(self.bins.edges[0])
-
-    @property
-    def max(self) -> float:
-        """Largest finite reference value."""
-        return float(self.bins.edges[-1])
-
-    @cached_property
-    def fine_fractions(self) -> FloatArray:
-        """Reference fraction per fine bin (underflow and overflow are 0)."""
-        return self.fine_counts / self.count
-
-    @cached_property
-    def coarse_fractions(self) -> FloatArray:
-        """Reference fraction per coarse bin, the bins exported per feature."""
-        return np.asarray(self.bins.coarse(self.fine_counts) / self.count, dtype=np.float64)
-
-    def bin(self, values: Any) -> BinnedBatch:
-        """Bin a 1-D batch of this feature's values."""
-        return self.bins.bin(values)
-
-    def drift_scores(self, fine_counts: IntArray, eps: float = DEFAULT_EPS) -> DriftScores:
-        """Scores of a window's fine counts against this reference."""
-        return drift_scores(
-            self.coarse_fractions,
-            self.bins.coarse(fine_counts),
-            self.fine_fractions,
-            fine_counts,
-            eps,
-        )
-
-
-@dataclass(frozen=True, eq=False)
-class CategoricalFeatureProfile:
-    """Reference distribution of one categorical feature: top-K plus ``__other__``."""
-
-    name: str
-    bins: CategoricalBins
-    counts: IntArray
-    missing: int = 0
-    kind: Kind = field(default="categorical", init=False)
-
-    def __post_init__(self) -> None:
-        counts = np.asarray(self.counts, dtype=np.int64)
-        if counts.shape != (self.bins.n_fine,) or (counts < 0).any() or counts.sum() == 0:
-            raise ValueError(f"counts must be {self.bins.n_fine} non-negative counts, not all 0")
-        object.__setattr__(self, "counts", counts)
-
-    @property
-    def count(self) -> int:
-        """Number of non-missing reference values."""
-        return int(self.counts.sum())
-
-    @property
-    def fine_counts(self) -> IntArray:
-        """Counts per bin (categorical features have one resolution)."""
-        return self.counts
-
-    @cached_property
-    def coarse_fractions(self) -> FloatArray:
-        """Reference fraction per bin, in the order of ``bins.labels``."""
-        return self.counts / self.count
-
-    def bin(self, values: Any) -> BinnedBatch:
-        """Bin a 1-D batch of this feature's values."""
-        return self.bins.bin(values)
-
-    def drift_scores(self, fine_counts: IntArray, eps: float = DEFAULT_EPS) -> DriftScores:
-        """Scores of a window's counts against this reference (no KS: no order)."""
-        return drift_scores(self.coarse_fractions, fine_counts, eps=eps)
-
-
-FeatureProfile: TypeAlias = NumericFeatureProfile | CategoricalFeatureProfile
 
 
 @dataclass(frozen=True, eq=False)
@@ -236,16 +132,16 @@ class ReferenceProfile:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of this profile (``format``, ``version``, ...)."""
-        from otel_ml.drift.profile_json import profile_to_dict
-
-        return profile_to_dict(self)
+        return profile_to_dict(self.features, self.score, self.prediction, self.metadata)
 
     @classmethod
     def from_dict(cls, doc: Any, source: str = "<profile>") -> ReferenceProfile:
         """Rebuild a profile; a malformed ``doc`` raises ValueError naming source and field."""
-        from otel_ml.drift.profile_json import profile_from_dict
-
-        return profile_from_dict(doc, source)
+        parts = profile_from_dict(doc, source)
+        try:
+            return cls(*parts)
+        except ValueError as exc:
+            raise ValueError(f"{source}: {exc}") from None
 
     def to_json(self) -> str:
         """This profile as a JSON string."""

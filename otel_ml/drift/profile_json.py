@@ -1,32 +1,45 @@
-"""The versioned JSON form of a :class:`~otel_ml.drift.profile.ReferenceProfile`."""
+"""The versioned JSON form of a :class:`~otel_ml.drift.profile.ReferenceProfile`.
+
+It reads and writes the profile's parts (features, score, prediction,
+metadata); the profile class builds itself from them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import numpy as np
 
 from otel_ml.drift.binning import CategoricalBins, NumericBins
-from otel_ml.drift.profile import (
+from otel_ml.drift.features import (
     CategoricalFeatureProfile,
     FeatureProfile,
+    JsonScalar,
     NumericFeatureProfile,
-    ReferenceProfile,
 )
 
 FORMAT: Final = "otel-ml.reference-profile"
 VERSION: Final = 1
+Parts = tuple[
+    tuple[FeatureProfile, ...],
+    NumericFeatureProfile | None,
+    CategoricalFeatureProfile | None,
+    Mapping[str, JsonScalar],
+]
+"""A profile's features, score, prediction and metadata."""
 
 
-def profile_to_dict(profile: ReferenceProfile) -> dict[str, Any]:
-    """The JSON document of ``profile``."""
+def profile_to_dict(*parts: Any) -> dict[str, Any]:
+    """The JSON document of a profile's :data:`Parts`."""
+    features, score, prediction, metadata = parts
     return {
         "format": FORMAT,
         "version": VERSION,
-        "metadata": dict(profile.metadata),
-        "features": [_feature_to_dict(f) for f in profile.features],
-        "score": None if profile.score is None else _feature_to_dict(profile.score),
-        "prediction": None if profile.prediction is None else _feature_to_dict(profile.prediction),
+        "metadata": dict(metadata),
+        "features": [_feature_to_dict(f) for f in features],
+        "score": None if score is None else _feature_to_dict(score),
+        "prediction": None if prediction is None else _feature_to_dict(prediction),
     }
 
 
@@ -88,8 +101,8 @@ class _Fields:
         return values
 
 
-def profile_from_dict(doc: Any, source: str = "<profile>") -> ReferenceProfile:
-    """Rebuild a profile from :func:`profile_to_dict` output, validating every field."""
+def profile_from_dict(doc: Any, source: str = "<profile>") -> Parts:
+    """A profile's parts from :func:`profile_to_dict` output, validating every field."""
     root = _Fields(doc, source)
     if (fmt := root.get("format", str)) != FORMAT:
         raise root.error("format", f"expected {FORMAT!r}, got {fmt!r}")
@@ -104,12 +117,7 @@ def profile_from_dict(doc: Any, source: str = "<profile>") -> ReferenceProfile:
         raise root.error("score", "must be a numeric feature")
     if not (prediction is None or isinstance(prediction, CategoricalFeatureProfile)):
         raise root.error("prediction", "must be a categorical feature")
-    try:
-        return ReferenceProfile(tuple(features), score, prediction, root.get("metadata", dict))
-    except _FieldError:
-        raise
-    except ValueError as exc:
-        raise ValueError(f"{source}: {exc}") from None
+    return tuple(features), score, prediction, root.get("metadata", dict)
 
 
 def _optional_feature(root: _Fields, key: str) -> FeatureProfile | None:

@@ -23,8 +23,10 @@ import numpy as np
 import numpy.typing as npt
 
 from otel_ml._internal.registry import reset_after_fork
-from otel_ml.drift.binning import IntArray, NumericBins, RowBinner
-from otel_ml.drift.profile import FeatureProfile, NumericFeatureProfile, ReferenceProfile
+from otel_ml.drift.binning import IntArray, NumericBins
+from otel_ml.drift.features import FeatureProfile, NumericFeatureProfile
+from otel_ml.drift.profile import ReferenceProfile
+from otel_ml.drift.rows import RowBinner
 from otel_ml.drift.statistics import DriftScores, DriftThresholds, Verdict, verdict
 from otel_ml.semconv import DATA_ISSUES
 

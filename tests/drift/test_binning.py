@@ -14,10 +14,10 @@ from hypothesis.extra import numpy as hnp
 from otel_ml.drift.binning import (
     CategoricalBins,
     NumericBins,
-    RowBinner,
     category_key,
     coerce_numeric,
 )
+from otel_ml.drift.rows import RowBinner
 from otel_ml.semconv import OTHER_LABEL
 
 

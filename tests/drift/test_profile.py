@@ -11,11 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from otel_ml.drift.profile import (
-    CategoricalFeatureProfile,
-    NumericFeatureProfile,
-    ReferenceProfile,
-)
+from otel_ml.drift.features import CategoricalFeatureProfile, NumericFeatureProfile
+from otel_ml.drift.profile import ReferenceProfile
 from otel_ml.semconv import PREDICTION_FEATURE, SCORE_FEATURE
 
 N = 2000

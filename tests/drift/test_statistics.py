@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy import spatial, stats
 
 from otel_ml.drift.binning import CategoricalBins, NumericBins
-from otel_ml.drift.profile import CategoricalFeatureProfile, NumericFeatureProfile
+from otel_ml.drift.features import CategoricalFeatureProfile, NumericFeatureProfile
 from otel_ml.drift.statistics import (
     DriftScores,
     DriftThresholds,

@@ -7,7 +7,7 @@ reference fraction and the window counts per coarse bin, the scores, the
 verdict and the data-quality counts. Only aggregates appear: bin edges and
 category names come from the reference profile, never from requests.
 
-The HTML page (:mod:`otel_ml.drift.page_html`) is rendered from this document,
+The HTML page (:mod:`otel_ml.report.page`) is rendered from this document,
 so the page and its JSON twin always show the same numbers.
 """
 

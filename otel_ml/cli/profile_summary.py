@@ -7,12 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, TextIO
 
-from otel_ml.drift.profile import (
-    CategoricalFeatureProfile,
-    FeatureProfile,
-    NumericFeatureProfile,
-    ReferenceProfile,
-)
+from otel_ml.drift.features import CategoricalFeatureProfile, FeatureProfile, NumericFeatureProfile
+from otel_ml.drift.profile import ReferenceProfile
 from otel_ml.semconv import OTHER_LABEL
 
 WIDTH: Final = 100

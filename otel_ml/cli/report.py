@@ -20,15 +20,16 @@ from typing import Any, Final, TextIO
 
 import numpy as np
 
+from otel_ml.cli.parser import options_from
+from otel_ml.cli.tabular import Table, TableError, read_table
 from otel_ml.config import get_settings
 from otel_ml.drift.binning import category_key
 from otel_ml.drift.inputs import InputAdapter
 from otel_ml.drift.monitor import window_config
-from otel_ml.drift.page_data import Doc, model_section, page_document
-from otel_ml.drift.page_html import render_page
 from otel_ml.drift.profile import ReferenceProfile
-from otel_ml.drift.tabular import Table, TableError, read_table
 from otel_ml.drift.window import DriftWindow
+from otel_ml.report.data import Doc, model_section, page_document
+from otel_ml.report.page import render_page
 
 PAGE_FORMATS: Final = ("html", "json")
 _SUFFIXES: Final = {"html": (".html", ".htm"), "json": (".json",)}
@@ -41,7 +42,7 @@ class ReportError(ValueError):
 
 @dataclass(frozen=True)
 class ReportOptions:
-    """What to compare and where to write it; mirrors the options of ``otel-ml report``."""
+    """What to compare and where to write it: the options of ``otel-ml report``, as parsed."""
 
     profile: Path
     data: Path
@@ -55,10 +56,7 @@ class ReportOptions:
 
 def report_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Run ``otel-ml report`` with parsed ``args``; 2 and a message on stderr for bad input."""
-    options = ReportOptions(
-        args.profile, args.data, args.output, args.page_format, args.min_count,
-        args.prediction, args.score, args.model,
-    )  # fmt: skip
+    options = options_from(ReportOptions, args)
     try:
         doc, notes = build_report(options)
         write_report(doc, options)
@@ -89,7 +87,7 @@ def build_report(options: ReportOptions) -> tuple[Doc, list[str]]:
     settings = get_settings()
     min_count = options.min_count or settings.drift_min_count
     config = replace(
-        window_config(),
+        window_config(settings),
         max_rows=max(table.n_rows, min_count) + 1,  # never reached: the file is one window
         max_seconds=math.inf,
         min_count=min_count,

@@ -12,10 +12,12 @@ from typing import Any, TextIO
 import numpy as np
 import numpy.typing as npt
 
+from otel_ml.cli.parser import options_from
+from otel_ml.cli.profile_summary import ProfileRun, print_summary
+from otel_ml.cli.tabular import Table, TableError, even_sample, read_table
 from otel_ml.drift.binning import category_key
-from otel_ml.drift.profile import JsonScalar, Kind, ReferenceProfile
-from otel_ml.drift.profile_summary import ProfileRun, print_summary
-from otel_ml.drift.tabular import Table, TableError, even_sample, read_table
+from otel_ml.drift.features import JsonScalar, Kind
+from otel_ml.drift.profile import ReferenceProfile
 
 _ROLES = ("target", "prediction", "score")
 
@@ -26,7 +28,7 @@ class ProfileError(ValueError):
 
 @dataclass(frozen=True)
 class ProfileOptions:
-    """What to profile and how; mirrors the options of ``otel-ml profile``."""
+    """What to profile and how: the options of ``otel-ml profile``, under their parsed names."""
 
     data: Path
     output: Path
@@ -50,12 +52,8 @@ class ProfileOptions:
 
 def profile_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Run ``otel-ml profile`` with parsed ``args``; 2 and a message on stderr for bad input."""
-    options = ProfileOptions(
-        args.data, args.output, args.target, args.prediction, args.score, args.features,
-        args.categorical, args.bins, args.coarse_bins, args.top_k, args.max_rows, args.file_format,
-    )  # fmt: skip
     try:
-        run = run_profile(options)
+        run = run_profile(options_from(ProfileOptions, args))
     except ProfileError as exc:
         print(f"otel-ml profile: error: {exc}", file=sys.stderr)
         return 2

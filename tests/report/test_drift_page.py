@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from drift_page_support import parse_page
 
-from otel_ml.drift.page_chart import bin_display
-from otel_ml.drift.page_data import model_section, page_document
-from otel_ml.drift.page_html import render_page
 from otel_ml.drift.profile import ReferenceProfile
 from otel_ml.drift.statistics import psi
 from otel_ml.drift.window import DriftWindow, WindowConfig, WindowReport
+from otel_ml.report.chart import bin_display
+from otel_ml.report.data import model_section, page_document
+from otel_ml.report.page import render_page
 
 RNG = np.random.default_rng(3)
 HOSTILE_FEATURE = '<b onmouseover="steal()">amount</b>'

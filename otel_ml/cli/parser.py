@@ -1,14 +1,19 @@
-"""The ``otel-ml`` command."""
+"""The arguments of ``otel-ml`` and its subcommands: argparse only, no work."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
-import sys
-from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from otel_ml.version import __version__
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_Options = TypeVar("_Options", bound="DataclassInstance")
 
 
 def _positive_int(raw: str) -> int:
@@ -126,30 +131,20 @@ def _add_profile_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
         ),
         epilog="example: otel-ml profile train.csv --target label -o reference.json",
     )
-    add = profile.add_argument
-    add(
-        "data",
-        metavar="DATA",
-        type=Path,
-        help="training data: .csv with a header row (empty cell = missing), "
+    _add_data_and_output(
+        profile,
+        data="training data: .csv with a header row (empty cell = missing), "
         ".parquet or .pq (needs pyarrow)",
+        output="where to write the reference profile (JSON)",
     )
-    add(
-        "-o",
-        "--output",
-        metavar="PATH",
-        type=Path,
-        required=True,
-        help="where to write the reference profile (JSON)",
-    )
-    add("--target", metavar="COLUMN", help="label column, left out of the features")
-    add(
-        "--prediction",
-        metavar="COLUMN",
-        help="the model's predicted class, profiled as __prediction__; with --target, "
+    _add_columns(
+        profile,
+        target="label column, left out of the features",
+        prediction="the model's predicted class, profiled as __prediction__; with --target, "
         "its accuracy is stored as metadata baseline_accuracy",
+        score="the model's score or confidence, profiled as __score__",
     )
-    add("--score", metavar="COLUMN", help="the model's score or confidence, profiled as __score__")
+    add = profile.add_argument
     add(
         "--features",
         metavar="A,B,...",
@@ -171,6 +166,7 @@ def _add_profile_tuning(profile: argparse.ArgumentParser) -> None:
     add = profile.add_argument
     add(
         "--bins",
+        dest="n_bins",
         metavar="N",
         type=_positive_int,
         default=100,
@@ -178,6 +174,7 @@ def _add_profile_tuning(profile: argparse.ArgumentParser) -> None:
     )
     add(
         "--coarse-bins",
+        dest="n_coarse_bins",
         metavar="N",
         type=_positive_int,
         default=10,
@@ -216,23 +213,16 @@ def _add_report_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         ),
         epilog="example: otel-ml report reference.json current.csv -o report.html",
     )
-    add = report.add_argument
-    add("profile", metavar="PROFILE", type=Path, help="reference profile (.json, otel-ml profile)")
-    add(
-        "data",
-        metavar="DATA",
-        type=Path,
-        help="current data with the profile's feature columns: .csv with a header row, "
+    report.add_argument(
+        "profile", metavar="PROFILE", type=Path, help="reference profile (.json, otel-ml profile)"
+    )
+    _add_data_and_output(
+        report,
+        data="current data with the profile's feature columns: .csv with a header row, "
         ".parquet or .pq (needs pyarrow)",
+        output="where to write the page (.html, or .json with --format json)",
     )
-    add(
-        "-o",
-        "--output",
-        metavar="PATH",
-        type=Path,
-        required=True,
-        help="where to write the page (.html, or .json with --format json)",
-    )
+    add = report.add_argument
     add(
         "--format",
         dest="page_format",
@@ -246,42 +236,27 @@ def _add_report_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         type=_positive_int,
         help="values a feature needs to be scored (default: OTEL_ML_DRIFT_MIN_COUNT, 500)",
     )
-    add(
-        "--prediction",
-        metavar="COLUMN",
-        help="predicted class column, compared with __prediction__ "
+    _add_columns(
+        report,
+        prediction="predicted class column, compared with __prediction__ "
         "(default: the column named when the profile was made, if present)",
-    )
-    add(
-        "--score",
-        metavar="COLUMN",
-        help="score column, compared with __score__ (default: as for --prediction)",
+        score="score column, compared with __score__ (default: as for --prediction)",
     )
     add("--model", metavar="NAME", help="model name on the page (default: the profile's name)")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``otel-ml`` console script."""
-    args = build_parser().parse_args(argv)
-    if args.command == "demo":
-        from otel_ml.demo.run import DemoOptions, run_demo
-
-        live = args.live and sys.stdout.isatty()
-        try:
-            return run_demo(DemoOptions(args.duration, args.otlp_endpoint, live, args.serve))
-        except KeyboardInterrupt:  # a second Ctrl-C: stop without waiting for the cleanup
-            print("otel-ml demo: aborted", file=sys.stderr)
-            return 130
-    if args.command == "profile":
-        from otel_ml.drift.profile_cli import profile_command
-
-        return profile_command(args)
-    if args.command == "report":
-        from otel_ml.drift.report_cli import report_command
-
-        return report_command(args)
-    return 2  # unreachable: argparse requires a command
+def _add_data_and_output(parser: argparse.ArgumentParser, data: str, output: str) -> None:
+    """The data file a command reads (positional) and the file it writes (``-o``)."""
+    parser.add_argument("data", metavar="DATA", type=Path, help=data)
+    parser.add_argument("-o", "--output", metavar="PATH", type=Path, required=True, help=output)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _add_columns(parser: argparse.ArgumentParser, **helps: str) -> None:
+    """One ``--ROLE COLUMN`` option per keyword: a column of the data file in that role."""
+    for role, text in helps.items():
+        parser.add_argument(f"--{role}", metavar="COLUMN", help=text)
+
+
+def options_from(cls: type[_Options], args: argparse.Namespace) -> _Options:
+    """The options dataclass ``cls`` filled from the parsed ``args`` of the same names."""
+    return cls(**{field.name: getattr(args, field.name) for field in dataclasses.fields(cls)})

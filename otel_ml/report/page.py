@@ -12,15 +12,15 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any, Final
 
-from otel_ml.drift.page_chart import REFERENCE_COLOR, WINDOW_COLORS, distribution_chart
-from otel_ml.drift.page_data import Doc
+from otel_ml.report.chart import REFERENCE_COLOR, WINDOW_COLORS, distribution_chart
+from otel_ml.report.data import Doc
 
 _SEVERITY: Final = {"drift": 0, "warn": 1, "ok": 2, None: 3}
 _BADGES: Final = {"drift": "drift", "warn": "warn", "ok": "ok", None: "not scored"}
 
 
 def render_page(doc: Doc) -> str:
-    """The HTML page of a :func:`~otel_ml.drift.page_data.page_document`."""
+    """The HTML page of a :func:`~otel_ml.report.data.page_document`."""
     title = escape(doc["title"])
     body = [f"<header><h1>{title}</h1>"]
     body.append(f'<p class="meta">Generated {escape(doc["generated_at"])} by otel-ml</p></header>')

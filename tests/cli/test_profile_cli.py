@@ -15,11 +15,8 @@ import numpy as np
 import pytest
 
 from otel_ml.cli import main
-from otel_ml.drift.profile import (
-    CategoricalFeatureProfile,
-    NumericFeatureProfile,
-    ReferenceProfile,
-)
+from otel_ml.drift.features import CategoricalFeatureProfile, NumericFeatureProfile
+from otel_ml.drift.profile import ReferenceProfile
 
 OTEL_ML = str(Path(sys.executable).with_name("otel-ml"))
 N = 3000
