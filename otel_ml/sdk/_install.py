@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import ParamSpec
 
 from opentelemetry import metrics, trace
 
@@ -40,39 +37,21 @@ class _Configured:
 _configured: _Configured | None = None
 
 
-_P = ParamSpec("_P")
-
-
-def _with_arguments_of(
-    resolve: Callable[_P, SdkSettings],
-) -> Callable[[Callable[[SdkSettings], TelemetryHandle]], Callable[_P, TelemetryHandle]]:
-    """Make ``f(settings)`` callable as ``f(**arguments)``, i.e. ``f(resolve(**arguments))``.
-
-    So the keyword arguments of :func:`configure` are declared once, on
-    :func:`~otel_ml.sdk.resolve_settings`; type checkers, ``help()`` and
-    :mod:`inspect` all see them.
-    """
-
-    def decorate(body: Callable[[SdkSettings], TelemetryHandle]) -> Callable[_P, TelemetryHandle]:
-        def entry(*args: _P.args, **kwargs: _P.kwargs) -> TelemetryHandle:
-            return body(resolve(*args, **kwargs))
-
-        functools.update_wrapper(entry, body)
-        del entry.__wrapped__  # type: ignore[attr-defined]  # not body's signature: resolve's
-        returns = inspect.signature(body, eval_str=True).return_annotation
-        signature = inspect.signature(resolve, eval_str=True).replace(return_annotation=returns)
-        entry.__signature__ = signature  # type: ignore[attr-defined]
-        entry.__annotations__ = {
-            **{name: param.annotation for name, param in signature.parameters.items()},
-            "return": returns,
-        }
-        return entry
-
-    return decorate
-
-
-@_with_arguments_of(resolve_settings)
-def configure(settings: SdkSettings) -> TelemetryHandle:
+def configure(
+    *,
+    service_name: str | None = None,
+    service_version: str | None = None,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    model_name: str | None = None,
+    model_version: str | None = None,
+    resource_attributes: Mapping[str, str] | None = None,
+    export_interval_ms: int | None = None,
+    traces: bool = True,
+    metrics: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> TelemetryHandle:
     """Set up the OpenTelemetry SDK with OTLP exporters, once per process.
 
     For applications not started by ``opentelemetry-instrument``. Arguments win
@@ -113,6 +92,20 @@ def configure(settings: SdkSettings) -> TelemetryHandle:
     Raises :class:`~otel_ml.config.SettingsError` naming the argument or
     variable whose value cannot be used.
     """
+    settings = resolve_settings(
+        service_name=service_name,
+        service_version=service_version,
+        endpoint=endpoint,
+        protocol=protocol,
+        headers=headers,
+        model_name=model_name,
+        model_version=model_version,
+        resource_attributes=resource_attributes,
+        export_interval_ms=export_interval_ms,
+        traces=traces,
+        metrics=metrics,
+        environ=environ,
+    )
     global _configured
     with _lock:
         if _configured is None:
