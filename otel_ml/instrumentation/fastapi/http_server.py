@@ -37,12 +37,12 @@ from opentelemetry.semconv.attributes import (
     user_agent_attributes,
 )
 from opentelemetry.semconv.metrics import http_metrics
-from opentelemetry.trace import SpanKind, Status, StatusCode, TracerProvider
+from opentelemetry.trace import SpanKind, TracerProvider
 from opentelemetry.util.http import ExcludeList
 from starlette.routing import Mount
 
 from otel_ml._internal import guard
-from otel_ml.instrumentation.fastapi.app_model import error_type
+from otel_ml._internal.lifecycle import error_type, mark_failed
 from otel_ml.instrumentation.fastapi.middleware import ASGIApp, Message, Receive, Scope, Send
 from otel_ml.version import __version__
 
@@ -210,9 +210,7 @@ class HttpServerMiddleware:
             kind = _error_type(status, error)
             if kind is not None:
                 end[error_attributes.ERROR_TYPE] = kind
-                span.set_status(Status(StatusCode.ERROR, str(error) if error else None))
-                if error is not None:
-                    span.record_exception(error)
+                mark_failed(span, kind, error, str(error) if error else None)
             span.set_attributes(end)
             metric: dict[str, Any] = {
                 http_attributes.HTTP_REQUEST_METHOD: method,
