@@ -12,6 +12,30 @@ already installed its own. The parts are usable separately:
   :class:`TelemetryHandle`, nothing global touched;
 - :func:`configure`: both, then the global installation, once per process.
 
+The arguments of :func:`configure` and :func:`resolve_settings` win over the
+standard variables read from ``environ`` (default ``os.environ``):
+
+- ``service_name``, ``service_version``, ``model_name``, ``model_version``
+  and ``resource_attributes`` become resource attributes (``service.*``,
+  ``ml.model.*``) over ``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES``.
+  ``service.instance.id`` is a new random id unless given.
+- ``protocol`` (``grpc`` or ``http/protobuf``) over
+  ``OTEL_EXPORTER_OTLP_{TRACES,METRICS}_PROTOCOL`` over
+  ``OTEL_EXPORTER_OTLP_PROTOCOL``; default ``grpc``.
+- ``endpoint``, a base URL like ``OTEL_EXPORTER_OTLP_ENDPOINT``, over the
+  per-signal ``OTEL_EXPORTER_OTLP_{TRACES,METRICS}_ENDPOINT`` (used as given)
+  over ``OTEL_EXPORTER_OTLP_ENDPOINT``. For ``http/protobuf``, ``/v1/traces``
+  and ``/v1/metrics`` are appended to base URLs, never to per-signal ones.
+- ``headers`` over ``OTEL_EXPORTER_OTLP_{TRACES,METRICS}_HEADERS`` over
+  ``OTEL_EXPORTER_OTLP_HEADERS``.
+- ``export_interval_ms`` over ``OTEL_METRIC_EXPORT_INTERVAL``; default 60000.
+- ``OTEL_TRACES_SAMPLER`` / ``OTEL_TRACES_SAMPLER_ARG``; default
+  ``parentbased_always_on``.
+- ``traces=False`` / ``metrics=False``, or ``OTEL_TRACES_EXPORTER`` /
+  ``OTEL_METRICS_EXPORTER`` set to ``none``, leave that signal alone;
+  ``OTEL_SDK_DISABLED=true`` leaves both alone. Exporters other than
+  ``otlp`` are the launcher's (``opentelemetry-instrument``) business.
+
 What otel_ml reads from the given ``environ``: ``OTEL_SERVICE_NAME``,
 ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_EXPORTER_OTLP[_TRACES|_METRICS]_{PROTOCOL,
 ENDPOINT,HEADERS,INSECURE}``, ``OTEL_TRACES_SAMPLER[_ARG]``,

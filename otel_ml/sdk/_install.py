@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from opentelemetry import metrics, trace
 
@@ -37,49 +37,15 @@ class _Configured:
 _configured: _Configured | None = None
 
 
-def configure(
-    *,
-    service_name: str | None = None,
-    service_version: str | None = None,
-    endpoint: str | None = None,
-    protocol: str | None = None,
-    headers: Mapping[str, str] | None = None,
-    model_name: str | None = None,
-    model_version: str | None = None,
-    resource_attributes: Mapping[str, str] | None = None,
-    export_interval_ms: int | None = None,
-    traces: bool = True,
-    metrics: bool = True,
-    environ: Mapping[str, str] | None = None,
-) -> TelemetryHandle:
+def configure(**arguments: Any) -> TelemetryHandle:
     """Set up the OpenTelemetry SDK with OTLP exporters, once per process.
 
-    For applications not started by ``opentelemetry-instrument``. Arguments win
-    over the standard variables read from ``environ`` (default ``os.environ``):
-
-    - ``service_name``, ``service_version``, ``model_name``, ``model_version``
-      and ``resource_attributes`` become resource attributes (``service.*``,
-      ``ml.model.*``) over ``OTEL_SERVICE_NAME`` and ``OTEL_RESOURCE_ATTRIBUTES``.
-      ``service.instance.id`` is a new random id unless given.
-    - ``protocol`` (``grpc`` or ``http/protobuf``) over
-      ``OTEL_EXPORTER_OTLP_{TRACES,METRICS}_PROTOCOL`` over
-      ``OTEL_EXPORTER_OTLP_PROTOCOL``; default ``grpc``.
-    - ``endpoint``, a base URL like ``OTEL_EXPORTER_OTLP_ENDPOINT``, over the
-      per-signal ``OTEL_EXPORTER_OTLP_{TRACES,METRICS}_ENDPOINT`` (used as given)
-      over ``OTEL_EXPORTER_OTLP_ENDPOINT``. For ``http/protobuf``, ``/v1/traces``
-      and ``/v1/metrics`` are appended to base URLs, never to per-signal ones.
-    - ``headers`` over ``OTEL_EXPORTER_OTLP_{TRACES,METRICS}_HEADERS`` over
-      ``OTEL_EXPORTER_OTLP_HEADERS``.
-    - ``export_interval_ms`` over ``OTEL_METRIC_EXPORT_INTERVAL``; default 60000.
-    - ``OTEL_TRACES_SAMPLER`` / ``OTEL_TRACES_SAMPLER_ARG``; default
-      ``parentbased_always_on``.
-    - ``traces=False`` / ``metrics=False``, or ``OTEL_TRACES_EXPORTER`` /
-      ``OTEL_METRICS_EXPORTER`` set to ``none``, leave that signal alone;
-      ``OTEL_SDK_DISABLED=true`` leaves both alone. Exporters other than
-      ``otlp`` are the launcher's (``opentelemetry-instrument``) business.
-    - Process metrics, and GPU metrics where NVML finds a GPU, go to the meter
-      provider in effect unless ``OTEL_ML_PROCESS_METRICS`` / ``OTEL_ML_GPU_METRICS``
-      is ``false``.
+    For applications not started by ``opentelemetry-instrument``. Takes the
+    keyword arguments of :func:`~otel_ml.sdk.resolve_settings` (``service_name``,
+    ``endpoint``, ``protocol``, ``headers``, ``traces``, ...); they win over the
+    standard variables, as the :mod:`otel_ml.sdk` page lists. Process metrics,
+    and GPU metrics where NVML finds a GPU, go to the meter provider in effect
+    unless ``OTEL_ML_PROCESS_METRICS`` / ``OTEL_ML_GPU_METRICS`` is ``false``.
 
     A provider the application already installed is kept (logged at INFO), for
     traces and metrics independently. A second call returns the first handle
@@ -90,22 +56,9 @@ def configure(
     ``service.instance.id`` and exporter threads.
 
     Raises :class:`~otel_ml.config.SettingsError` naming the argument or
-    variable whose value cannot be used.
+    variable whose value cannot be used, and ``TypeError`` for an unknown argument.
     """
-    settings = resolve_settings(
-        service_name=service_name,
-        service_version=service_version,
-        endpoint=endpoint,
-        protocol=protocol,
-        headers=headers,
-        model_name=model_name,
-        model_version=model_version,
-        resource_attributes=resource_attributes,
-        export_interval_ms=export_interval_ms,
-        traces=traces,
-        metrics=metrics,
-        environ=environ,
-    )
+    settings = resolve_settings(**arguments)
     global _configured
     with _lock:
         if _configured is None:

@@ -95,7 +95,7 @@ def resolve_settings(
 ) -> SdkSettings:
     """Resolve arguments and ``environ`` (default ``os.environ``) into :class:`SdkSettings`.
 
-    See :func:`otel_ml.sdk.configure` for the meaning and precedence of each argument.
+    The :mod:`otel_ml.sdk` page lists the meaning and precedence of each argument.
     """
     env = os.environ if environ is None else environ
     named = {
