@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from contextvars import ContextVar, Token
 from typing import Any, ClassVar
 
 from opentelemetry import context, trace
@@ -55,28 +56,29 @@ class Invocation:
 
     Subclasses set :attr:`component` (the guard's name for their failures),
     call :meth:`_open` from their constructor-like ``start`` and implement
-    :meth:`_record`; :meth:`_release` is for what must be undone even when
-    recording failed (in-flight counts).
+    :meth:`_record`. What the end undoes whatever happened while recording:
+    the call leaves its in-flight set, and a context variable the call set
+    (:meth:`_set_for_call`) is reset.
     """
 
-    __slots__ = ("_ctx", "_done", "_errors", "_parent", "_span", "_start_ns", "_wall_offset_ns")
+    __slots__ = ("_ctx", "_done", "_errors", "_in_flight", "_parent", "_reset", "_span",
+                 "_start_ns")  # fmt: skip
     component: ClassVar[str] = "invocation"
     _ctx: Context | None
     _done: bool
     _errors: Counter | None
+    _in_flight: set[object] | None
     _parent: Context | None
+    _reset: tuple[ContextVar[Any], Token[Any]] | None
     _span: Span | None
     _start_ns: int
-    _wall_offset_ns: int
 
     def _init(self, errors: Counter | None) -> None:
-        """Reset the lifecycle state (before :meth:`_open`, which may fail)."""
+        """The state :meth:`_open` needs to find (it may fail half way); the rest
+        is set by :meth:`_open` and the subclass's start."""
         self._errors = errors
-        self._span = None
-        self._ctx = None
-        self._parent = None
+        self._span = self._in_flight = self._reset = None
         self._done = True
-        self._start_ns = self._wall_offset_ns = 0
 
     def _open(
         self,
@@ -86,25 +88,29 @@ class Invocation:
         attributes: Mapping[str, Any],
         current: bool = True,
         marker: tuple[str, object] | None = None,
+        in_flight: set[object] | None = None,
     ) -> None:
         """Start the span as a child of the current context and, if ``current``,
-        make it current, with the context value ``marker`` (key, value) beside it.
-        The subclass starts the clock (``_start_ns``) once its own start is done."""
-        start_time = time.time_ns()
-        # Ends are measured on the monotonic clock; the span ends at the wall
-        # time that corresponds to them (an abandoned stream: its last chunk).
-        self._wall_offset_ns = start_time - time.perf_counter_ns()
+        make it current, with the context value ``marker`` (key, value) beside it;
+        the call joins ``in_flight`` (the set an up-down gauge counts) until it
+        ends. The subclass starts the clock (``_start_ns``) once its own start is done."""
         parent = context.get_current()
-        span = tracer.start_span(
-            name, parent, kind=kind, attributes=attributes, start_time=start_time
-        )
+        span = tracer.start_span(name, parent, kind=kind, attributes=attributes)
         self._span = span
+        self._parent = parent
+        self._ctx = None
         if current:
-            self._parent = parent
             base = parent if marker is None else context.set_value(*marker, parent)
             self._ctx = trace.set_span_in_context(span, base)
             context.attach(self._ctx)
+        if in_flight is not None:
+            in_flight.add(self)
+            self._in_flight = in_flight
         self._done = False
+
+    def _set_for_call(self, var: ContextVar[Any], value: Any) -> None:
+        """Set ``var`` to ``value`` until the call ends (a flag other hooks read)."""
+        self._reset = (var, var.set(value))
 
     @property
     def span(self) -> Span:
@@ -120,7 +126,11 @@ class Invocation:
         class name) on the span and the records, status ERROR, the exception event."""
         self._end(time.perf_counter_ns(), exc, kind)
 
-    def _end(self, end_ns: int, exc: BaseException | None, kind: str | None) -> None:
+    def _end(
+        self, end_ns: int, exc: BaseException | None, kind: str | None, late: bool = False
+    ) -> None:
+        """End the call at ``end_ns`` (monotonic); ``late``: that moment is past
+        (an abandoned stream's last chunk), and the span ends then, not now."""
         if self._done:
             return
         self._done = True
@@ -135,23 +145,32 @@ class Invocation:
         except Exception as err:
             guard.report(f"{self.component}.{'stop' if exc is None else 'fail'}", err, self._errors)
         finally:
-            self._close(end_ns)
+            self._close(end_ns if late else None)
 
     def _record(self, elapsed_s: float, error: str | None) -> None:
         """The specialisation's records at the end (``error``: ``error.type``)."""
 
-    def _release(self) -> None:
-        """What the end undoes whatever happened while recording."""
-
-    def _close(self, end_ns: int) -> None:
+    def _close(self, late_ns: int | None = None) -> None:
         try:
-            self._release()
+            if self._in_flight is not None:
+                self._in_flight.discard(self)
+            if self._reset is not None:
+                var, token = self._reset
+                try:  # noqa: SIM105 (contextlib.suppress costs a microsecond here)
+                    var.reset(token)
+                except ValueError:
+                    pass  # ended in another context than it started in, which drops it
             if self._span is not None:
-                self._span.end(end_time=end_ns + self._wall_offset_ns)
+                self._span.end(None if late_ns is None else _wall_time(late_ns))
             # Restore the caller's context only where ours is still on top: a call
             # may end in another thread, a copied context or the garbage collector
             # (an abandoned stream), where there is nothing of ours to undo.
             if self._ctx is not None and context.get_current() is self._ctx:
-                context.attach(self._parent or Context())
+                context.attach(self._parent)  # type: ignore[arg-type]  # set with _ctx
         except Exception as exc:
             guard.report(f"{self.component}.close", exc, self._errors)
+
+
+def _wall_time(monotonic_ns: int) -> int:
+    """The wall clock time (ns since the epoch) of a past ``perf_counter_ns`` reading."""
+    return time.time_ns() - (time.perf_counter_ns() - monotonic_ns)

@@ -27,7 +27,7 @@ from typing import Any, Final, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from otel_ml.semconv import DATA_ISSUES, OTHER_LABEL
+from otel_ml.semconv import DATA_ISSUES, OTHER_LABEL, UNPRINTABLE
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -40,8 +40,6 @@ TYPE: Final = DATA_ISSUES.index("type")
 
 # pandas' missing markers, recognised by type name so pandas stays optional.
 _NA_TYPE_NAMES: Final = frozenset({"NAType", "NaTType"})
-UNPRINTABLE_CATEGORY: Final = "<unprintable>"
-"""The category of a value whose ``str()`` fails (then unseen: the profile never has it)."""
 _NUMBER_TYPES: Final = (int, float, bool, np.integer, np.floating, np.bool_)
 
 
@@ -243,7 +241,7 @@ def category_key(value: object) -> str | None:
     try:
         return str(value)
     except Exception:  # an object that cannot name itself is no known category
-        return UNPRINTABLE_CATEGORY
+        return UNPRINTABLE  # then unseen: a profile never has it
 
 
 def category_counts(values: Iterable[object]) -> Counter[str | None]:

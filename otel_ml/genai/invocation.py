@@ -182,8 +182,10 @@ class GenAIInvocation(Invocation):
     def stop(self, abandoned: bool = False) -> None:
         """End a successful call. ``abandoned`` (a stream nobody finished):
         the span ends at the last chunk, not at garbage collection."""
-        end_ns = self._last_ns if abandoned and self._last_ns else time.perf_counter_ns()
-        self._end(end_ns, None, None)
+        if abandoned and self._last_ns:
+            self._end(self._last_ns, None, None, late=True)
+        else:
+            self._end(time.perf_counter_ns(), None, None)
 
     def _record(self, elapsed_s: float, error: str | None) -> None:
         t = self._telemetry

@@ -73,9 +73,10 @@ class ServerGeneration(Invocation):
 
     def on_end(self, abandoned: bool) -> None:
         """The generator finished (``abandoned``: collected unfinished; ends at the last token)."""
-        self._end(
-            self._last_ns if abandoned and self._last_ns else time.perf_counter_ns(), None, None
-        )
+        if abandoned and self._last_ns:
+            self._end(self._last_ns, None, None, late=True)
+        else:
+            self._end(time.perf_counter_ns(), None, None)
 
     def on_error(self, exc: BaseException) -> None:
         """The generator raised."""

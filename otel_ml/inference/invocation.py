@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from contextvars import Token
 from typing import Any
 
 import numpy as np
@@ -41,12 +40,12 @@ class InferenceInvocation(Invocation):
     the caller (see :mod:`otel_ml._internal.guard`).
     """
 
-    __slots__ = ("_inputs", "_model", "_operation", "_quiet", "_summarize", "_summary",
+    __slots__ = ("_inputs", "_metric_attrs", "_model", "_operation", "_summarize", "_summary",
                  "prediction_id")  # fmt: skip
     component = "inference"
     _model: ModelContext
     _operation: str
-    _quiet: Token[bool] | None
+    _metric_attrs: dict[str, Any]
     _summarize: Summarizer | None
     _summary: OutputSummary | None
     _inputs: Any
@@ -66,11 +65,14 @@ class InferenceInvocation(Invocation):
         """Open the span, make it current and count the call as in flight;
         ``summarize`` reads the output that :meth:`complete` is given."""
         self = cls.__new__(cls)  # start is the constructor: one Python frame less per call
-        self._init(model.telemetry.internal_errors)
+        # Invocation._init, inlined: this runs on every call.
+        self._errors = model.telemetry.internal_errors
+        self._span = self._in_flight = self._reset = None
+        self._done = True
         self._model = model
         self._operation = operation
+        self._metric_attrs = model.metric_attributes
         self._summarize = summarize
-        self._quiet = None
         self._summary = None
         self._inputs = None
         self.prediction_id = ""
@@ -78,19 +80,19 @@ class InferenceInvocation(Invocation):
             scope = current_request.get()
             self.prediction_id = scope.claim_prediction_id() if scope else new_prediction_id()
             last_prediction.set(self.prediction_id)
-            span_name, span_attrs, _ = model.operation(operation)
+            span_name, span_attrs, self._metric_attrs = model.operation(operation)
             attrs = {**span_attrs, semconv.ML_PREDICTION_ID: self.prediction_id}
             if batch_size is not None:
                 attrs[semconv.ML_BATCH_SIZE] = batch_size
-            self._open(model.telemetry.tracer, span_name, SpanKind.INTERNAL, attrs)
+            tracer = model.telemetry.tracer
+            self._open(tracer, span_name, SpanKind.INTERNAL, attrs, True, None, model.in_flight)
             if hooks.installed:
-                self._quiet = hooks.inside.set(True)
-            model.in_flight.add(self)
+                self._set_for_call(hooks.inside, True)
         except Exception as exc:
             guard.report("inference.start", exc, model.telemetry.internal_errors)
             if self._span is not None:
                 self._done = True
-                self._close(time.perf_counter_ns())
+                self._close()
             self._span = None
         self._start_ns = time.perf_counter_ns()
         return self
@@ -131,24 +133,26 @@ class InferenceInvocation(Invocation):
             summary.confidence = value
         self._summary = summary
 
-    def complete(self, output: Any) -> Any:
-        """End a successful call whose output the start's ``summarize`` reads; the output."""
-        self.stop(self._summarize, output)
-        return output
-
     def stop(self, summarize: Summarizer | None = None, output: Any = None) -> None:
         """End a successful call: duration, prediction metrics, sinks, span end.
 
         ``summarize(model, output)`` reads the output after the clock stopped,
         so summarising it is not counted as model time.
         """
+        self._summarize = summarize
+        self.complete(output)
+
+    def complete(self, output: Any) -> Any:
+        """End a successful call whose output the start's ``summarize`` reads
+        (see :meth:`stop`); returns the output."""
         end_ns = time.perf_counter_ns()
-        if summarize is not None and not self._done:
+        if self._summarize is not None and not self._done:
             try:
-                self._summary = summarize(self._model, output)
+                self._summary = self._summarize(self._model, output)
             except Exception as exc:
                 guard.report("inference.output", exc, self._errors)
         self._end(end_ns, None, None)
+        return output
 
     def _record(self, elapsed_s: float, error: str | None) -> None:
         """Duration; then, on success, the prediction metrics; then the sinks.
@@ -158,7 +162,7 @@ class InferenceInvocation(Invocation):
         """
         model = self._model
         if error is None:
-            model.telemetry.duration.record(elapsed_s, model.operation(self._operation)[2])
+            model.telemetry.duration.record(elapsed_s, self._metric_attrs)
             if self._summary is not None:
                 self._apply(self._summary)
         else:
@@ -194,14 +198,6 @@ class InferenceInvocation(Invocation):
         span = self._span
         if span is not None and span.is_recording():
             span.set_attributes(_span_attributes(summary))
-
-    def _release(self) -> None:
-        self._model.in_flight.discard(self)
-        if self._quiet is not None:
-            try:  # noqa: SIM105 (contextlib.suppress costs a microsecond here)
-                hooks.inside.reset(self._quiet)
-            except ValueError:
-                pass  # ended in another context than it started in, which drops it
 
 
 def _span_attributes(summary: OutputSummary) -> dict[str, Any]:

@@ -31,6 +31,10 @@ class InferenceScope(InvocationScope[InferenceInvocation]):
         """Start one inference; the first argument is the input rows."""
         return begin(self._model, self._operation, self._summarize, args)
 
+    def begin_block(self) -> InferenceInvocation:
+        """Start the call of a ``with`` block: its outputs come from the setters."""
+        return begin(self._model, self._operation, None, ())
+
     def complete(self, call: InferenceInvocation, result: Any) -> Any:
         """Read the decorated function's result as the prediction and end the call."""
         return call.complete(result)

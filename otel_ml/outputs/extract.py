@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from otel_ml.semconv import UNPRINTABLE
+
 Task = Literal["classification", "regression"]
 
 _MAX_SPAN_CLASSES = 10
@@ -279,7 +281,10 @@ def label_of(value: Any) -> str:
         return value.decode("utf-8", "replace")
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
-    return encodable(str(value))
+    try:
+        return encodable(str(value))
+    except Exception:
+        return UNPRINTABLE  # a label from the caller whose __str__ raises
 
 
 def encodable(text: str) -> str:

@@ -12,6 +12,7 @@ from hypothesis.extra.numpy import arrays
 from otel_ml.outputs.extract import (
     batch_size_of,
     check_confidence,
+    label_of,
     summarize_predictions,
     summarize_probabilities,
 )
@@ -152,3 +153,15 @@ def test_single_row_fast_path_agrees_with_the_batch_path(row: list[float], named
     if one.confidence is not None:
         assert two.confidences is not None
         assert two.confidences.tolist() == [one.confidence] * 2
+
+
+class _NoStr:
+    def __str__(self) -> str:
+        raise RuntimeError("no str for you")
+
+
+def test_a_label_that_cannot_name_itself_is_unprintable_not_a_failure() -> None:
+    # A delayed label (any object a caller sends) goes through label_of too.
+    assert label_of(_NoStr()) == "<unprintable>"
+    assert label_of(b"\xff") == "\ufffd"
+    assert label_of(2.0) == "2"
