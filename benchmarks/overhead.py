@@ -7,6 +7,10 @@ Both the floor and otel_ml run against the same SDK set-up, once with every
 span sampled and once with the tracer sampled out (metrics only)::
 
     python benchmarks/overhead.py [--quick] [--rounds R] [--calls N] [--write-readme]
+
+``--previous REV`` adds otel_ml as it was at commit ``REV`` (say ``HEAD~3``),
+side by side in the same rounds, and its ratio: how a change compares with
+what it replaced, on the same machine at the same moment.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from _common import (
     ratio_of_medians,
     replace_section,
 )
+from _previous import load_previous
 from opentelemetry.metrics import Histogram
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -135,9 +140,11 @@ def span_content(model: Any, row: Any, operation: str) -> tuple[dict[str, Any], 
     return at_start, at_end
 
 
-def otel_ml_call(sdk: Sdk, model: Any, operation: str, row: Any) -> Callable[[], object]:
-    """The call through ``otel_ml.wrap_model`` on this SDK set-up."""
-    wrapped = otel_ml.wrap_model(
+def otel_ml_call(
+    sdk: Sdk, model: Any, operation: str, row: Any, package: Any = otel_ml
+) -> Callable[[], object]:
+    """The call through ``package.wrap_model`` (default: this tree's) on this SDK set-up."""
+    wrapped = package.wrap_model(
         model, "bench", "1", tracer_provider=sdk.tracer_provider, meter_provider=sdk.meter_provider
     )
     method = getattr(wrapped, operation)
@@ -145,11 +152,13 @@ def otel_ml_call(sdk: Sdk, model: Any, operation: str, row: Any) -> Callable[[],
 
 
 def variants(
-    model: Any, row: Any, operation: str, sampled: Sdk, unsampled: Sdk
+    model: Any, row: Any, operation: str, sdks: tuple[Sdk, Sdk], previous: Any = None
 ) -> dict[str, Callable[[], object]]:
-    """The calls to time for one operation, keyed by variant name."""
+    """The calls to time for one operation, keyed by variant name; ``previous``:
+    an earlier otel_ml package (see ``--previous``)."""
+    sampled, unsampled = sdks
     bare = getattr(model, operation)
-    return {
+    calls = {
         "bare": lambda: bare(row),
         "floor": floor_call(sampled, bare, operation, row),
         "floor + span attributes": floor_call(
@@ -159,13 +168,20 @@ def variants(
         "floor, sampled out": floor_call(unsampled, bare, operation, row),
         "otel_ml, sampled out": otel_ml_call(unsampled, model, operation, row),
     }
+    if previous is not None:
+        calls[PREVIOUS] = otel_ml_call(sampled, model, operation, row, previous)
+    return calls
 
 
+PREVIOUS = "otel_ml, previous commit"
+Comparisons = tuple[tuple[str, dict[str, str]], ...]
 # One ratio column per entry: heading, and variant -> the variant it is compared with.
-COMPARISONS = (
-    ("added / floor's", {"otel_ml": "floor", "otel_ml, sampled out": "floor, sampled out"}),
+COMPARISONS: Comparisons = (
+    ("added / floor's", {"otel_ml": "floor", "otel_ml, sampled out": "floor, sampled out",
+                         PREVIOUS: "floor"}),
     ("added / (floor + span attributes)'s", {"otel_ml": "floor + span attributes"}),
-)
+    ("added / previous commit's", {"otel_ml": PREVIOUS}),
+)  # fmt: skip
 
 
 def overheads(samples: dict[str, list[float]]) -> dict[str, list[float]]:
@@ -178,7 +194,9 @@ def overheads(samples: dict[str, list[float]]) -> dict[str, list[float]]:
     }
 
 
-def table_rows(operation: str, samples: dict[str, list[float]]) -> list[list[str]]:
+def table_rows(
+    operation: str, samples: dict[str, list[float]], columns: Comparisons
+) -> list[list[str]]:
     """One markdown row per variant: per-call time, overhead over bare, ratio to the floor."""
     added = overheads(samples)
     rows = []
@@ -186,9 +204,9 @@ def table_rows(operation: str, samples: dict[str, list[float]]) -> list[list[str
         overhead = Stats.of(added[name]).format() if name in added else "-"
         ratios = [
             ratio_of_medians(added[name], added[against[name]]).format(2, "x")
-            if name in against
+            if name in against and against[name] in added
             else "-"
-            for _, against in COMPARISONS
+            for _, against in columns
         ]
         per_call = Stats.of([v / 1e3 for v in values]).format()
         rows.append([f"`{operation}`", name, per_call, overhead, *ratios])
@@ -212,14 +230,14 @@ def verdict(samples: dict[str, dict[str, list[float]]]) -> str:
     return "\n".join(lines)
 
 
-def measure(rounds: int, calls: int) -> dict[str, dict[str, list[float]]]:
+def measure(rounds: int, calls: int, previous: Any = None) -> dict[str, dict[str, list[float]]]:
     """Per-round ns per call of every variant, for each operation."""
     model, row = fitted_model()
     sampled, unsampled = Sdk.build(), Sdk.build(ParentBased(ALWAYS_OFF))
     try:
         results = {}
         for operation in OPERATIONS:
-            calls_of = variants(model, row, operation, sampled, unsampled)
+            calls_of = variants(model, row, operation, (sampled, unsampled), previous)
             results[operation] = interleave(calls_of, rounds, calls)
         return results
     finally:
@@ -229,9 +247,11 @@ def measure(rounds: int, calls: int) -> dict[str, dict[str, list[float]]]:
 
 def report(command: str, samples: dict[str, dict[str, list[float]]]) -> str:
     """The markdown section: provenance, table, verdict."""
+    compared = any(PREVIOUS in by for by in samples.values())
+    columns = COMPARISONS if compared else COMPARISONS[:-1]
     headers = ["operation", "variant", "per call, us", "added to bare, us"]
-    headers += [heading for heading, _ in COMPARISONS]
-    rows = [row for operation, by in samples.items() for row in table_rows(operation, by)]
+    headers += [heading for heading, _ in columns]
+    rows = [row for operation, by in samples.items() for row in table_rows(operation, by, columns)]
     legend = (
         "Medians across rounds; in parentheses the min-max across rounds, and for "
         "ratios a 90% bootstrap interval."
@@ -248,6 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 40)")
     parser.add_argument("--calls", type=int, help="calls per variant per round (default 300)")
     parser.add_argument("--write-readme", action="store_true", help=f"update {README.name}")
+    parser.add_argument("--previous", metavar="REV", help="also run otel_ml of commit REV")
     args = parser.parse_args(argv)
     rounds = args.rounds if args.rounds is not None else (5 if args.quick else 40)
     calls = args.calls if args.calls is not None else (100 if args.quick else 300)
@@ -255,7 +276,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--rounds and --calls must be positive")
     given = sys.argv[1:] if argv is None else list(argv)
     command = " ".join(["python benchmarks/overhead.py", *given])
-    section = report(command, measure(rounds, calls))
+    previous = load_previous(args.previous) if args.previous else None
+    section = report(command, measure(rounds, calls, previous))
     print(section)
     if args.write_readme:
         replace_section(README, "overhead", section)
