@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,14 +17,6 @@ from otel_ml.instrumentation.fastapi import Instrumentation
 from otel_ml.instrumentation.fastapi.drift_route import COMPONENT, DriftPage
 
 PAGE = "/ml/drift"
-
-
-@pytest.fixture
-def handles() -> Iterator[list[Instrumentation]]:
-    made: list[Instrumentation] = []
-    yield made
-    for handle in made:
-        handle.uninstrument()
 
 
 def instrumented(telemetry: Telemetry, handles: list[Instrumentation], **kwargs: Any) -> FastAPI:

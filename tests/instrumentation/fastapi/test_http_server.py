@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
@@ -34,14 +34,6 @@ LABELS = np.where(ROWS[:, 0] > 0, "yes", "no")
 @pytest.fixture(scope="module")
 def model() -> LogisticRegression:
     return LogisticRegression().fit(ROWS, LABELS)
-
-
-@pytest.fixture
-def handles() -> Iterator[list[Instrumentation]]:
-    made: list[Instrumentation] = []
-    yield made
-    for handle in made:
-        handle.uninstrument()
 
 
 def instrument(

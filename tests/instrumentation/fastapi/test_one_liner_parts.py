@@ -40,14 +40,6 @@ FASTAPI = "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS"
 GENERIC = "OTEL_PYTHON_EXCLUDED_URLS"
 
 
-@pytest.fixture
-def handles() -> Iterator[list[Instrumentation]]:
-    made: list[Instrumentation] = []
-    yield made
-    for handle in made:
-        handle.uninstrument()
-
-
 def make_app(telemetry: Telemetry) -> FastAPI:
     classifier = LogisticRegression().fit(ROWS, LABELS)
     model = otel_ml.wrap_model(classifier, "m", "1", **telemetry.providers)
