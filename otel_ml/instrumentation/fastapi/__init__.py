@@ -35,7 +35,7 @@ from otel_ml.instrumentation.fastapi.contrib import (
 )
 from otel_ml.instrumentation.fastapi.drift_route import DriftPage
 from otel_ml.instrumentation.fastapi.http_server import HttpServerMiddleware
-from otel_ml.instrumentation.fastapi.middleware import ModelRequestMiddleware
+from otel_ml.instrumentation.fastapi.middleware import ModelRequestMiddleware, model_attributes
 from otel_ml.instrumentation.fastapi.parts import (
     AppMiddleware,
     FeedbackRoute,
@@ -275,11 +275,12 @@ def _layers(settings: Settings, model: AppModel, layer: str | None) -> list[Part
     if layer == "otel_ml":
         server = Middleware(
             HttpServerMiddleware,
-            inner=functools.partial(ModelRequestMiddleware, **ml_layer),
+            inner=functools.partial(ModelRequestMiddleware, **ml_layer, tag_model=False),
             tracer_provider=model.tracer_provider,
             meter_provider=model.meter_provider,
             excluded_urls=parse_excluded_urls(excluded) if excluded.strip() else None,
             internal_errors=model.internal_errors,
+            span_attributes=model_attributes(model.name, model.version),
         )
         return [MuteFastApiTelemetry(), AppMiddleware(server)]
     ml_only = AppMiddleware(Middleware(ModelRequestMiddleware, **ml_layer))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from opentelemetry import context, propagate, trace
@@ -88,14 +88,17 @@ class HttpServerMiddleware:
 
     ``inner`` builds the app that runs inside the span from the next app of
     the stack (the one-liner gives the ML layer); without it the next app runs
-    there directly. Lifespan and websocket scopes pass through untouched;
-    excluded URLs (the contrib ``excluded_urls`` regexes) and requests that
-    another instrumentation already traces run the inner app without a span.
+    there directly. ``span_attributes`` are on every server span from its
+    start, where samplers see them (the one-liner gives the model). Lifespan
+    and websocket scopes pass through untouched; excluded URLs (the contrib
+    ``excluded_urls`` regexes) and requests that another instrumentation
+    already traces run the inner app without a span of ours (that other
+    server span gets the ``span_attributes``).
     Failures in this code go to the guard; the user's exception propagates
     unchanged.
     """
 
-    __slots__ = ("_app", "_counter", "_duration", "_excluded", "_tracer")
+    __slots__ = ("_app", "_attributes", "_counter", "_duration", "_excluded", "_tracer")
 
     def __init__(
         self,
@@ -106,8 +109,10 @@ class HttpServerMiddleware:
         meter_provider: MeterProvider | None = None,
         excluded_urls: ExcludeList | None = None,
         internal_errors: Counter | None = None,
+        span_attributes: Mapping[str, Any] | None = None,
     ) -> None:
         self._app = app if inner is None else inner(app)
+        self._attributes = dict(span_attributes or {})
         self._tracer = trace.get_tracer(SCOPE_NAME, __version__, tracer_provider=tracer_provider)
         self._duration: Histogram = get_meter(
             SCOPE_NAME, __version__, meter_provider=meter_provider
@@ -121,7 +126,11 @@ class HttpServerMiddleware:
         self._counter = internal_errors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._skip(scope):
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        if self._skip(scope):
+            self._tag_server_span()
             await self._app(scope, receive, send)
             return
         start = time.perf_counter()
@@ -153,12 +162,24 @@ class HttpServerMiddleware:
             return True
         return self._excluded is not None and self._excluded.url_disabled(_url(scope))
 
+    def _tag_server_span(self) -> None:
+        """Another instrumentation's server span is current: give it ``span_attributes``."""
+        current = trace.get_current_span()
+        if not self._attributes or getattr(current, "kind", None) is not SpanKind.SERVER:
+            return
+        try:
+            if current.is_recording():
+                current.set_attributes(self._attributes)
+        except Exception as exc:
+            guard.report(COMPONENT, exc, self._counter)
+
     def _start_span(self, scope: Scope) -> tuple[trace.Span, str]:
         headers = scope.get("headers") or ()
         raw_method = scope.get("method", "")
         method = raw_method if raw_method in _METHODS else "_OTHER"
         scheme = scope.get("scheme", "http")
         attributes: dict[str, Any] = {
+            **self._attributes,
             http_attributes.HTTP_REQUEST_METHOD: method,
             url_attributes.URL_PATH: scope.get("path", ""),
             url_attributes.URL_SCHEME: scheme,

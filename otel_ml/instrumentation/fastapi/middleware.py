@@ -59,17 +59,17 @@ class ModelRequestMiddleware:
         model_version: str,
         header: str,
         internal_errors: Counter | None = None,
+        tag_model: bool = True,
     ) -> None:
+        """``tag_model=False``: the server span started with the model on it
+        (:class:`~otel_ml.instrumentation.fastapi.http_server.HttpServerMiddleware`'s
+        ``span_attributes``), so this layer adds the prediction id only."""
         self._app = app
         self._name = model_name
         self._version = model_version
         self._header = header.encode("latin-1")
         self._counter = internal_errors
-        self._model_attributes: dict[str, Any] = (
-            {semconv.ML_MODEL_NAME: model_name, semconv.ML_MODEL_VERSION: model_version}
-            if model_name
-            else {}
-        )
+        self._model_attributes = model_attributes(model_name, model_version) if tag_model else {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -123,3 +123,10 @@ class ModelRequestMiddleware:
                 span.set_attributes(attributes)
         except Exception as exc:
             guard.report(COMPONENT, exc, self._counter)
+
+
+def model_attributes(model_name: str | None, model_version: str) -> dict[str, Any]:
+    """The model's attributes on the server span (none without a model name)."""
+    if not model_name:
+        return {}
+    return {semconv.ML_MODEL_NAME: model_name, semconv.ML_MODEL_VERSION: model_version}

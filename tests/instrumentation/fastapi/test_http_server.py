@@ -12,7 +12,12 @@ from fastapi import APIRouter, FastAPI, HTTPException, WebSocket
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from fastapi.testclient import TestClient
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import SpanKind, StatusCode
 from sklearn.linear_model import LogisticRegression
 from starlette.requests import Request
@@ -353,3 +358,62 @@ def test_the_contrib_excluded_urls_variable_is_honoured(
     assert (server.attributes or {})["url.path"] == "/v1/score/4"
     assert (server.attributes or {})["ml.prediction.id"] == response.headers[HEADER]
     assert [attrs["http.route"] for attrs, _ in telemetry.points(DURATION)] == ["/v1/score/{row}"]
+
+
+class _SeenAtStart(Sampler):
+    """Samples everything; keeps the attributes each SERVER span started with."""
+
+    def __init__(self) -> None:
+        self.server: list[dict[str, Any]] = []
+
+    def should_sample(self, parent_context: Any, trace_id: int, name: str,
+                      kind: SpanKind | None = None, attributes: Any = None,
+                      links: Any = None, trace_state: Any = None) -> SamplingResult:  # fmt: skip
+        if kind is SpanKind.SERVER:
+            self.server.append(dict(attributes or {}))
+        return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes)
+
+    def get_description(self) -> str:
+        return "seen-at-start"
+
+
+def test_a_sampler_sees_the_model_when_the_server_span_starts(
+    model: LogisticRegression, handles: list[Instrumentation]
+) -> None:
+    sampler = _SeenAtStart()
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider(sampler=sampler)
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    telemetry = Telemetry(tracer_provider, MeterProvider(), exporter, InMemoryMetricReader())
+    app = make_app(model, telemetry)
+    instrument(app, telemetry, handles)
+    with TestClient(app) as client:
+        response = client.get("/v1/score/2")
+    [started] = sampler.server
+    assert started["ml.model.name"] == "scorer" and started["ml.model.version"] == "2"
+    attributes = server_span(telemetry).attributes or {}
+    assert attributes["ml.model.name"] == "scorer"
+    assert attributes["ml.prediction.id"] == response.headers[HEADER]
+
+
+def test_a_server_span_of_another_instrumentation_gets_the_model(
+    model: LogisticRegression, telemetry: Telemetry, handles: list[Instrumentation]
+) -> None:
+    app = make_app(model, telemetry)
+    instrument(app, telemetry, handles)
+    tracer = telemetry.tracer_provider.get_tracer("outer-server")
+
+    async def outer(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        with tracer.start_as_current_span("GET outer", kind=SpanKind.SERVER):
+            await app(scope, receive, send)
+
+    with TestClient(outer) as client:  # type: ignore[arg-type]
+        response = client.get("/v1/score/2")
+    [server] = [s for s in telemetry.spans() if s.kind is SpanKind.SERVER]
+    assert server.name == "GET outer"
+    attributes = server.attributes or {}
+    assert attributes["ml.model.name"] == "scorer"
+    assert attributes["ml.prediction.id"] == response.headers[HEADER]
