@@ -24,18 +24,27 @@ _extension_lock = threading.RLock()  # an extension may build while its bundle i
 class TelemetryBundle:
     """The tracer, meter and ``otel_ml.internal.errors`` counter of one
     instrumentation scope on one provider pair (``None``: the global ones),
-    and the instruments of features built on them on first use."""
+    and the instruments of features built on them on first use.
+
+    A subclass names its :attr:`scope` and creates its instruments in
+    :meth:`_create`; :meth:`of` gives the one bundle of a provider pair.
+    """
+
+    scope: ClassVar[str]
 
     def __init__(
         self,
-        scope: str,
         tracer_provider: trace.TracerProvider | None = None,
         meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
-        self.tracer = trace.get_tracer(scope, __version__, tracer_provider=tracer_provider)
-        self.meter = metrics.get_meter(scope, __version__, meter_provider=meter_provider)
+        self.tracer = trace.get_tracer(self.scope, __version__, tracer_provider=tracer_provider)
+        self.meter = metrics.get_meter(self.scope, __version__, meter_provider=meter_provider)
         self.internal_errors = guard.internal_errors_counter(self.meter)
         self._extensions: dict[str, Any] = {}
+        self._create(self.meter)
+
+    def _create(self, meter: metrics.Meter) -> None:
+        """Create the bundle's own instruments on ``meter``."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

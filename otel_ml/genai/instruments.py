@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from opentelemetry import metrics, trace
 from opentelemetry.metrics import Histogram, Meter
 
 from otel_ml import semconv
@@ -54,13 +53,9 @@ def histogram(meter: Meter, name: str) -> Histogram:
 class GenAITelemetry(TelemetryBundle):
     """Tracer and instruments shared by every GenAI invocation of a provider pair."""
 
-    def __init__(
-        self,
-        tracer_provider: trace.TracerProvider | None = None,
-        meter_provider: metrics.MeterProvider | None = None,
-    ) -> None:
-        super().__init__(SCOPE, tracer_provider, meter_provider)
-        meter = self.meter
+    scope = SCOPE
+
+    def _create(self, meter: Meter) -> None:
         self.duration = histogram(meter, semconv.GEN_AI_CLIENT_OPERATION_DURATION)
         self.tokens = histogram(meter, semconv.GEN_AI_CLIENT_TOKEN_USAGE)
         self.first_chunk = histogram(meter, semconv.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK)

@@ -14,8 +14,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from opentelemetry import metrics, trace
-from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
 from otel_ml import semconv
 from otel_ml._internal.registry import TelemetryBundle, reset_after_fork
@@ -92,13 +91,9 @@ class _InFlight:
 class InferenceTelemetry(TelemetryBundle):
     """Tracer and instruments shared by every inference invocation of a provider pair."""
 
-    def __init__(
-        self,
-        tracer_provider: trace.TracerProvider | None = None,
-        meter_provider: metrics.MeterProvider | None = None,
-    ) -> None:
-        super().__init__("otel_ml", tracer_provider, meter_provider)
-        meter = self.meter
+    scope = "otel_ml"
+
+    def _create(self, meter: Meter) -> None:
         self.duration = meter.create_histogram(
             semconv.ML_INFERENCE_DURATION,
             unit="s",

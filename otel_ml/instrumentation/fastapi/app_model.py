@@ -10,6 +10,7 @@ name check. When the core's API changes, this module is the one place to rewire.
 from __future__ import annotations
 
 from contextvars import Token
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from opentelemetry import metrics, trace
@@ -32,24 +33,15 @@ if TYPE_CHECKING:
 __all__ = ["AppModel", "begin_request", "check_name", "end_request"]
 
 
+@dataclass(frozen=True, slots=True)
 class AppModel:
     """The model an app serves and the providers its telemetry goes to (``None``: global)."""
 
-    __slots__ = ("meter_provider", "name", "settings", "tracer_provider", "version")
-
-    def __init__(
-        self,
-        name: str | None,
-        version: str,
-        tracer_provider: trace.TracerProvider | None = None,
-        meter_provider: metrics.MeterProvider | None = None,
-        settings: Settings | None = None,
-    ) -> None:
-        self.name = name
-        self.version = version
-        self.tracer_provider = tracer_provider
-        self.meter_provider = meter_provider
-        self.settings = settings or get_settings()
+    name: str | None
+    version: str
+    tracer_provider: trace.TracerProvider | None = None
+    meter_provider: metrics.MeterProvider | None = None
+    settings: Settings = field(default_factory=get_settings)
 
     @property
     def internal_errors(self) -> Counter:
