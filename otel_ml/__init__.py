@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from otel_ml._internal.ids import last_prediction_id
 from otel_ml.config import Settings, SettingsError
-from otel_ml.feedback.recorder import record_feedback, reset_segments, set_segments
+from otel_ml.feedback.recorder import reset_segments, set_segments
 from otel_ml.genai import embedding, generation, llm, retrieval
 from otel_ml.inference import InferenceInvocation, InferenceScope
 from otel_ml.instrumentation.openai import instrument_openai
+from otel_ml.models.labels import record_feedback
 from otel_ml.models.load import load_model
 from otel_ml.models.scopes import inference
 from otel_ml.models.wrapper import InstrumentedModel, wrap_model

@@ -24,14 +24,14 @@ from opentelemetry.trace import Link, SpanContext, TraceFlags
 from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml._internal.registry import SourceRegistry
-from otel_ml.config import Settings, get_settings
+from otel_ml.config import Settings
 from otel_ml.feedback.quality import QualityWindow
 from otel_ml.feedback.store import Outcome, PredictionStore, StoredPrediction
-from otel_ml.inference.instruments import InferenceTelemetry
 from otel_ml.outputs.extract import OutputSummary, label_of
 from otel_ml.outputs.labels import BoundedLabels
 
 if TYPE_CHECKING:
+    from otel_ml.inference.instruments import InferenceTelemetry
     from otel_ml.inference.model import ModelContext
 
 _MAX_BATCH_ROWS = 256
@@ -118,29 +118,19 @@ class FeedbackRecorder:
         return attrs
 
 
-def record_feedback(
+def join_label(
     prediction_id: str,
     actual: Any,
-    *,
-    model_name: str | None = None,
-    model_version: str | None = None,
-    tracer_provider: trace.TracerProvider | None = None,
-    meter_provider: Any = None,
-    settings: Settings | None = None,
+    store: PredictionStore,
+    on_unmatched: Callable[[Outcome], None],
 ) -> Outcome:
-    """Join the label ``actual`` (a class, a value, or a list for a batch) to its
-    prediction; returns ``matched``, ``unknown``, ``expired`` or ``duplicate``.
+    """Join the label ``actual`` to its prediction in ``store``; returns the outcome.
 
-    Each prediction id is labelled once: later labels for it are ``duplicate``.
-    ``model_name``/``model_version`` name the model unmatched labels are counted
-    for (the feedback route passes its app's model; the version defaults to the
-    ``settings``' model version). Never raises for a label it cannot use;
-    raises ``TypeError`` for a prediction id that is not a string.
+    A matched label gives the feedback span, outcome metrics and quality
+    gauges of its model; any other outcome goes to ``on_unmatched``.
+    Telemetry failures go to the guard (see :func:`otel_ml.record_feedback`).
     """
-    if not isinstance(prediction_id, str):
-        raise TypeError(f"prediction_id must be a string, got {type(prediction_id).__name__}")
-    settings = settings or get_settings()
-    outcome, record = prediction_store(settings).take(prediction_id)
+    outcome, record = store.take(prediction_id)
     recorder = _recorders.get(record.recorder) if record is not None else None
     if record is not None and (
         recorder is None or recorder.model.sink(recorder.kind) is not recorder
@@ -148,10 +138,7 @@ def record_feedback(
         outcome, record = "unknown", None  # feedback was turned off for its model
     try:
         if record is None or recorder is None:
-            telemetry = InferenceTelemetry.of(tracer_provider, meter_provider)
-            if model_name:
-                model_version = model_version or settings.model_version
-            _unmatched(telemetry, outcome, prediction_id, model_name, model_version)
+            on_unmatched(outcome)
         else:
             _matched(recorder, record, prediction_id, actual)
     except Exception as exc:
@@ -185,9 +172,10 @@ def _matched(recorder: FeedbackRecorder, record: StoredPrediction, pid: str, act
     _span(model.telemetry, semconv.feedback_span_name(model.name), span_attrs, record)
 
 
-def _unmatched(
+def count_unmatched(
     telemetry: InferenceTelemetry, reason: str, pid: str, name: str | None, version: str | None
 ) -> None:
+    """Count a label that found no prediction (for ``name``'s model when known)."""
     attrs = {semconv.ML_FEEDBACK_UNMATCHED_REASON: reason}
     if name:
         attrs[semconv.ML_MODEL_NAME] = name

@@ -28,7 +28,7 @@ from opentelemetry import metrics, trace
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
-from otel_ml.feedback.recorder import record_feedback
+from otel_ml.models.labels import record_feedback
 from otel_ml.outputs.extract import MAX_ROW_DETAIL
 
 Scope = MutableMapping[str, Any]

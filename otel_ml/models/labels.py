@@ -1,0 +1,44 @@
+"""``otel_ml.record_feedback``: a delayed label joined to its prediction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry import trace
+
+from otel_ml.config import Settings, get_settings
+from otel_ml.feedback.recorder import count_unmatched, join_label, prediction_store
+from otel_ml.feedback.store import Outcome
+from otel_ml.inference.instruments import InferenceTelemetry
+
+
+def record_feedback(
+    prediction_id: str,
+    actual: Any,
+    *,
+    model_name: str | None = None,
+    model_version: str | None = None,
+    tracer_provider: trace.TracerProvider | None = None,
+    meter_provider: Any = None,
+    settings: Settings | None = None,
+) -> Outcome:
+    """Join the label ``actual`` (a class, a value, or a list for a batch) to its
+    prediction; returns ``matched``, ``unknown``, ``expired`` or ``duplicate``.
+
+    Each prediction id is labelled once: later labels for it are ``duplicate``.
+    ``model_name``/``model_version`` name the model unmatched labels are counted
+    for (the feedback route passes its app's model; the version defaults to the
+    ``settings``' model version). Never raises for a label it cannot use;
+    raises ``TypeError`` for a prediction id that is not a string.
+    """
+    if not isinstance(prediction_id, str):
+        raise TypeError(f"prediction_id must be a string, got {type(prediction_id).__name__}")
+    settings = settings or get_settings()
+    if model_name:
+        model_version = model_version or settings.model_version
+
+    def unmatched(outcome: Outcome) -> None:
+        telemetry = InferenceTelemetry.of(tracer_provider, meter_provider)
+        count_unmatched(telemetry, outcome, prediction_id, model_name, model_version)
+
+    return join_label(prediction_id, actual, prediction_store(settings), unmatched)
