@@ -120,6 +120,34 @@ def test_no_layer_imports_a_layer_above_it() -> None:
     assert upward == []
 
 
+def runtime_imports(path: Path) -> set[str]:
+    """Modules ``path`` imports outside ``if TYPE_CHECKING:`` blocks."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+        for inner in ast.walk(node)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_the_sinks_use_the_inference_core_for_types_only() -> None:
+    # Drift and feedback are attached by models/; they are handed a model's
+    # context and its telemetry bundle and never reach for them themselves.
+    for name, path in modules().items():
+        if name.startswith(("otel_ml.drift", "otel_ml.feedback")):
+            assert not {m for m in runtime_imports(path) if m.startswith("otel_ml.inference")}, name
+
+
 def test_only_the_cli_imports_the_demo() -> None:
     importers = {
         name
