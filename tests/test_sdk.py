@@ -8,6 +8,7 @@ the global providers only once per process.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -289,34 +290,60 @@ def test_sampler_from_environment(environ: dict[str, str], expected: Sampler) ->
 
 
 @pytest.mark.parametrize(
-    ("environ", "kwargs", "named"),
+    ("kwargs", "named"),
     [
-        ({}, {"protocol": "thrift"}, "protocol='thrift'"),
-        ({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, {}, "OTEL_EXPORTER_OTLP_PROTOCOL="),
-        (
-            {"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "xml"},
-            {},
-            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=",
-        ),
-        ({"OTEL_METRIC_EXPORT_INTERVAL": "soon"}, {}, "OTEL_METRIC_EXPORT_INTERVAL='soon'"),
-        ({"OTEL_METRIC_EXPORT_INTERVAL": "0"}, {}, "OTEL_METRIC_EXPORT_INTERVAL='0'"),
-        ({}, {"export_interval_ms": 0}, "export_interval_ms=0"),
-        ({}, {"export_interval_ms": "50"}, "export_interval_ms='50'"),
-        ({"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "half"}, {}, "_ARG="),
-        ({"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "1.5"}, {}, "_ARG="),
-        ({"OTEL_TRACES_SAMPLER": "sometimes"}, {}, "OTEL_TRACES_SAMPLER='sometimes'"),
-        ({"OTEL_RESOURCE_ATTRIBUTES": "team"}, {}, "OTEL_RESOURCE_ATTRIBUTES:"),
-        ({}, {"headers": {"x-retries": 3}}, "headers="),
-        ({}, {"service_name": " "}, "service_name=' '"),
-        ({"OTEL_TRACES_EXPORTER": "console"}, {}, "OTEL_TRACES_EXPORTER='console'"),
-        ({"OTEL_METRICS_EXPORTER": "prometheus"}, {}, "OTEL_METRICS_EXPORTER='prometheus'"),
+        ({"protocol": "thrift"}, "protocol='thrift'"),
+        ({"export_interval_ms": 0}, "export_interval_ms=0"),
+        ({"export_interval_ms": "50"}, "export_interval_ms='50'"),
+        ({"headers": {"x-retries": 3}}, "headers="),
+        ({"service_name": " "}, "service_name=' '"),
     ],
 )
-def test_bad_values_name_their_source(
-    environ: dict[str, str], kwargs: dict[str, Any], named: str
-) -> None:
+def test_bad_arguments_fail_naming_the_argument(kwargs: dict[str, Any], named: str) -> None:
     with pytest.raises(SettingsError, match=re.escape(named)):
-        resolve_settings(environ=environ, **kwargs)
+        resolve_settings(environ={}, **kwargs)
+
+
+DEFAULTS = resolve_settings(environ={})
+
+
+@pytest.mark.parametrize(
+    ("environ", "named", "check"),
+    [
+        ({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, "OTEL_EXPORTER_OTLP_PROTOCOL='http/json'",
+         lambda s: s.traces.protocol == "grpc"),
+        ({"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "xml"},
+         "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL='xml'", lambda s: s.metrics.protocol == "grpc"),
+        ({"OTEL_METRIC_EXPORT_INTERVAL": "soon"}, "OTEL_METRIC_EXPORT_INTERVAL='soon'",
+         lambda s: s.export_interval_ms == 60_000),
+        ({"OTEL_METRIC_EXPORT_INTERVAL": "0"}, "OTEL_METRIC_EXPORT_INTERVAL='0'",
+         lambda s: s.export_interval_ms == 60_000),
+        ({"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "half"},
+         "OTEL_TRACES_SAMPLER_ARG='half'", lambda s: s.sampler.ratio == 1.0),
+        ({"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "1.5"},
+         "OTEL_TRACES_SAMPLER_ARG='1.5'", lambda s: s.sampler.ratio == 1.0),
+        ({"OTEL_TRACES_SAMPLER": "sometimes"}, "OTEL_TRACES_SAMPLER='sometimes'",
+         lambda s: s.sampler == DEFAULTS.sampler),
+        ({"OTEL_RESOURCE_ATTRIBUTES": "team,env=prod"}, "OTEL_RESOURCE_ATTRIBUTES='team'",
+         lambda s: ("env", "prod") in s.resource_attributes
+         and all(k != "team" for k, _ in s.resource_attributes)),
+        ({"OTEL_TRACES_EXPORTER": "console"}, "OTEL_TRACES_EXPORTER='console'",
+         lambda s: s.traces is None and s.metrics is not None),
+        ({"OTEL_METRICS_EXPORTER": "prometheus"}, "OTEL_METRICS_EXPORTER='prometheus'",
+         lambda s: s.metrics is None and s.traces is not None),
+    ],
+)  # fmt: skip
+def test_bad_standard_variables_are_warned_about_once_and_the_default_used(
+    environ: dict[str, str], named: str, check: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As the OpenTelemetry specification asks: warn, naming the variable and
+    its value, and go on with the default; never stop the application."""
+    with caplog.at_level(logging.WARNING, logger="otel_ml"):
+        settings = resolve_settings(environ=environ)
+        again = resolve_settings(environ=environ)
+    assert check(settings) and again == settings
+    assert [r.getMessage() for r in caplog.records if named in r.getMessage()] != []
+    assert len(caplog.records) == 1, [r.getMessage() for r in caplog.records]
 
 
 @pytest.mark.parametrize(
@@ -340,9 +367,9 @@ def test_exporter_none_and_sdk_disabled_leave_signals_alone(
         assert isinstance(handle.meter_provider, SdkMeterProvider) is metrics
 
 
-def test_configure_rejects_bad_values_before_touching_globals() -> None:
-    with pytest.raises(SettingsError, match=re.escape("OTEL_EXPORTER_OTLP_PROTOCOL='http/json'")):
-        otel_ml.configure(environ={"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"})
+def test_configure_rejects_bad_arguments_before_touching_globals() -> None:
+    with pytest.raises(SettingsError, match=re.escape("protocol='http/json'")):
+        otel_ml.configure(protocol="http/json")
 
 
 # --- global installation, in subprocesses --------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,9 @@ from otel_ml.drift.profile import ReferenceProfile
 from otel_ml.feedback.recorder import FeedbackRecorder, prediction_store
 from otel_ml.inference.instruments import InferenceTelemetry
 from otel_ml.inference.model import ModelContext, model_context
+
+_logger = logging.getLogger("otel_ml")
+_unreadable: set[str] = set()
 
 
 def model_for(
@@ -89,11 +93,30 @@ def _attach_configured(model: ModelContext) -> None:
         return
     try:
         if settings.reference_profile is not None:
-            watch(model, settings.reference_profile)
+            profile = _configured_profile(settings.reference_profile)
+            if profile is not None:
+                watch(model, profile)
         if settings.feedback_enabled:
             enable_feedback(model)
     except Exception as exc:
         guard.report("model.settings", exc, model.telemetry.internal_errors)
+
+
+def _configured_profile(path: str) -> ReferenceProfile | None:
+    """The profile ``OTEL_ML_REFERENCE_PROFILE`` names; a file that cannot be
+    read or parsed is a configuration error: said once, and drift stays off."""
+    try:
+        return ReferenceProfile.load(path)
+    except (OSError, ValueError) as exc:
+        if path not in _unreadable:
+            _unreadable.add(path)
+            _logger.warning(
+                "otel_ml: OTEL_ML_REFERENCE_PROFILE=%r cannot be used (%s); "
+                "drift monitoring is off until it names a profile (otel-ml profile)",
+                path,
+                exc,
+            )
+        return None
 
 
 def _baseline(profile: ReferenceProfile) -> float | None:

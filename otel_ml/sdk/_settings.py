@@ -2,12 +2,15 @@
 
 Pure: reads only the mapping it is given, returns a frozen, comparable value.
 Precedence everywhere: keyword argument > per-signal variable > generic
-variable > default. A value otel_ml cannot use raises
-:class:`~otel_ml.config.SettingsError` naming the argument or variable.
+variable > default. An argument otel_ml cannot use raises
+:class:`~otel_ml.config.SettingsError` naming it; a standard variable with an
+invalid value is warned about (naming it and the value, once) and the
+default is used, as the OpenTelemetry specification asks.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +23,9 @@ from opentelemetry.util.re import parse_env_headers
 
 from otel_ml import semconv
 from otel_ml.config import SettingsError
+
+_logger = logging.getLogger("otel_ml")
+_warned: set[tuple[str, str]] = set()
 
 __all__ = ["Protocol", "SamplerSettings", "SdkSettings", "SignalSettings", "resolve_settings"]
 
@@ -127,9 +133,8 @@ def _resource_attributes(env: Mapping[str, str], explicit: Mapping[str, str]) ->
             continue
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise SettingsError(
-                f"OTEL_RESOURCE_ATTRIBUTES: {item.strip()!r} is not a key=value pair"
-            )
+            _invalid("OTEL_RESOURCE_ATTRIBUTES", item.strip(), "not a key=value pair; skipped")
+            continue
         attributes[key.strip()] = unquote(value.strip())
     if env.get("OTEL_SERVICE_NAME", "").strip():
         attributes[SERVICE_NAME] = env["OTEL_SERVICE_NAME"].strip()
@@ -162,12 +167,10 @@ def _exporter_wanted(env: Mapping[str, str], signal: Signal) -> bool:
     chosen = {part.strip().lower() for part in raw.split(",") if part.strip()}
     if not chosen or "otlp" in chosen:
         return True
-    if chosen == {"none"}:
-        return False
-    raise SettingsError(
-        f"{name}={raw!r}: otel_ml.configure() exports over OTLP only; set it to "
-        "'otlp' or 'none', or start the app with opentelemetry-instrument for other exporters"
-    )
+    if chosen != {"none"}:
+        _invalid(name, raw, "otel_ml.configure() exports over OTLP only; this signal is not "
+                 "exported (opentelemetry-instrument sets up other exporters)")  # fmt: skip
+    return False
 
 
 def _first(env: Mapping[str, str], *names: str) -> tuple[str, str] | None:
@@ -188,7 +191,11 @@ def _protocol(env: Mapping[str, str], protocol: str | None, upper: str) -> Proto
     for known in _PROTOCOLS:
         if value.strip().lower() == known:
             return known
-    raise SettingsError(f"{source}={value!r}: expected one of {', '.join(_PROTOCOLS)}")
+    expected = f"expected one of {', '.join(_PROTOCOLS)}"
+    if protocol is not None:
+        raise SettingsError(f"{source}={value!r}: {expected}")
+    _invalid(source, value, f"{expected}; using grpc")
+    return "grpc"
 
 
 def _endpoint(env: Mapping[str, str], endpoint: str | None, protocol: Protocol, signal: str) -> str:
@@ -241,10 +248,11 @@ def _sampler(env: Mapping[str, str]) -> SamplerSettings:
     if name in _BUILTIN_SAMPLERS:
         return SamplerSettings(name)
     if not entry_points(group=SAMPLER_ENTRY_POINT_GROUP, name=name):
-        raise SettingsError(
-            f"OTEL_TRACES_SAMPLER={name!r}: expected one of {', '.join(sorted(_BUILTIN_SAMPLERS))}"
-            f" or a sampler installed under the {SAMPLER_ENTRY_POINT_GROUP!r} entry point"
-        )
+        known = ", ".join(sorted(_BUILTIN_SAMPLERS))
+        _invalid("OTEL_TRACES_SAMPLER", name,
+                 f"expected one of {known} or a sampler installed under the "
+                 f"{SAMPLER_ENTRY_POINT_GROUP!r} group; using {_DEFAULT_SAMPLER}")  # fmt: skip
+        return SamplerSettings(_DEFAULT_SAMPLER)
     return SamplerSettings(name, arg=arg[1] if arg else "")
 
 
@@ -254,7 +262,8 @@ def _ratio(raw: str) -> float:
     except ValueError:
         ratio = -1.0
     if not 0.0 <= ratio <= 1.0:
-        raise SettingsError(f"OTEL_TRACES_SAMPLER_ARG={raw!r}: expected a number in [0, 1]")
+        _invalid("OTEL_TRACES_SAMPLER_ARG", raw, "expected a number in [0, 1]; using 1.0")
+        return 1.0
     return ratio
 
 
@@ -267,11 +276,12 @@ def _export_interval(env: Mapping[str, str], export_interval_ms: int | None) -> 
         found = _first(env, "OTEL_METRIC_EXPORT_INTERVAL")
         if found is None:
             return _DEFAULT_EXPORT_INTERVAL_MS
-        source = f"{found[0]}={found[1]!r}"
-        try:
-            value = int(found[1])
-        except ValueError:
-            raise SettingsError(f"{source}: expected a whole number of milliseconds") from None
+        value = int(found[1]) if found[1].isdigit() else 0
+        if value < 1:
+            _invalid(*found, f"expected a whole number of milliseconds >= 1; using "
+                     f"{_DEFAULT_EXPORT_INTERVAL_MS}")  # fmt: skip
+            return _DEFAULT_EXPORT_INTERVAL_MS
+        return value
     if value < 1:
         raise SettingsError(f"{source}: expected a number of milliseconds >= 1")
     return value
@@ -293,3 +303,13 @@ def _check_mapping(name: str, value: Mapping[str, str] | None) -> dict[str, str]
     ):
         raise SettingsError(f"{name}={value!r}: expected a mapping of str to str")
     return dict(value)
+
+
+def _invalid(variable: str, value: str, what: str) -> None:
+    """A standard ``OTEL_*`` variable with a value it cannot have: as the
+    OpenTelemetry specification asks, warn (once per variable and value) and
+    go on with the default, rather than stop the application."""
+    if (variable, value) in _warned:
+        return
+    _warned.add((variable, value))
+    _logger.warning("otel_ml: %s=%r is invalid: %s", variable, value, what)

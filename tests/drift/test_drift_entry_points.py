@@ -112,3 +112,23 @@ def test_launcher_environment_turns_drift_on(tmp_path: Path) -> None:
         ),
         400,
     )
+
+
+@pytest.mark.parametrize("content", [None, "{not json"])
+def test_an_unusable_reference_profile_variable_is_named_once_and_drift_stays_off(
+    telemetry: Telemetry, tmp_path: Path, caplog: pytest.LogCaptureFixture, content: str | None
+) -> None:
+    path = tmp_path / "reference.json"
+    if content is not None:
+        path.write_text(content)
+    settings = otel_ml.Settings.load(environ={"OTEL_ML_REFERENCE_PROFILE": str(path)})
+    with caplog.at_level("WARNING", logger="otel_ml"):
+        models = [
+            otel_ml.wrap_model(lambda x: "a", f"m{i}", "1", settings=settings,
+                               **telemetry.providers)
+            for i in range(2)
+        ]  # fmt: skip
+        assert [m([[1.0]]) for m in models] == ["a", "a"]
+    assert [m.drift_monitor for m in models] == [None, None]
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "OTEL_ML_REFERENCE_PROFILE" in warning and str(path) in warning
