@@ -19,8 +19,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``otel-ml`` console script."""
     args = build_parser().parse_args(argv)
     if args.command == "demo":
+        from otel_ml.demo.options import DemoOptions
         from otel_ml.demo.run import run_demo
-        from otel_ml.demo.telemetry import DemoOptions
 
         live = args.live and sys.stdout.isatty()
         try:

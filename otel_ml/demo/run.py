@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import TextIO
 
-from otel_ml.demo.telemetry import DemoOptions
+from otel_ml.demo.options import DemoOptions
 
 EXIT_INTERRUPTED = 130
 # The demo's drift and feedback windows: small enough for a one-minute run.
@@ -60,9 +60,8 @@ def run_demo(options: DemoOptions, out: TextIO = sys.stdout) -> int:
     """Run the demo; returns the exit code (130 when Ctrl-C cut the traffic short)."""
     missing = missing_requirements()
     if missing:
-        print(
-            f"otel-ml demo needs {', '.join(missing)}: pip install 'otel-ml[all]'", file=sys.stderr
-        )
+        needed = ", ".join(missing)
+        print(f"otel-ml demo needs {needed}: pip install 'otel-ml[demo]'", file=sys.stderr)
         return 1
     for name, value in DEMO_ENVIRONMENT.items():
         os.environ.setdefault(name, value)

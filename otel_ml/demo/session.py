@@ -15,11 +15,12 @@ from otel_ml.demo.llm_server import running_server
 from otel_ml.demo.logtail import LogTail
 from otel_ml.demo.metric_history import MetricHistory
 from otel_ml.demo.model import MODEL_NAME, MODEL_VERSION, DemoModel, train
+from otel_ml.demo.options import DemoOptions
 from otel_ml.demo.rag import LLM_MODEL, RagService, stand_in_reply
 from otel_ml.demo.readout import Readout, read
 from otel_ml.demo.server import serve
 from otel_ml.demo.summary import RunRecord, next_steps, summary_lines
-from otel_ml.demo.telemetry import TICK_S, DemoOptions, DemoTelemetry
+from otel_ml.demo.telemetry import TICK_S, DemoTelemetry
 from otel_ml.demo.traffic import PHASES, Schedule, Traffic, warm_up
 from otel_ml.demo.view import Header, Screen, frame, status_line
 from otel_ml.drift.monitor import window_config

@@ -1,9 +1,8 @@
-"""What ``otel-ml demo`` was asked to do, and the SDK set-up it reports through."""
+"""The SDK set-up ``otel-ml demo`` reports through."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
@@ -19,16 +18,6 @@ from otel_ml.demo.summary import SpanCounter
 
 TICK_S = 1.0
 """Seconds between two collections and redraws of the live view."""
-
-
-@dataclass(frozen=True)
-class DemoOptions:
-    """What ``otel-ml demo`` was asked to do."""
-
-    duration_s: float = 60.0
-    otlp_endpoint: str | None = None
-    live: bool = True
-    serve: bool = False
 
 
 class DemoTelemetry:

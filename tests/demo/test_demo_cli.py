@@ -211,3 +211,19 @@ def _app_url(out: str) -> str:
     found = re.search(r"^  (http://[0-9.]+:[0-9]+)/docs  the OpenAPI page", out, re.MULTILINE)
     assert found, out
     return found.group(1)
+
+
+@pytest.mark.subprocess
+def test_a_missing_demo_requirement_is_named_with_the_extra_not_a_traceback() -> None:
+    # httpx stands for any library of the `demo` extra the base install lacks.
+    blocked = (
+        "import sys; sys.modules['httpx'] = None\n"
+        "from otel_ml.cli import main\n"
+        "sys.exit(main(['demo', '--duration', '5', '--no-tty']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", blocked], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert "otel-ml demo needs httpx: pip install 'otel-ml[demo]'" in done.stderr
+    assert "Traceback" not in done.stderr
