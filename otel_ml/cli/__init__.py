@@ -7,6 +7,8 @@ demo. This package is the only one that imports :mod:`otel_ml.demo`.
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -18,6 +20,16 @@ __all__ = ["build_parser", "main"]
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``otel-ml`` console script."""
     args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except BrokenPipeError:
+        # The reader went away (`otel-ml demo | head`): stop without a traceback,
+        # and keep the interpreter's final flush of stdout from raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from otel_ml.demo.options import DemoOptions
         from otel_ml.demo.run import run_demo

@@ -211,7 +211,11 @@ def _add_report_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
             "file's distribution as a chart, PSI, KS, chi-square and Jensen-Shannon scores, "
             "the verdict and data-quality counts. The whole file is one window; nothing is fit."
         ),
-        epilog="example: otel-ml report reference.json current.csv -o report.html",
+        epilog=(
+            "exit status: 0 written; 1 with --fail-on, a feature's verdict reached that "
+            "level; 2 bad input. example: otel-ml report reference.json current.csv -o "
+            "report.html --fail-on drift"
+        ),
     )
     report.add_argument(
         "profile", metavar="PROFILE", type=Path, help="reference profile (.json, otel-ml profile)"
@@ -220,15 +224,21 @@ def _add_report_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         report,
         data="current data with the profile's feature columns: .csv with a header row, "
         ".parquet or .pq (needs pyarrow)",
-        output="where to write the page (.html, or .json with --format json)",
+        output="where to write the page: .html/.htm for HTML, .json for its JSON twin, "
+        "- for standard output",
     )
     add = report.add_argument
     add(
         "--format",
         dest="page_format",
         choices=("html", "json"),
-        default="html",
-        help="html: the page (default); json: its JSON twin with the same numbers",
+        help="html: the page; json: its JSON twin with the same numbers "
+        "(default: what the -o file name says; html for -o -)",
+    )
+    add(
+        "--fail-on",
+        choices=("warn", "drift"),
+        help="exit 1 when a feature's verdict is this level or worse (a CI gate)",
     )
     add(
         "--min-count",

@@ -31,7 +31,10 @@ from otel_ml.drift.window import DriftWindow
 from otel_ml.report.data import Doc, model_section, page_document
 from otel_ml.report.page import render_page
 
-PAGE_FORMATS: Final = ("html", "json")
+FAIL_ON: Final = {"warn": ("warn", "drift"), "drift": ("drift",)}
+"""``--fail-on`` level -> the verdicts that make the command exit 1."""
+EXIT_FAILED_ON = 1
+STDOUT: Final = Path("-")
 _SUFFIXES: Final = {"html": (".html", ".htm"), "json": (".json",)}
 _CHUNK_ROWS: Final = 8192
 
@@ -47,26 +50,58 @@ class ReportOptions:
     profile: Path
     data: Path
     output: Path
-    page_format: str = "html"
+    page_format: str | None = None
     min_count: int | None = None
     prediction: str | None = None
     score: str | None = None
     model: str | None = None
+    fail_on: str | None = None
 
 
 def report_command(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Run ``otel-ml report`` with parsed ``args``; 2 and a message on stderr for bad input."""
     options = options_from(ReportOptions, args)
     try:
+        options = replace(options, page_format=page_format(options))
         doc, notes = build_report(options)
-        write_report(doc, options)
+        write_report(doc, options, out or sys.stdout)
     except ReportError as exc:
         print(f"otel-ml report: error: {exc}", file=sys.stderr)
         return 2
     for note in notes:
         print(f"otel-ml report: note: {note}", file=sys.stderr)
-    _print_summary(out or sys.stdout, doc, options.output)
-    return 0
+    # With the page on stdout, the summary goes where the notes go.
+    _print_summary(sys.stderr if options.output == STDOUT else out or sys.stdout, doc, options)
+    return exit_code(doc, options.fail_on)
+
+
+def exit_code(doc: Doc, fail_on: str | None) -> int:
+    """0, or :data:`EXIT_FAILED_ON` when a feature's verdict reaches ``fail_on``."""
+    if fail_on is None:
+        return 0
+    verdicts = [(f["last_window"] or {}).get("verdict") for f in doc["models"][0]["features"]]
+    return EXIT_FAILED_ON if any(v in FAIL_ON[fail_on] for v in verdicts) else 0
+
+
+def page_format(options: ReportOptions) -> str:
+    """``--format``, else what ``-o``'s suffix says (HTML for ``-o -``); a file name
+    that contradicts ``--format`` is an error."""
+    if options.output == STDOUT:
+        return options.page_format or "html"
+    suffix = options.output.suffix.lower()
+    inferred = next((f for f, endings in _SUFFIXES.items() if suffix in endings), None)
+    chosen = options.page_format or inferred
+    if chosen is None:
+        raise ReportError(
+            f"--output {options.output}: expected a .html, .htm or .json file name "
+            "(or - for standard output)"
+        )
+    if inferred != chosen:
+        raise ReportError(
+            f"--output {options.output}: a {chosen} report needs a "
+            f"{' or '.join(_SUFFIXES[chosen])} file name"
+        )
+    return chosen
 
 
 def build_report(options: ReportOptions) -> tuple[Doc, list[str]]:
@@ -110,12 +145,15 @@ def build_report(options: ReportOptions) -> tuple[Doc, list[str]]:
     return page_document(title, [section]), notes
 
 
-def write_report(doc: Doc, options: ReportOptions) -> None:
-    """Write the page (or its JSON twin) to ``options.output``."""
+def write_report(doc: Doc, options: ReportOptions, stdout: TextIO = sys.stdout) -> None:
+    """Write the page (or its JSON twin) to ``options.output`` (``-``: ``stdout``)."""
     if options.page_format == "json":
         text = json.dumps(doc, indent=1, allow_nan=False) + "\n"
     else:
         text = render_page(doc)
+    if options.output == STDOUT:
+        stdout.write(text)
+        return
     try:
         options.output.write_text(text, encoding="utf-8")
     except OSError as exc:
@@ -123,20 +161,11 @@ def write_report(doc: Doc, options: ReportOptions) -> None:
 
 
 def _check_paths(options: ReportOptions) -> None:
-    if options.page_format not in PAGE_FORMATS:
-        raise ReportError(f"unknown --format {options.page_format!r}; expected html or json")
     if options.profile.suffix.lower() != ".json":
         raise ReportError(
             f"{options.profile}: expected a reference profile .json (written by otel-ml profile)"
         )
-    suffixes = _SUFFIXES[options.page_format]
-    if options.output.suffix.lower() not in suffixes:
-        raise ReportError(
-            f"--output {options.output}: a {options.page_format} report needs a "
-            f"{' or '.join(suffixes)} file name"
-            + ("; pass --format json for JSON" if options.output.suffix.lower() == ".json" else "")
-        )
-    if not options.output.parent.is_dir():
+    if options.output != STDOUT and not options.output.parent.is_dir():
         raise ReportError(f"--output {options.output}: no such directory {options.output.parent}")
 
 
@@ -209,7 +238,8 @@ def _labels(column: Any) -> list[tuple[str, int]]:
     return [(label, n) for label, n in counts.items() if label is not None]
 
 
-def _print_summary(out: TextIO, doc: Doc, output: Path) -> None:
+def _print_summary(out: TextIO, doc: Doc, options: ReportOptions) -> None:
+    output = "standard output" if options.output == STDOUT else options.output
     model = doc["models"][0]
     drifted = [
         f["name"] for f in model["features"] if (f["last_window"] or {}).get("verdict") == "drift"

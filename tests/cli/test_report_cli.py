@@ -155,8 +155,12 @@ def test_outputs_the_file_lacks_are_left_out_with_a_note(
         (["{dir}/nope.json", "{cur}", "-o", "{out}"], "nope.json: no such file"),
         (["{cur}", "{cur}", "-o", "{out}"], "expected a reference profile .json"),
         (["{ref}", "{ref}", "-o", "{out}"], "cannot tell the format"),
-        (["{ref}", "{cur}", "-o", "{dir}/report.txt"], "needs a .html or .htm file name"),
-        (["{ref}", "{cur}", "-o", "{dir}/r.json"], "pass --format json for JSON"),
+        (["{ref}", "{cur}", "-o", "{dir}/report.txt"], "expected a .html, .htm or .json file"),
+        (
+            ["{ref}", "{cur}", "-o", "{dir}/r.json", "--format", "html"],
+            "a html report needs a .html or .htm file name",
+        ),
+        (["{ref}", "{cur}", "-o", "{out}", "--fail-on", "never"], "invalid choice: 'never'"),
         (["{ref}", "{cur}", "-o", "{dir}/missing/r.html"], "no such directory"),
         (
             ["{ref}", "{dir}/other.csv", "-o", "{out}"],
@@ -205,3 +209,33 @@ def test_the_console_script_exits_2_on_a_missing_file(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip() == "otel-ml report: error: a.json: no such file"
+
+
+@pytest.mark.parametrize(
+    ("fail_on", "code"), [([], 0), (["--fail-on", "drift"], 1), (["--fail-on", "warn"], 1)]
+)
+def test_fail_on_turns_a_drifted_file_into_exit_status_1(
+    files: Path, tmp_path: Path, fail_on: list[str], code: int
+) -> None:
+    args = [str(files / "reference.json"), str(files / "current.csv")]
+    assert main(["report", *args, "-o", str(tmp_path / "r.html"), *fail_on]) == code
+
+
+def test_an_undrifted_file_passes_the_gate(files: Path, tmp_path: Path) -> None:
+    same = tmp_path / "same.csv"
+    _data(1200).to_csv(same, index=False)
+    args = [str(files / "reference.json"), str(same), "-o", str(tmp_path / "r.json")]
+    assert main(["report", *args, "--fail-on", "drift"]) == 0
+
+
+def test_the_format_follows_the_output_name_and_dash_is_standard_output(
+    files: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [str(files / "reference.json"), str(files / "current.csv")]
+    assert main(["report", *args, "-o", str(tmp_path / "r.json")]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["models"][0]["features"]
+    capsys.readouterr()
+    assert main(["report", *args, "-o", "-", "--format", "json"]) == 0
+    printed = capsys.readouterr()
+    assert json.loads(printed.out)["models"][0]["features"]
+    assert "wrote standard output: 1200 rows" in printed.err

@@ -227,3 +227,15 @@ def test_a_missing_demo_requirement_is_named_with_the_extra_not_a_traceback() ->
     assert done.returncode == 1
     assert "otel-ml demo needs httpx: pip install 'otel-ml[demo]'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.subprocess
+def test_a_reader_that_goes_away_ends_the_demo_without_a_traceback() -> None:
+    command = [sys.executable, "-m", "otel_ml.cli", "demo", "--duration", "20", "--no-tty"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.readline()
+        process.stdout.close()  # like `| head -1`
+        err = process.stderr.read().decode()
+        assert process.wait(timeout=60) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err
