@@ -227,19 +227,8 @@ def _add_report_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         output="where to write the page: .html/.htm for HTML, .json for its JSON twin, "
         "- for standard output",
     )
+    _add_report_outcome(report)
     add = report.add_argument
-    add(
-        "--format",
-        dest="page_format",
-        choices=("html", "json"),
-        help="html: the page; json: its JSON twin with the same numbers "
-        "(default: what the -o file name says; html for -o -)",
-    )
-    add(
-        "--fail-on",
-        choices=("warn", "drift"),
-        help="exit 1 when a feature's verdict is this level or worse (a CI gate)",
-    )
     add(
         "--min-count",
         metavar="N",
@@ -253,6 +242,22 @@ def _add_report_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         score="score column, compared with __score__ (default: as for --prediction)",
     )
     add("--model", metavar="NAME", help="model name on the page (default: the profile's name)")
+
+
+def _add_report_outcome(report: argparse.ArgumentParser) -> None:
+    """What ``report`` writes (``--format``) and when it fails (``--fail-on``)."""
+    report.add_argument(
+        "--format",
+        dest="page_format",
+        choices=("html", "json"),
+        help="html: the page; json: its JSON twin with the same numbers "
+        "(default: what the -o file name says; html for -o -)",
+    )
+    report.add_argument(
+        "--fail-on",
+        choices=("warn", "drift"),
+        help="exit 1 when a feature's verdict is this level or worse (a CI gate)",
+    )
 
 
 def _add_data_and_output(parser: argparse.ArgumentParser, data: str, output: str) -> None:
