@@ -141,11 +141,14 @@ class Screen:
         self._height = 0
 
     def draw(self, lines: list[str]) -> None:
-        """Replace the previous frame with ``lines`` (terminal only)."""
+        """Replace the previous frame with ``lines`` (terminal only), each wrapped
+        to the terminal's width."""
         size = shutil.get_terminal_size((100, 40))
         width, height = max(40, size.columns - 1), max(10, size.lines - 1)
-        # Clipped to the terminal: a wrapped or scrolled frame cannot be redrawn in place.
-        text = [self._paint(line[:width]) for line in lines[:height]]
+        # Wrapped here, then clipped to the height: a frame the terminal wraps or
+        # scrolls itself cannot be redrawn in place.
+        fitted = [part for line in lines for part in fit(line, width)]
+        text = [self._paint(line) for line in fitted[:height]]
         up = f"\x1b[{self._height}F" if self._height else _HIDE_CURSOR
         self.out.write(up + "".join(f"\x1b[2K{line}\n" for line in text) + "\x1b[J")
         self.out.flush()
@@ -155,10 +158,7 @@ class Screen:
         """A line below the frame (the frame is not redrawn over it); on a terminal,
         wrapped to its width."""
         if self.live and line:
-            width = max(40, shutil.get_terminal_size((100, 40)).columns - 1)
-            indent = " " * (len(line) - len(line.lstrip()) + 2)
-            wrapped = textwrap.wrap(line, width, subsequent_indent=indent, break_on_hyphens=False)
-            line = "\n".join(wrapped)
+            line = "\n".join(fit(line, max(40, shutil.get_terminal_size((100, 40)).columns - 1)))
         self.out.write(self._paint(line) + "\n")
         self.out.flush()
         self._height = 0
@@ -177,6 +177,16 @@ class Screen:
             lambda m: f"\x1b[{_COLORS[m.group(1)]}m{m.group(1)}\x1b[0m",
             line,
         )
+
+
+def fit(line: str, width: int) -> list[str]:
+    """``line`` wrapped to ``width``; continuation lines indented under the text
+    after the line's label (``requests    ...``) or its own indent."""
+    if len(line) <= width:
+        return [line]
+    label = re.match(r"\s*\S+\s{2,}", line)
+    indent = " " * (label.end() if label else len(line) - len(line.lstrip()) + 2)
+    return textwrap.wrap(line, width, subsequent_indent=indent, break_on_hyphens=False) or [line]
 
 
 def _pct(value: float) -> str:
