@@ -73,11 +73,13 @@ class GenAIInvocation(Invocation):
                  "_output_tokens", "_response_model", "_telemetry", "_time_per_chunk")  # fmt: skip
     component = "genai"
 
-    def __init__(self, telemetry: GenAITelemetry, metric_attrs: dict[str, Any]) -> None:
+    def __init__(
+        self, telemetry: GenAITelemetry, metric_attrs: dict[str, Any], time_per_chunk: bool = True
+    ) -> None:
         self._init(telemetry.internal_errors)
         self._telemetry = telemetry
         self._metric_attrs = metric_attrs
-        self._time_per_chunk = True
+        self._time_per_chunk = time_per_chunk
         self._response_model: str | None = None
         self._input_tokens: int | None = None
         self._output_tokens: int | None = None
@@ -100,8 +102,7 @@ class GenAIInvocation(Invocation):
         metrics; ``attributes`` on the span only. ``time_per_chunk=False``
         (``OTEL_ML_GENAI_TIME_PER_CHUNK``) records no per-chunk gaps.
         """
-        self = cls(telemetry, metric_attrs)
-        self._time_per_chunk = time_per_chunk
+        self = cls(telemetry, metric_attrs, time_per_chunk)
         try:
             attrs = {**metric_attrs, **attributes} if attributes else metric_attrs
             operation = metric_attrs[semconv.GEN_AI_OPERATION_NAME]

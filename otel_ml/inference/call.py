@@ -67,10 +67,7 @@ def invoke(
     with them, and ``functools.partial(invoke, model, operation, fn, summarize)``
     is an instrumented method without a Python frame of its own.
     """
-    # begin() inlined: this is every wrapped call, and a frame is a tenth of a microsecond.
-    call = InferenceInvocation.start(model, operation, rows_of(args), summarize)
-    if args and model.wants_inputs:
-        call.set_inputs(args[0])
+    call = begin(model, operation, summarize, args)
     result: T = run_sync(call, InferenceInvocation.complete, fn, args, kwargs)
     return result
 

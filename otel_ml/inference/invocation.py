@@ -65,10 +65,7 @@ class InferenceInvocation(Invocation):
         """Open the span, make it current and count the call as in flight;
         ``summarize`` reads the output that :meth:`complete` is given."""
         self = cls.__new__(cls)  # start is the constructor: one Python frame less per call
-        # Invocation._init, inlined: this runs on every call.
-        self._errors = model.telemetry.internal_errors
-        self._span = self._in_flight = self._reset = None
-        self._done = True
+        self._init(model.telemetry.internal_errors)
         self._model = model
         self._operation = operation
         self._metric_attrs = model.metric_attributes

@@ -269,22 +269,20 @@ def _ratio(raw: str) -> float:
 
 def _export_interval(env: Mapping[str, str], export_interval_ms: int | None) -> int:
     if export_interval_ms is not None:
+        source = f"export_interval_ms={export_interval_ms!r}"
         if isinstance(export_interval_ms, bool) or not isinstance(export_interval_ms, int):
-            raise SettingsError(f"export_interval_ms={export_interval_ms!r}: expected an int")
-        value, source = export_interval_ms, f"export_interval_ms={export_interval_ms!r}"
-    else:
-        found = _first(env, "OTEL_METRIC_EXPORT_INTERVAL")
-        if found is None:
-            return _DEFAULT_EXPORT_INTERVAL_MS
-        value = int(found[1]) if found[1].isdigit() else 0
-        if value < 1:
-            _invalid(*found, f"expected a whole number of milliseconds >= 1; using "
-                     f"{_DEFAULT_EXPORT_INTERVAL_MS}")  # fmt: skip
-            return _DEFAULT_EXPORT_INTERVAL_MS
-        return value
-    if value < 1:
-        raise SettingsError(f"{source}: expected a number of milliseconds >= 1")
-    return value
+            raise SettingsError(f"{source}: expected an int")
+        if export_interval_ms < 1:
+            raise SettingsError(f"{source}: expected a number of milliseconds >= 1")
+        return export_interval_ms
+    found = _first(env, "OTEL_METRIC_EXPORT_INTERVAL")
+    if found is None:
+        return _DEFAULT_EXPORT_INTERVAL_MS
+    if found[1].isdigit() and int(found[1]) >= 1:
+        return int(found[1])
+    _invalid(*found, f"expected a whole number of milliseconds >= 1; using "
+             f"{_DEFAULT_EXPORT_INTERVAL_MS}")  # fmt: skip
+    return _DEFAULT_EXPORT_INTERVAL_MS
 
 
 def _check_str(name: str, value: object) -> str | None:

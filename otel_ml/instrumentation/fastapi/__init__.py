@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from opentelemetry.util.http import parse_excluded_urls
 from starlette.middleware import Middleware
 
+from otel_ml._internal.arguments import check_name
 from otel_ml.config import Settings, get_settings
-from otel_ml.instrumentation.fastapi.app_model import AppModel, check_name
+from otel_ml.instrumentation.fastapi.app_model import AppModel
 from otel_ml.instrumentation.fastapi.contrib import (
     CONTRIB_ATTRIBUTE,
     ContribHttpLayer,
@@ -35,7 +36,12 @@ from otel_ml.instrumentation.fastapi.contrib import (
 )
 from otel_ml.instrumentation.fastapi.drift_route import DriftPage
 from otel_ml.instrumentation.fastapi.http_server import HttpServerMiddleware
-from otel_ml.instrumentation.fastapi.middleware import ModelRequestMiddleware, model_attributes
+from otel_ml.instrumentation.fastapi.middleware import (
+    INSTRUMENTED_ATTRIBUTE,
+    ModelRequestMiddleware,
+    layer_options,
+    model_attributes,
+)
 from otel_ml.instrumentation.fastapi.parts import (
     AppMiddleware,
     FeedbackRoute,
@@ -58,7 +64,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Instrumentation", "instrument"]
 
-_HANDLE_ATTRIBUTE = "_otel_ml_instrumentation"
 _P = TypeVar("_P")
 
 
@@ -126,8 +131,8 @@ class Instrumentation:
         if app is None:
             return
         _undo(app, self._parts)
-        if getattr(app, _HANDLE_ATTRIBUTE, None) is self:
-            delattr(app, _HANDLE_ATTRIBUTE)
+        if getattr(app, INSTRUMENTED_ATTRIBUTE, None) is self:
+            delattr(app, INSTRUMENTED_ATTRIBUTE)
 
     def _part(self, kind: type[_P]) -> _P | None:
         return next((part for part in self._parts if isinstance(part, kind)), None)
@@ -173,7 +178,7 @@ def instrument(
     settings = _resolve(settings, http, http_asgi_spans, instrument_sklearn, excluded_urls)
     settings = _with_names(settings, model_name, model_version)
     feedback_route, drift_page = _check_paths(feedback_route, drift_page)
-    existing = getattr(app, _HANDLE_ATTRIBUTE, None)
+    existing = getattr(app, INSTRUMENTED_ATTRIBUTE, None)
     if isinstance(existing, Instrumentation) and existing.active:
         return existing
     _check_can_instrument(app, settings, reference, feedback_route)
@@ -183,7 +188,7 @@ def instrument(
     )
     parts = _parts(app, settings, model, layer, reference, feedback_route, drift_page)
     handle = Instrumentation(app, _apply(app, parts), model.name, model.version, layer)
-    setattr(app, _HANDLE_ATTRIBUTE, handle)
+    setattr(app, INSTRUMENTED_ATTRIBUTE, handle)
     return handle
 
 
@@ -265,12 +270,7 @@ def _parts(
 
 def _layers(settings: Settings, model: AppModel, layer: str | None) -> list[Part]:
     """The HTTP layer (if any) and the one middleware that holds the ML layer."""
-    ml_layer: dict[str, Any] = {
-        "model_name": model.name,
-        "model_version": model.version,
-        "header": settings.prediction_id_header,
-        "internal_errors": model.internal_errors,
-    }
+    ml_layer = layer_options(settings, model.internal_errors)
     excluded = settings.http_excluded_urls
     if layer == "otel_ml":
         server = Middleware(

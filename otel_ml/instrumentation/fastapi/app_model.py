@@ -3,8 +3,8 @@
 Everything the one-liner needs from the inference core goes through here: the
 app's model context (drift watching, feedback, its drift monitor), the model's
 ``ml.model.info`` report, the telemetry bundle's internal-error counter, the
-request scope that inference calls claim their prediction id from, and the
-name check. When the core's API changes, this module is the one place to rewire.
+request scope that inference calls claim their prediction id from. When the
+core's API changes, this module is the one place to rewire.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import Counter
 
-from otel_ml._internal.arguments import check_name
 from otel_ml._internal.ids import RequestScope, current_request
 from otel_ml.config import Settings, get_settings
 from otel_ml.inference.instruments import InferenceTelemetry
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
     from otel_ml.drift.monitor import DriftMonitor
     from otel_ml.drift.profile import ReferenceProfile
 
-__all__ = ["AppModel", "begin_request", "check_name", "end_request"]
+__all__ = ["AppModel", "begin_request", "end_request"]
 
 
 @dataclass(frozen=True, slots=True)

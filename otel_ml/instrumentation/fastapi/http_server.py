@@ -43,7 +43,14 @@ from starlette.routing import Mount
 
 from otel_ml._internal import guard
 from otel_ml._internal.lifecycle import error_type, mark_failed
-from otel_ml.instrumentation.fastapi.middleware import ASGIApp, Message, Receive, Scope, Send
+from otel_ml.instrumentation.fastapi.middleware import (
+    ASGIApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    tag_span,
+)
 from otel_ml.version import __version__
 
 __all__ = ["DURATION_BUCKETS", "SCOPE_NAME", "HttpServerMiddleware", "mute_fastapi_telemetry"]
@@ -165,13 +172,8 @@ class HttpServerMiddleware:
     def _tag_server_span(self) -> None:
         """Another instrumentation's server span is current: give it ``span_attributes``."""
         current = trace.get_current_span()
-        if not self._attributes or getattr(current, "kind", None) is not SpanKind.SERVER:
-            return
-        try:
-            if current.is_recording():
-                current.set_attributes(self._attributes)
-        except Exception as exc:
-            guard.report(COMPONENT, exc, self._counter)
+        if getattr(current, "kind", None) is SpanKind.SERVER:
+            tag_span(current, self._attributes, COMPONENT, self._counter)
 
     def _start_span(self, scope: Scope) -> tuple[trace.Span, str]:
         headers = scope.get("headers") or ()

@@ -28,12 +28,15 @@ from otel_ml.instrumentation._patching import (
     replace_all,
 )
 from otel_ml.instrumentation.fastapi.contrib import opt_in_stable_http
-from otel_ml.instrumentation.fastapi.middleware import ModelRequestMiddleware
+from otel_ml.instrumentation.fastapi.middleware import (
+    INSTRUMENTED_ATTRIBUTE,
+    ModelRequestMiddleware,
+    layer_options,
+)
 
 __all__ = ["FastAPIModelInstrumentor"]
 
-_HANDLE_ATTRIBUTE = "_otel_ml_instrumentation"  # set by otel_ml.instrument(app)
-_ADDED_ATTRIBUTE = "_otel_ml_ml_layer"
+_ADDED = "_otel_ml_ml_layer"
 
 
 class _PatchedBuild(wrapt.FunctionWrapper):  # type: ignore[type-arg]
@@ -55,11 +58,7 @@ class FastAPIModelInstrumentor(PatchingInstrumentor):
         )
         opt_in_stable_http(telemetry.internal_errors)
         layer = Middleware(
-            ModelRequestMiddleware,
-            model_name=settings.model_name,
-            model_version=settings.model_version,
-            header=settings.prediction_id_header,
-            internal_errors=telemetry.internal_errors,
+            ModelRequestMiddleware, **layer_options(settings, telemetry.internal_errors)
         )
         # The class that defines it: under the launcher, fastapi.FastAPI may be
         # the contrib instrumentation's subclass of it.
@@ -73,10 +72,10 @@ class FastAPIModelInstrumentor(PatchingInstrumentor):
 
 def _with_ml_layer(layer: Middleware) -> Any:
     def build(wrapped: Wrapped, app: Any, args: Args, kwargs: Kwargs) -> Any:
-        if not getattr(app, _HANDLE_ATTRIBUTE, None) and not getattr(app, _ADDED_ATTRIBUTE, False):
+        if not getattr(app, INSTRUMENTED_ATTRIBUTE, None) and not getattr(app, _ADDED, False):
             # Last in the list is innermost: inside the contrib server span.
             app.user_middleware.append(layer)
-            setattr(app, _ADDED_ATTRIBUTE, True)
+            setattr(app, _ADDED, True)
         return wrapped(*args, **kwargs)
 
     return build

@@ -20,6 +20,7 @@ from opentelemetry.metrics import Counter
 from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml._internal.ids import RequestScope
+from otel_ml.config import Settings
 from otel_ml.instrumentation.fastapi.app_model import begin_request, end_request
 
 Scope = MutableMapping[str, Any]
@@ -29,6 +30,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 COMPONENT = "fastapi.middleware"
+INSTRUMENTED_ATTRIBUTE = "_otel_ml_instrumentation"
+"""Set on an app ``otel_ml.instrument`` instrumented (its handle): it has this layer."""
 
 
 class _Request:
@@ -116,13 +119,30 @@ class ModelRequestMiddleware:
             self._tag_span(request.span, {semconv.ML_PREDICTION_ID: prediction_id})
 
     def _tag_span(self, span: trace.Span, attributes: dict[str, Any]) -> None:
-        if not attributes:
-            return
-        try:
-            if span.is_recording():
-                span.set_attributes(attributes)
-        except Exception as exc:
-            guard.report(COMPONENT, exc, self._counter)
+        tag_span(span, attributes, COMPONENT, self._counter)
+
+
+def tag_span(
+    span: trace.Span, attributes: dict[str, Any], component: str, errors: Counter | None
+) -> None:
+    """Add ``attributes`` to a recording ``span``; a failure goes to the guard."""
+    if not attributes:
+        return
+    try:
+        if span.is_recording():
+            span.set_attributes(attributes)
+    except Exception as exc:
+        guard.report(component, exc, errors)
+
+
+def layer_options(settings: Settings, internal_errors: Counter | None) -> dict[str, Any]:
+    """The keyword arguments of :class:`ModelRequestMiddleware` for ``settings``' model."""
+    return {
+        "model_name": settings.model_name,
+        "model_version": settings.model_version,
+        "header": settings.prediction_id_header,
+        "internal_errors": internal_errors,
+    }
 
 
 def model_attributes(model_name: str | None, model_version: str) -> dict[str, Any]:
