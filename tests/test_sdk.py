@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -44,6 +45,7 @@ from otel_ml.sdk import (
     build_sampler,
     resolve_settings,
 )
+from otel_ml.sdk._export_watch import accepts_connections
 
 SDK_ATTRIBUTES = {
     k: v for k, v in (Resource.create().attributes or {}).items() if k.startswith("telemetry.sdk.")
@@ -327,10 +329,10 @@ DEFAULTS = resolve_settings(environ={})
         ({"OTEL_RESOURCE_ATTRIBUTES": "team,env=prod"}, "OTEL_RESOURCE_ATTRIBUTES='team'",
          lambda s: ("env", "prod") in s.resource_attributes
          and all(k != "team" for k, _ in s.resource_attributes)),
-        ({"OTEL_TRACES_EXPORTER": "console"}, "OTEL_TRACES_EXPORTER='console'",
-         lambda s: s.traces is None and s.metrics is not None),
-        ({"OTEL_METRICS_EXPORTER": "prometheus"}, "OTEL_METRICS_EXPORTER='prometheus'",
-         lambda s: s.metrics is None and s.traces is not None),
+        ({"OTEL_TRACES_EXPORTER": "zipkin_json"}, "OTEL_TRACES_EXPORTER='zipkin_json'",
+         lambda s: s.traces.exporters == ("otlp",) and s.metrics.exporters == ("otlp",)),
+        ({"OTEL_METRICS_EXPORTER": "console,prometheus"}, "OTEL_METRICS_EXPORTER='prometheus'",
+         lambda s: s.metrics.exporters == ("console",) and s.traces.exporters == ("otlp",)),
     ],
 )  # fmt: skip
 def test_bad_standard_variables_are_warned_about_once_and_the_default_used(
@@ -365,6 +367,36 @@ def test_exporter_none_and_sdk_disabled_leave_signals_alone(
     with built(environ) as handle:
         assert isinstance(handle.tracer_provider, SdkTracerProvider) is traces
         assert isinstance(handle.meter_provider, SdkMeterProvider) is metrics
+
+
+_CONSOLE_AND_OTLP = """
+import otel_ml
+from opentelemetry import trace
+handle = otel_ml.configure(service_name="console-check")
+with trace.get_tracer("app").start_as_current_span("predict console-model"):
+    pass
+handle.shutdown()
+"""
+
+
+def test_console_exporter_prints_spans_beside_otlp(http_receiver: Receiver) -> None:
+    """``OTEL_TRACES_EXPORTER=otlp,console``, as the SDK's configurator reads it:
+    the span reaches the collector and standard output."""
+    environ = {
+        **os.environ,
+        "OTEL_TRACES_EXPORTER": "otlp,console",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": http_receiver.endpoint,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _CONSOLE_AND_OTLP],
+        env=environ, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    printed = json.loads(done.stdout)
+    assert printed["name"] == "predict console-model"
+    assert printed["resource"]["attributes"]["service.name"] == "console-check"
+    assert [span.name for _, span in http_receiver.spans()] == ["predict console-model"]
 
 
 def test_configure_rejects_bad_arguments_before_touching_globals() -> None:
@@ -538,3 +570,74 @@ def _histogram_points(receiver: Receiver, name: str) -> list[Any]:
         if metric.name == name
         for point in metric.histogram.data_points
     ]
+
+
+# --- shutdown with no collector -------------------------------------------------
+
+_EXITS_WITHOUT_FLUSHING = """
+import logging, sys
+import otel_ml
+from opentelemetry import metrics, trace
+logging.basicConfig(level=logging.INFO)
+otel_ml.configure(endpoint=sys.argv[1], protocol=sys.argv[2], service_name="no-collector")
+with trace.get_tracer("app").start_as_current_span("predict fraud-model"):
+    metrics.get_meter("app").create_counter("ml.predictions").add(1)
+"""
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_exit_without_a_collector_drops_the_final_flush_instead_of_retrying(
+    protocol: str,
+) -> None:
+    """The README's first run, with no collector: the exit handler that
+    configure() registers finds nothing listening, says so once per signal and
+    closes the exporters, so the final export is not retried for up to
+    OTEL_EXPORTER_OTLP_TIMEOUT per signal (8-16 s on this machine before)."""
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    done = subprocess.run(
+        [sys.executable, "-c", _EXITS_WITHOUT_FLUSHING, endpoint, protocol],
+        env={k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    said = [line for line in done.stderr.splitlines() if "nothing accepts connections" in line]
+    assert len(said) == 2, done.stderr
+    assert {"traces" in line for line in said} == {True, False}
+    assert endpoint in said[0]
+    assert "retrying" not in done.stderr and "Transient error" not in done.stderr, done.stderr
+
+
+def test_exit_with_a_collector_flushes_the_final_batch(receiver: Receiver) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _EXITS_WITHOUT_FLUSHING, receiver.endpoint, protocol_of(receiver)],
+        env={k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert "nothing accepts connections" not in done.stderr
+    assert [span.name for _, span in receiver.spans()] == ["predict fraud-model"]
+    assert "ml.predictions" in receiver.metric_names()
+
+
+def test_accepts_connections_tells_a_listening_port_from_a_closed_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("grpc_proxy", "https_proxy", "http_proxy", "HTTPS_PROXY", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    closed = _closed_port()
+    assert not accepts_connections(f"http://127.0.0.1:{closed}")
+    assert not accepts_connections(f"127.0.0.1:{closed}")  # gRPC's scheme-less form
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        port = listening.getsockname()[1]
+        assert accepts_connections(f"http://127.0.0.1:{port}/v1/traces")
+        assert accepts_connections(f"127.0.0.1:{port}")
+    # Where a direct connection proves nothing, the final flush is attempted.
+    assert accepts_connections("unix:///run/otelcol.sock")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    assert accepts_connections(f"http://127.0.0.1:{closed}")

@@ -33,16 +33,18 @@ standard variables read from ``environ`` (default ``os.environ``):
   ``parentbased_always_on``.
 - ``traces=False`` / ``metrics=False``, or ``OTEL_TRACES_EXPORTER`` /
   ``OTEL_METRICS_EXPORTER`` set to ``none``, leave that signal alone;
-  ``OTEL_SDK_DISABLED=true`` leaves both alone. Exporters other than
-  ``otlp`` are the launcher's (``opentelemetry-instrument``) business.
+  ``OTEL_SDK_DISABLED=true`` leaves both alone. Besides ``otlp``, the
+  variables take any exporter installed under the SDK's entry-point groups
+  (``console`` comes with the SDK), comma-separated: ``otlp,console`` sends
+  spans to both. An unknown name is warned about and left out.
 
 What otel_ml reads from the given ``environ``: ``OTEL_SERVICE_NAME``,
 ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_EXPORTER_OTLP[_TRACES|_METRICS]_{PROTOCOL,
 ENDPOINT,HEADERS,INSECURE}``, ``OTEL_TRACES_SAMPLER[_ARG]``,
-``OTEL_METRIC_EXPORT_INTERVAL``, ``OTEL_{TRACES,METRICS}_EXPORTER`` (``none``
-leaves that signal alone) and ``OTEL_SDK_DISABLED`` (``true``: nothing is set
-up). The SDK and exporters read the rest (certificates, compression, timeouts,
-temporality preference, exemplar filter, resource detectors, span limits) from
+``OTEL_METRIC_EXPORT_INTERVAL``, ``OTEL_{TRACES,METRICS}_EXPORTER`` and
+``OTEL_SDK_DISABLED`` (``true``: nothing is set up). The SDK and exporters
+read the rest (certificates, compression, timeouts, temporality preference,
+exemplar filter, resource detectors, span limits) from
 ``os.environ`` themselves; the OTLP/HTTP exporter also merges ``os.environ``'s
 ``OTEL_EXPORTER_OTLP[_*]_HEADERS`` under the headers otel_ml passes (the gRPC
 exporter does not).

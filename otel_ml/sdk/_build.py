@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from importlib.metadata import entry_points
+from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
@@ -21,9 +22,15 @@ from opentelemetry.sdk.trace.sampling import (
 from opentelemetry.semconv.attributes.service_attributes import SERVICE_INSTANCE_ID
 
 from otel_ml.config import SettingsError
-from otel_ml.sdk._export_watch import ExportWatch, WatchedMetricExporter, WatchedSpanExporter
+from otel_ml.sdk._export_watch import (
+    ExportWatch,
+    WatchedExporter,
+    WatchedMetricExporter,
+    WatchedSpanExporter,
+)
 from otel_ml.sdk._handle import TelemetryHandle
 from otel_ml.sdk._settings import (
+    EXPORTER_ENTRY_POINT_GROUPS,
     SAMPLER_ENTRY_POINT_GROUP,
     SamplerSettings,
     SdkSettings,
@@ -44,39 +51,37 @@ def build_providers(settings: SdkSettings) -> TelemetryHandle:
     created: list[TracerProvider | MeterProvider] = []
     tracer_provider: trace.TracerProvider = trace.NoOpTracerProvider()
     meter_provider: metrics.MeterProvider = metrics.NoOpMeterProvider()
-    watches: list[ExportWatch] = []
+    watched: list[WatchedExporter] = []
     # The meter provider first: the span processor and exporter report to it
     # (the SDK's own metrics, with OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED=true);
     # without one of ours, they and the failure counters use the global one.
     own_meter_provider: MeterProvider | None = None
     if settings.metrics is not None:
-        watch = ExportWatch("metrics", settings.metrics.endpoint)
-        watches.append(watch)
-        reader = PeriodicExportingMetricReader(
-            WatchedMetricExporter(_metric_exporter(settings.metrics), watch),
-            export_interval_millis=settings.export_interval_ms,
-        )
+        readers = [
+            PeriodicExportingMetricReader(
+                exporter, export_interval_millis=settings.export_interval_ms
+            )
+            for exporter in _metric_exporters(settings.metrics, watched)
+        ]
         # No exemplar_filter argument: the SDK default (trace_based, or
         # OTEL_METRICS_EXEMPLAR_FILTER) links histogram points to sampled spans.
-        own_meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
+        own_meter_provider = MeterProvider(resource=resource, metric_readers=readers)
         meter_provider = own_meter_provider
     if settings.traces is not None:
         sdk_tracer_provider = TracerProvider(
             resource=resource, sampler=build_sampler(settings.sampler)
         )
-        watch = ExportWatch("traces", settings.traces.endpoint)
-        watches.append(watch)
-        exporter = WatchedSpanExporter(_span_exporter(settings.traces, own_meter_provider), watch)
-        sdk_tracer_provider.add_span_processor(
-            BatchSpanProcessor(exporter, meter_provider=own_meter_provider)
-        )
+        for exporter in _span_exporters(settings.traces, watched, own_meter_provider):
+            sdk_tracer_provider.add_span_processor(
+                BatchSpanProcessor(exporter, meter_provider=own_meter_provider)
+            )
         created.append(sdk_tracer_provider)
         tracer_provider = sdk_tracer_provider
     if own_meter_provider is not None:
         created.append(own_meter_provider)
-    for watch in watches:
-        watch.bind(own_meter_provider or metrics.get_meter_provider())
-    return TelemetryHandle(tracer_provider, meter_provider, created)
+    for otlp in watched:
+        otlp.watch.bind(own_meter_provider or metrics.get_meter_provider())
+    return TelemetryHandle(tracer_provider, meter_provider, created, watched)
 
 
 def build_resource(settings: SdkSettings) -> Resource:
@@ -111,6 +116,54 @@ def build_sampler(settings: SamplerSettings) -> Sampler:
             f"{type(sampler).__name__}, not a Sampler"
         )
     return sampler
+
+
+def _span_exporters(
+    signal: SignalSettings, watched: list[WatchedExporter], meter_provider: MeterProvider | None
+) -> list[SpanExporter]:
+    """One exporter per name in ``signal.exporters``; OTLP's failures are watched."""
+    exporters: list[SpanExporter] = []
+    for name in signal.exporters:
+        if name == "otlp":
+            otlp = WatchedSpanExporter(
+                _span_exporter(signal, meter_provider), ExportWatch("traces", signal.endpoint)
+            )
+            watched.append(otlp)
+            exporters.append(otlp)
+        else:
+            exporters.append(_installed_exporter("traces", name, SpanExporter))
+    return exporters
+
+
+def _metric_exporters(
+    signal: SignalSettings, watched: list[WatchedExporter]
+) -> list[MetricExporter]:
+    """One exporter per name in ``signal.exporters``; OTLP's failures are watched."""
+    exporters: list[MetricExporter] = []
+    for name in signal.exporters:
+        if name == "otlp":
+            otlp = WatchedMetricExporter(
+                _metric_exporter(signal), ExportWatch("metrics", signal.endpoint)
+            )
+            watched.append(otlp)
+            exporters.append(otlp)
+        else:
+            exporters.append(_installed_exporter("metrics", name, MetricExporter))
+    return exporters
+
+
+def _installed_exporter(signal: str, name: str, kind: type) -> Any:
+    """The exporter registered as ``name`` (e.g. ``console``), built with no
+    arguments, as the SDK's own configurator does."""
+    group = EXPORTER_ENTRY_POINT_GROUPS[signal]
+    (entry_point,) = entry_points(group=group, name=name)
+    exporter = entry_point.load()()
+    if not isinstance(exporter, kind):
+        raise SettingsError(
+            f"OTEL_{signal.upper()}_EXPORTER={name!r}: the {group!r} entry point built "
+            f"{type(exporter).__name__}, not a {kind.__name__}"
+        )
+    return exporter
 
 
 def _span_exporter(

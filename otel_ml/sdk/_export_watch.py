@@ -6,14 +6,22 @@ wrappers here count each failed export in ``otel_ml.export.failures{signal}``
 and log one WARNING when a signal starts failing and one INFO when it recovers,
 so an outage is visible in metrics and readable in the logs without a line
 per batch.
+
+At shutdown, an exporter whose endpoint accepts no connection is closed
+before the final flush (:meth:`WatchedExporter.close_if_unreachable`): the
+OTLP exporters would otherwise retry for up to ``OTEL_EXPORTER_OTLP_TIMEOUT``
+(10 s) per signal, and a process with no collector would take that long to exit.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from opentelemetry import metrics
 from opentelemetry.metrics import Counter
@@ -23,9 +31,13 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from otel_ml import semconv
 
-__all__ = ["ExportWatch", "WatchedMetricExporter", "WatchedSpanExporter"]
+__all__ = ["ExportWatch", "WatchedExporter", "WatchedMetricExporter", "WatchedSpanExporter"]
 
 _logger = logging.getLogger("otel_ml")
+_PROBE_TIMEOUT_S = 1.0
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# With a proxy in the way, a refused direct connection says nothing about the endpoint.
+_PROXY_VARIABLES = ("grpc_proxy", "https_proxy", "http_proxy", "HTTPS_PROXY", "HTTP_PROXY")
 
 
 class ExportWatch:
@@ -74,6 +86,11 @@ class ExportWatch:
                 self.signal,
             )
 
+    def mark_failing(self) -> None:
+        """Count what follows as failures without logging it (already said)."""
+        with self._lock:
+            self._failed_in_a_row = max(self._failed_in_a_row, 1)
+
     @property
     def failing(self) -> bool:
         """Whether the last export failed."""
@@ -81,49 +98,87 @@ class ExportWatch:
             return self._failed_in_a_row > 0
 
 
-class WatchedSpanExporter(SpanExporter):
-    """A span exporter whose failures go to an :class:`ExportWatch`."""
+class WatchedExporter:
+    """What both watched exporters share: the wrapped exporter, its watch, and
+    closing the wrapped exporter once (at shutdown, or early when unreachable)."""
 
-    def __init__(self, exporter: SpanExporter, watch: ExportWatch) -> None:
+    def __init__(self, exporter: SpanExporter | MetricExporter, watch: ExportWatch) -> None:
         self.exporter = exporter
         self.watch = watch
+        self._closed = False
+        self._close_lock = threading.Lock()
+
+    def close_if_unreachable(self) -> None:
+        """Before the final flush: when nothing accepts a connection at the
+        endpoint, close the exporter now (what is left is dropped and counted)
+        instead of letting the final export retry until its timeout."""
+        if accepts_connections(self.watch.endpoint):
+            return
+        _logger.warning(
+            "otel_ml: nothing accepts connections at %s; the %s not exported yet are "
+            "dropped at shutdown instead of retried",
+            self.watch.endpoint,
+            self.watch.signal,
+        )
+        self.watch.mark_failing()
+        self._close()
+
+    def _close(self, **kwargs: Any) -> None:
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+        self.exporter.shutdown(**kwargs)
+
+
+class WatchedSpanExporter(WatchedExporter, SpanExporter):
+    """A span exporter whose failures go to an :class:`ExportWatch`."""
+
+    exporter: SpanExporter
+
+    def __init__(self, exporter: SpanExporter, watch: ExportWatch) -> None:
+        WatchedExporter.__init__(self, exporter, watch)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         result = SpanExportResult.FAILURE
         try:
-            result = self.exporter.export(spans)
+            if not self._closed:
+                result = self.exporter.export(spans)
         finally:
             self.watch.record(result is SpanExportResult.SUCCESS, len(spans))
         return result
 
     def shutdown(self) -> None:
-        self.exporter.shutdown()
+        self._close()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return self.exporter.force_flush(timeout_millis)
 
 
-class WatchedMetricExporter(MetricExporter):
+class WatchedMetricExporter(WatchedExporter, MetricExporter):
     """A metric exporter whose failures go to an :class:`ExportWatch`.
 
     Metric points are cumulative by default, so a later successful export
     carries the totals that a failed one dropped.
     """
 
+    exporter: MetricExporter
+
     def __init__(self, exporter: MetricExporter, watch: ExportWatch) -> None:
-        super().__init__(
+        MetricExporter.__init__(
+            self,
             preferred_temporality=exporter._preferred_temporality,
             preferred_aggregation=exporter._preferred_aggregation,
         )
-        self.exporter = exporter
-        self.watch = watch
+        WatchedExporter.__init__(self, exporter, watch)
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
     ) -> MetricExportResult:
         result = MetricExportResult.FAILURE
         try:
-            result = self.exporter.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
+            if not self._closed:
+                result = self.exporter.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
         finally:
             self.watch.record(result is MetricExportResult.SUCCESS, _points(metrics_data))
         return result
@@ -132,7 +187,21 @@ class WatchedMetricExporter(MetricExporter):
         return self.exporter.force_flush(timeout_millis)
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
-        self.exporter.shutdown(timeout_millis=timeout_millis, **kwargs)
+        self._close(timeout_millis=timeout_millis, **kwargs)
+
+
+def accepts_connections(endpoint: str) -> bool:
+    """Whether a TCP connection to the endpoint's host and port succeeds within
+    a second; ``True`` when that cannot be told (a Unix socket, a proxy set)."""
+    parts = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}")
+    if parts.scheme == "unix" or any(os.environ.get(name) for name in _PROXY_VARIABLES):
+        return True
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme, 4317)
+        with socket.create_connection((parts.hostname or "localhost", port), _PROBE_TIMEOUT_S):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def _points(metrics_data: MetricsData) -> int:

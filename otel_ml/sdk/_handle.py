@@ -10,6 +10,8 @@ from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 
+from otel_ml.sdk._export_watch import WatchedExporter
+
 __all__ = ["TelemetryHandle"]
 
 
@@ -29,10 +31,12 @@ class TelemetryHandle:
         tracer_provider: trace.TracerProvider,
         meter_provider: metrics.MeterProvider,
         created: Sequence[SdkTracerProvider | SdkMeterProvider] = (),
+        watched: Sequence[WatchedExporter] = (),
     ) -> None:
         self._tracer_provider = tracer_provider
         self._meter_provider = meter_provider
         self._created = tuple(created)
+        self._watched = tuple(watched)
         self._lock = threading.Lock()
         self._shut_down = False
 
@@ -45,6 +49,11 @@ class TelemetryHandle:
     def meter_provider(self) -> metrics.MeterProvider:
         """The meter provider in effect."""
         return self._meter_provider
+
+    @property
+    def watched(self) -> tuple[WatchedExporter, ...]:
+        """The OTLP exporters of the created providers, as wrapped by otel_ml."""
+        return self._watched
 
     @property
     def created(self) -> tuple[SdkTracerProvider | SdkMeterProvider, ...]:
@@ -68,12 +77,16 @@ class TelemetryHandle:
 
         A shut-down provider stays installed globally (OpenTelemetry does not
         allow replacing it) and drops what is recorded afterwards, so call this
-        at process exit; the SDK also does so from ``atexit``.
+        at process exit; :func:`~otel_ml.configure` registers it with ``atexit``.
+        An exporter whose endpoint accepts no connection is closed first, so the
+        final flush does not wait for its retries.
         """
         with self._lock:
             if self._shut_down:
                 return
             self._shut_down = True
+        for exporter in self._watched:
+            exporter.close_if_unreachable()
         for provider in self._created:
             provider.shutdown()
 

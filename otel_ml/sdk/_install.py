@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -112,7 +113,13 @@ def _install(settings: SdkSettings) -> TelemetryHandle:
             created.append(provider)
         else:  # another thread installed one between the check and the set
             provider.shutdown()
-    return TelemetryHandle(trace.get_tracer_provider(), metrics.get_meter_provider(), created)
+    handle = TelemetryHandle(
+        trace.get_tracer_provider(), metrics.get_meter_provider(), created, built.watched
+    )
+    # Runs before the SDK's own exit handlers (registered earlier, run later),
+    # whose provider shutdown it takes over: unreachable endpoints are closed first.
+    atexit.register(handle.shutdown)
+    return handle
 
 
 def _tracer_provider_unset() -> bool:

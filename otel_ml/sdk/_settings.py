@@ -48,6 +48,12 @@ _BUILTIN_SAMPLERS = _RATIO_SAMPLERS | {
 }
 # The SDK's own group: custom samplers installed as plugins stay usable.
 SAMPLER_ENTRY_POINT_GROUP = "opentelemetry_traces_sampler"
+# The groups the SDK's own configurator reads exporters from (``console`` is
+# registered by opentelemetry-sdk itself).
+EXPORTER_ENTRY_POINT_GROUPS = {
+    "traces": "opentelemetry_traces_exporter",
+    "metrics": "opentelemetry_metrics_exporter",
+}
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,9 @@ class SignalSettings:
     headers: tuple[tuple[str, str], ...]
     insecure: bool
     """gRPC only: plain-text channel."""
+    exporters: tuple[str, ...] = ("otlp",)
+    """``OTEL_{TRACES,METRICS}_EXPORTER``: ``otlp`` (built from the fields above)
+    and names of exporters installed under the SDK's entry-point group."""
 
 
 @dataclass(frozen=True)
@@ -114,12 +123,12 @@ def resolve_settings(
     explicit.update({k: v for k, v in named.items() if v is not None})
     _check_str("endpoint", endpoint)
     enabled = env.get("OTEL_SDK_DISABLED", "").strip().lower() != "true"
-    traces = traces and enabled and _exporter_wanted(env, "traces")
-    metrics = metrics and enabled and _exporter_wanted(env, "metrics")
+    trace_exporters = _exporters(env, "traces") if traces and enabled else ()
+    metric_exporters = _exporters(env, "metrics") if metrics and enabled else ()
     return SdkSettings(
         resource_attributes=tuple(sorted(_resource_attributes(env, explicit).items())),
-        traces=_signal("traces", env, endpoint, protocol, headers) if traces else None,
-        metrics=_signal("metrics", env, endpoint, protocol, headers) if metrics else None,
+        traces=_signal("traces", env, endpoint, protocol, headers, trace_exporters),
+        metrics=_signal("metrics", env, endpoint, protocol, headers, metric_exporters),
         sampler=_sampler(env),
         export_interval_ms=_export_interval(env, export_interval_ms),
     )
@@ -148,7 +157,10 @@ def _signal(
     endpoint: str | None,
     protocol: str | None,
     headers: Mapping[str, str] | None,
-) -> SignalSettings:
+    exporters: tuple[str, ...],
+) -> SignalSettings | None:
+    if not exporters:
+        return None
     upper = signal.upper()
     chosen = _protocol(env, protocol, upper)
     url = _endpoint(env, endpoint, chosen, signal)
@@ -157,20 +169,29 @@ def _signal(
         endpoint=url,
         headers=_headers(env, headers, upper),
         insecure=_insecure(env, url, upper),
+        exporters=exporters,
     )
 
 
-def _exporter_wanted(env: Mapping[str, str], signal: Signal) -> bool:
-    """``OTEL_{TRACES,METRICS}_EXPORTER``: unset or ``otlp`` exports, ``none`` does not."""
-    name = f"OTEL_{signal.upper()}_EXPORTER"
-    raw = env.get(name, "").strip()
-    chosen = {part.strip().lower() for part in raw.split(",") if part.strip()}
-    if not chosen or "otlp" in chosen:
-        return True
-    if chosen != {"none"}:
-        _invalid(name, raw, "otel_ml.configure() exports over OTLP only; this signal is not "
-                 "exported (opentelemetry-instrument sets up other exporters)")  # fmt: skip
-    return False
+def _exporters(env: Mapping[str, str], signal: Signal) -> tuple[str, ...]:
+    """``OTEL_{TRACES,METRICS}_EXPORTER``: a comma-separated list; unset means
+    ``otlp``, ``none`` alone exports nothing, an unknown name is warned about."""
+    variable = f"OTEL_{signal.upper()}_EXPORTER"
+    raw = env.get(variable, "").strip()
+    names = [part.strip().lower() for part in raw.split(",") if part.strip()]
+    if not names:
+        return ("otlp",)
+    group = EXPORTER_ENTRY_POINT_GROUPS[signal]
+    installed = {entry.name for entry in entry_points(group=group)}
+    known = [name for name in names if name in installed or name in ("otlp", "none")]
+    for name in names:
+        if name not in known:
+            _invalid(variable, name, f"no exporter of that name is installed under the "
+                     f"{group!r} entry-point group; left out")  # fmt: skip
+    chosen = tuple(dict.fromkeys(name for name in known if name != "none"))
+    if not known:
+        return ("otlp",)
+    return chosen
 
 
 def _first(env: Mapping[str, str], *names: str) -> tuple[str, str] | None:
