@@ -19,7 +19,8 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -107,6 +108,18 @@ class WatchedExporter:
         self.watch = watch
         self._closed = False
         self._close_lock = threading.Lock()
+        self._skipping = False
+
+    @contextmanager
+    def skipped_if_unreachable(self) -> Iterator[None]:
+        """Within the block, when nothing accepts a connection at the endpoint,
+        exports fail at once (counted) instead of retrying: for a flush the
+        caller waits on, such as the app's shutdown."""
+        self._skipping = not accepts_connections(self.watch.endpoint)
+        try:
+            yield
+        finally:
+            self._skipping = False
 
     def close_if_unreachable(self) -> None:
         """Before the final flush: when nothing accepts a connection at the
@@ -142,7 +155,7 @@ class WatchedSpanExporter(WatchedExporter, SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         result = SpanExportResult.FAILURE
         try:
-            if not self._closed:
+            if not (self._closed or self._skipping):
                 result = self.exporter.export(spans)
         finally:
             self.watch.record(result is SpanExportResult.SUCCESS, len(spans))
@@ -177,7 +190,7 @@ class WatchedMetricExporter(WatchedExporter, MetricExporter):
     ) -> MetricExportResult:
         result = MetricExportResult.FAILURE
         try:
-            if not self._closed:
+            if not (self._closed or self._skipping):
                 result = self.exporter.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
         finally:
             self.watch.record(result is MetricExportResult.SUCCESS, _points(metrics_data))

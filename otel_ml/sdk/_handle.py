@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
@@ -63,14 +64,26 @@ class TelemetryHandle:
     def force_flush(self, timeout_ms: int = 30_000) -> bool:
         """Export everything buffered now; ``True`` when every provider finished in time.
 
-        ``timeout_ms`` bounds the whole call, not each provider.
+        ``timeout_ms`` bounds the whole call, not each provider. What is bound
+        for an endpoint that accepts no connection is dropped and counted at
+        once instead of retried.
         """
         deadline = time.monotonic() + timeout_ms / 1000
         ok = True
-        for provider in self._created:
-            remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
-            ok = provider.force_flush(remaining_ms) and ok
+        with self.skipping_unreachable():
+            for provider in self._created:
+                remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
+                ok = provider.force_flush(remaining_ms) and ok
         return ok
+
+    @contextmanager
+    def skipping_unreachable(self) -> Iterator[None]:
+        """Within the block, exports to an endpoint that accepts no connection
+        fail at once instead of retrying: the flushes someone waits on."""
+        with ExitStack() as stack:
+            for exporter in self._watched:
+                stack.enter_context(exporter.skipped_if_unreachable())
+            yield
 
     def shutdown(self) -> None:
         """Flush and stop the providers otel_ml created; later calls do nothing.

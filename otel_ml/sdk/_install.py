@@ -22,7 +22,7 @@ from otel_ml.sdk._build import build_providers
 from otel_ml.sdk._handle import TelemetryHandle
 from otel_ml.sdk._settings import SdkSettings, resolve_settings
 
-__all__ = ["configure"]
+__all__ = ["configure", "configured_handle"]
 
 _logger = logging.getLogger("otel_ml")
 _lock = threading.Lock()
@@ -69,6 +69,11 @@ def configure(**arguments: Any) -> TelemetryHandle:
         else:
             _warn_repeat(_configured, settings)
         return _configured.handle
+
+
+def configured_handle() -> TelemetryHandle | None:
+    """The handle of this process's :func:`configure`, or ``None`` before it ran."""
+    return None if _configured is None else _configured.handle
 
 
 def _warn_repeat(previous: _Configured, settings: SdkSettings) -> None:

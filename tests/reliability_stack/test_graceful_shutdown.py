@@ -81,3 +81,30 @@ def test_sigterm_flushes_the_last_spans_and_metrics(
         assert "Traceback" not in log.read_text(), log.read_text()
     finally:
         collector.stop()
+
+
+def test_sigterm_with_no_collector_skips_the_flush_instead_of_retrying(tmp_path: Path) -> None:
+    """Nothing listens at the OTLP endpoint (a first run without a collector):
+    the lifespan flush finds the endpoint refusing connections and drops what
+    is left, counted and logged once per signal, instead of holding the
+    server's exit through the exporter's retries (17 s for the README's app
+    before)."""
+    closed = free_port()  # bound and released: nothing listens there
+    port = free_port()
+    environ = app_environment(
+        "one-line", "shutdown-no-collector", f"http://127.0.0.1:{closed}", **FLUSH_AT_SHUTDOWN_ONLY
+    )
+    environ["OTEL_ML_STRICT"] = "0"  # the logged warnings are what this test reads
+    log = tmp_path / "server.log"
+    with served(server_argv("uvicorn", "one-line", port), environ, port, log) as process:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            row = load_breast_cancer().data[0].tolist()
+            assert client.post("/predict", json={"rows": [row]}).status_code == 200
+        os.kill(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=60) in (0, -signal.SIGTERM), log.read_text()
+    output = log.read_text()
+    assert "Transient error" not in output and "retrying" not in output, output
+    for signal_name in ("traces", "metrics"):
+        said = f"exporting {signal_name} to http://127.0.0.1:{closed} failed"
+        assert output.count(said) == 1, output
+    assert "Traceback" not in output, output

@@ -11,13 +11,14 @@ flushed there, after the app's own shutdown code.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import Counter
 
 from otel_ml._internal import guard
+from otel_ml.sdk._install import configured_handle
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -65,15 +66,19 @@ def _flush(
     meter_provider: metrics.MeterProvider | None,
     internal_errors: Counter,
 ) -> None:
-    # Spans first: their export may record metrics that the metric flush then carries.
-    for provider in (
-        tracer_provider or trace.get_tracer_provider(),
-        meter_provider or metrics.get_meter_provider(),
-    ):
-        force_flush = getattr(provider, "force_flush", None)
-        if force_flush is None:  # the API's no-op and proxy providers
-            continue
-        try:
-            force_flush(timeout_millis=FLUSH_TIMEOUT_MS)
-        except Exception as exc:
-            guard.report(COMPONENT, exc, internal_errors)
+    # configure()'s exporters skip an endpoint that refuses connections rather
+    # than hold the server's exit through their retries.
+    handle = configured_handle()
+    with handle.skipping_unreachable() if handle else nullcontext():
+        # Spans first: their export may record metrics that the metric flush then carries.
+        for provider in (
+            tracer_provider or trace.get_tracer_provider(),
+            meter_provider or metrics.get_meter_provider(),
+        ):
+            force_flush = getattr(provider, "force_flush", None)
+            if force_flush is None:  # the API's no-op and proxy providers
+                continue
+            try:
+                force_flush(timeout_millis=FLUSH_TIMEOUT_MS)
+            except Exception as exc:
+                guard.report(COMPONENT, exc, internal_errors)
