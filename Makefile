@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench bench-quick clean stack stack-down stack-build
+.PHONY: demo test lint typecheck unit check-install bench bench-quick clean stack stack-down stack-build
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ typecheck: $(BIN)/.installed
 
 unit: $(BIN)/.installed
 	$(BIN)/pytest
+
+# A newcomer's first commands in empty virtualenvs outside the repository (CI runs it):
+# pip install '.[all]' then `otel-ml demo` exits 0; the base install names the extra.
+check-install:
+	PYTHON=$(PYTHON) bash .ci/check-install
 
 # The real pipeline on 127.0.0.1, no Docker: OpenTelemetry Collector (built with the
 # Collector Builder from stack/collector-builder.yaml), Jaeger v2 (built from its Go
