@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from otel_ml.cli.parser import options_from
 from otel_ml.cli.profile_summary import ProfileRun, print_summary
+from otel_ml.cli.progress import reading
 from otel_ml.cli.tabular import Table, TableError, even_sample, read_table
 from otel_ml.drift.binning import category_key
 from otel_ml.drift.features import JsonScalar, Kind
@@ -65,7 +66,8 @@ def run_profile(options: ProfileOptions) -> ProfileRun:
     """Read the data, fit the profile, write it to ``options.output``."""
     _check_options(options)
     try:
-        table = read_table(options.data, options.file_format, options.categorical)
+        with reading(options.data) as progress:
+            table = read_table(options.data, options.file_format, options.categorical, progress)
     except TableError as exc:
         raise ProfileError(str(exc)) from None
     features = _feature_names(table, options)

@@ -21,6 +21,7 @@ from typing import Any, Final, TextIO
 import numpy as np
 
 from otel_ml.cli.parser import options_from
+from otel_ml.cli.progress import reading
 from otel_ml.cli.tabular import Table, TableError, read_table
 from otel_ml.config import get_settings
 from otel_ml.drift.binning import category_key
@@ -111,7 +112,8 @@ def build_report(options: ReportOptions) -> tuple[Doc, list[str]]:
     profile = _load_profile(options.profile)
     categorical = [f.name for f in profile.features if f.kind == "categorical"]
     try:
-        table = read_table(options.data, text_columns=categorical)
+        with reading(options.data) as progress:
+            table = read_table(options.data, text_columns=categorical, progress=progress)
     except TableError as exc:
         raise ReportError(str(exc)) from None
     if missing := [n for n in profile.feature_names if n not in table.names]:
