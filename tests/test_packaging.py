@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,30 @@ def test_the_sdist_carries_the_license_and_a_test_suite_that_can_run(tmp_path: P
             "tests/test_sdk.py", "tests/launcher.py"} <= names  # fmt: skip
     assert {"stack/collector-builder.yaml", "prometheus/alerts.yml"} <= names
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
+
+
+@pytest.mark.subprocess
+def test_the_demo_image_copies_what_the_package_build_needs(tmp_path: Path) -> None:
+    """docker-compose's demo image builds from the files its Dockerfile COPYs
+    (no Docker here): the same files alone must make a wheel."""
+    context = tmp_path / "context"
+    context.mkdir()
+    dockerfile = ROOT / "stack" / "demo.Dockerfile"
+    for line in dockerfile.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("COPY "):
+            continue
+        *sources, target = line.split()[1:]
+        for source in sources:  # relative to WORKDIR; "dir/" targets keep the name
+            destination = context / target / source if target.endswith("/") else context / target
+            if (ROOT / source).is_dir():
+                shutil.copytree(ROOT / source, destination)
+            else:
+                shutil.copy(ROOT / source, destination)
+    built = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path)],
+        cwd=context, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    [wheel] = tmp_path.glob("otel_ml-*.whl")
+    with zipfile.ZipFile(wheel) as contents:
+        assert any(name.endswith("licenses/LICENSE") for name in contents.namelist())
