@@ -51,6 +51,9 @@ start with ``__``, e.g. ``__confidence__``."""
 ML_DATA_ISSUE: Final = "ml.data.issue"
 """Kind of data-quality issue: one of :data:`DATA_ISSUES`."""
 DATA_ISSUES: Final = ("missing", "non_finite", "out_of_range", "unseen_category", "type")
+TYPE_ISSUE: Final = "type"
+"""``ml.data.issue`` of a value of the wrong kind: a confidence that is no number,
+a prediction that cannot be a class (a dict, a list, a fractional float)."""
 CONFIDENCE_FEATURE: Final = "__confidence__"
 """Pseudo-feature name under which invalid confidences are counted."""
 SCORE_FEATURE: Final = "__score__"

@@ -192,6 +192,9 @@ class InferenceInvocation(Invocation):
                 (model.issue_key(semconv.CONFIDENCE_FEATURE, issue), rows)
                 for issue, rows in summary.invalid_confidence.items()
             )
+        if summary.invalid_predictions:
+            key = model.issue_key(semconv.PREDICTION_FEATURE, semconv.TYPE_ISSUE)
+            model.telemetry.data_quality.add(key, summary.invalid_predictions)
         span = self._span
         if span is not None and span.is_recording():
             span.set_attributes(_span_attributes(summary))

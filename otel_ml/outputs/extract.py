@@ -26,8 +26,8 @@ class OutputSummary:
 
     # A hand-written __init__: the dataclass one took twice as long, on every call.
     __slots__ = ("class_counts", "confidence", "confidences", "distinct_classes",
-                 "invalid_confidence", "label", "row_labels", "row_values", "rows", "value",
-                 "value_mean")  # fmt: skip
+                 "invalid_confidence", "invalid_predictions", "label", "row_labels",
+                 "row_values", "rows", "value", "value_mean")  # fmt: skip
 
     def __init__(
         self,
@@ -57,6 +57,9 @@ class OutputSummary:
         """Batch regression up to :data:`MAX_ROW_DETAIL` rows: the value per row."""
         self.invalid_confidence: dict[str, int] = {}
         """Issue kind (``non_finite``, ``out_of_range``, ``type``) -> rows."""
+        self.invalid_predictions = 0
+        """Rows whose output could not be a class: a dict, a list, an object or a
+        float that is not a whole number (see :func:`class_label`)."""
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
@@ -155,7 +158,11 @@ def _one_prediction(output: np.ndarray, task: Task | None) -> OutputSummary | No
     value = output.item()
     if task == "regression" or (task is None and kind in "fc"):
         return OutputSummary(rows=1, value=float(value)) if kind in "biuf" else None
-    label = label_of(value)
+    label = class_label(value)
+    if label is None:
+        summary = OutputSummary(rows=1)
+        summary.invalid_predictions = 1
+        return summary
     return OutputSummary(rows=1, label=label, class_counts=[(label, 1)])
 
 
@@ -227,20 +234,55 @@ def _summarize_values(values: np.ndarray, summary: OutputSummary) -> None:
 def _summarize_classes(values: np.ndarray, summary: OutputSummary) -> None:
     if values.ndim != 1:
         return  # multi-label output: rows only
-    if summary.rows == 1:
+    values = _class_values(values, summary)
+    if values.size == 0:
+        return
+    if values.size == 1 and summary.rows == 1:
         label = label_of(values[0])
         summary.label = label
         summary.class_counts = [(label, 1)]
         return
-    if values.dtype.kind == "f" and bool(np.all(np.mod(values, 1) == 0)):
-        values = values.astype(np.int64)  # 0.0/1.0 labels read as "0"/"1", as single rows do
     as_text = values.astype(str)
-    if summary.rows <= MAX_ROW_DETAIL:
+    if summary.rows <= MAX_ROW_DETAIL and not summary.invalid_predictions:
         summary.row_labels = as_text.tolist()
     uniques, counts = np.unique(as_text, return_counts=True)
     order = np.argsort(-counts, kind="stable")
     summary.class_counts = [(encodable(str(uniques[i])), int(counts[i])) for i in order]
     summary.distinct_classes = [label for label, _ in summary.class_counts[:_MAX_SPAN_CLASSES]]
+
+
+def _class_values(values: np.ndarray, summary: OutputSummary) -> np.ndarray:
+    """The values that can be classes; the others are counted in the summary."""
+    kind = values.dtype.kind
+    if kind in "biuSU":
+        return values
+    if kind == "f":
+        whole = np.isfinite(values) & (np.mod(values, 1) == 0)
+        summary.invalid_predictions += int(values.size - np.count_nonzero(whole))
+        # 0.0/1.0 labels read as "0"/"1", as single rows do
+        return values[whole].astype(np.int64)
+    labels = [class_label(value) for value in values.tolist()]
+    kept = [label for label in labels if label is not None]
+    summary.invalid_predictions += len(labels) - len(kept)
+    return np.asarray(kept, dtype=str)
+
+
+def class_label(value: Any) -> str | None:
+    """A model output read as a class label, or ``None`` when it cannot be one.
+
+    Only scalar labels qualify: text, bytes, booleans, integers and floats with
+    a whole value (``1.0`` -> ``"1"``). A dict, a list, an arbitrary object or a
+    fractional float (a probability, a score) is never a class: its repr would
+    make a new metric series per distinct value.
+    """
+    kind = type(value)
+    if kind is int or kind is str or kind is bool:
+        return label_of(value)
+    if isinstance(value, bytes | np.bytes_ | np.integer | np.bool_ | np.str_):
+        return label_of(value)
+    if isinstance(value, float | np.floating):
+        return label_of(value) if math.isfinite(value) and float(value).is_integer() else None
+    return None
 
 
 def _apply_confidences(
