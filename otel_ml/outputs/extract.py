@@ -257,14 +257,15 @@ def _class_values(values: np.ndarray, summary: OutputSummary) -> np.ndarray:
     if kind in "biuSU":
         return values
     if kind == "f":
-        whole = np.isfinite(values) & (np.mod(values, 1) == 0)
+        whole: np.ndarray = np.isfinite(values) & (np.mod(values, 1) == 0)
         summary.invalid_predictions += int(values.size - np.count_nonzero(whole))
         # 0.0/1.0 labels read as "0"/"1", as single rows do
-        return values[whole].astype(np.int64)
+        kept: np.ndarray = values[whole]
+        return kept.astype(np.int64)
     labels = [class_label(value) for value in values.tolist()]
-    kept = [label for label in labels if label is not None]
-    summary.invalid_predictions += len(labels) - len(kept)
-    return np.asarray(kept, dtype=str)
+    texts = [label for label in labels if label is not None]
+    summary.invalid_predictions += len(labels) - len(texts)
+    return np.asarray(texts, dtype=str)
 
 
 def class_label(value: Any) -> str | None:
