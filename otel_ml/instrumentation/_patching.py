@@ -1,16 +1,25 @@
-"""What every otel_ml Instrumentor shares: the dependency check, the guard, exact undo.
+"""What every otel_ml Instrumentor shares: the dependency check, the guard,
+patching when the library is imported, exact undo.
 
 A new library hook is a :class:`PatchingInstrumentor` subclass (its wiring
 table and ``_patch``), a ``patch`` module with the wrappers, and pure
 extraction functions; the wrappers drive the invocation lifecycle.
+
+Hooks patch lazily: ``instrument()`` registers a post-import hook for the
+library's module (:attr:`PatchingInstrumentor.patch_on_import`), so the
+launcher never imports a library the application does not use, and a
+library imported after start-up is patched when it arrives.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Collection, Iterable
+from types import ModuleType
 from typing import Any, ClassVar
 
+import wrapt
 from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
 from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
     BaseInstrumentor,
@@ -27,6 +36,9 @@ Args = tuple[Any, ...]
 Kwargs = dict[str, Any]
 
 _logger = logging.getLogger("otel_ml")
+ABSENT = object()
+"""A :data:`Target`'s original when the class had no such attribute of its own:
+restoring deletes the attribute."""
 
 
 def library_usable(instruments: Collection[str], module: str) -> bool:
@@ -64,17 +76,21 @@ def replace_all(replacements: Iterable[tuple[type, str, Any, Any]]) -> list[Targ
 
 
 def restore(patched: Iterable[Target]) -> None:
-    """Put the original ``__dict__`` entries back (the same objects)."""
-    for owner, name, original in patched:
-        setattr(owner, name, original)
+    """Put the original ``__dict__`` entries back (the same objects), newest first."""
+    for owner, name, original in reversed(list(patched)):
+        if original is ABSENT:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, original)
 
 
 class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """An instrumentor that patches a library's methods in place.
 
-    Subclasses name the library (:attr:`library`, the module the launcher
-    looks for) and its supported versions (:attr:`instruments`), and implement
-    :meth:`_patch`. ``instrument()`` takes ``settings`` (a
+    Subclasses name the library (:attr:`library`, the distribution's module the
+    launcher looks for), its supported versions (:attr:`instruments`) and the
+    module whose import applies the patch (:attr:`patch_on_import`), and
+    implement :meth:`_patch`. ``instrument()`` takes ``settings`` (a
     :class:`otel_ml.Settings`; default: the process's, from the environment)
     besides the subclass's own options; a failure while patching is reported
     under ``{library}.instrument`` and leaves the library as it was.
@@ -82,7 +98,14 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     library: ClassVar[str]
     instruments: ClassVar[Collection[str]]
+    patch_on_import: ClassVar[str | None] = None
+    """The module whose import applies :meth:`_patch` (at once if it is imported
+    already); ``None``: patch in ``instrument()`` itself."""
     _patched: list[Target] = []  # noqa: RUF012 - reassigned, never mutated
+    _generation = 0
+    """Bumped by every instrument() and uninstrument(): a post-import hook
+    registered by an earlier instrument() does nothing."""
+    _lock = threading.RLock()
 
     def instrumentation_dependencies(self) -> Collection[str]:
         """The library versions this instrumentation supports."""
@@ -91,14 +114,39 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         if not library_usable(self.instruments, self.library):
             return
-        try:
-            self._patched = self._patch(kwargs.get("settings") or get_settings(), kwargs)
-        except Exception as exc:
-            guard.report(f"{self.library}.instrument", exc)
+        settings = kwargs.get("settings") or get_settings()
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+        if self.patch_on_import is None:
+            self._apply(generation, settings, kwargs)
+            return
+
+        def on_import(_: ModuleType) -> None:
+            self._apply(generation, settings, kwargs)
+
+        wrapt.register_post_import_hook(on_import, self.patch_on_import)
+
+    def _apply(self, generation: int, settings: Settings, options: dict[str, Any]) -> None:
+        with self._lock:
+            if generation != self._generation:
+                return  # uninstrumented (or instrumented anew) since this hook was set
+            try:
+                self.keep_patched(self._patch(settings, options))
+            except Exception as exc:
+                guard.report(f"{self.library}.instrument", exc)
+
+    def keep_patched(self, patched: Iterable[Target]) -> None:
+        """Add to what ``uninstrument()`` restores: for patches made after
+        :meth:`_patch` returned (classes defined later)."""
+        with self._lock:
+            self._patched = [*self._patched, *patched]
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        restore(self._patched)
-        self._patched = []
+        with self._lock:
+            self._generation += 1
+            restore(self._patched)
+            self._patched = []
 
     def _patch(self, settings: Settings, options: dict[str, Any]) -> list[Target]:
         """Patch the library with ``options`` (the ``instrument()`` keywords); what to restore."""

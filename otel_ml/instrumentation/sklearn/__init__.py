@@ -6,23 +6,28 @@ hand::
     SklearnInstrumentor().instrument(model_name="fraud-model", model_version="3")
 
 Every ``predict``, ``predict_proba``, ``predict_log_proba`` and
-``decision_function`` of scikit-learn's estimators (pipelines included)
+``decision_function`` of a scikit-learn-API estimator — any subclass of
+scikit-learn's ``BaseEstimator``, wherever it is defined: scikit-learn's own
+(pipelines included), ``XGBClassifier``, ``LGBMClassifier``, the user's —
 becomes one inference span with RED and prediction metrics per user-level
 call. Patching is per class, so estimators fitted or unpickled before
-``instrument()`` are covered too. The predictions scikit-learn makes inside
-``fit``, ``score``, scorers and model selection (``GridSearchCV``,
-``cross_val_score``) are not served traffic and stay untraced.
+``instrument()`` are covered too, and it happens when ``sklearn.base`` is
+imported: a process that never imports scikit-learn pays nothing. The
+predictions made inside ``fit``, ``score``, scorers and model selection
+(``GridSearchCV``, ``cross_val_score``) are not served traffic and stay untraced.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from otel_ml._internal import guard
 from otel_ml._internal.arguments import check_name
 from otel_ml.config import Settings
 from otel_ml.inference.hooks import auto_hooks_installed
 from otel_ml.inference.instruments import InferenceTelemetry
 from otel_ml.instrumentation._patching import PatchingInstrumentor, Target
+from otel_ml.instrumentation.sklearn.discovery import subclasses_of, watch_new_subclasses
 from otel_ml.instrumentation.sklearn.package import _instruments
 
 __all__ = ["SklearnInstrumentor"]
@@ -39,9 +44,12 @@ class SklearnInstrumentor(PatchingInstrumentor):
 
     library = "sklearn"
     instruments = _instruments
+    patch_on_import = "sklearn.base"
 
     def _patch(self, settings: Settings, options: dict[str, Any]) -> list[Target]:
-        from otel_ml.instrumentation.sklearn import discovery, patch
+        from sklearn.base import BaseEstimator
+
+        from otel_ml.instrumentation.sklearn import patch
 
         config = patch.PatchConfig(
             telemetry=InferenceTelemetry.of(
@@ -51,12 +59,15 @@ class SklearnInstrumentor(PatchingInstrumentor):
             model_name=_optional_name(options, "model_name"),
             model_version=_optional_name(options, "model_version"),
         )
-        classes = discovery.estimator_classes()
-        patched = patch.apply(
-            discovery.patch_targets(classes, patch.PatchedMethod),
-            discovery.quiet_targets(classes, patch.PatchedMethod),
-            config,
-        )
+        patched = patch.patch_classes(subclasses_of(BaseEstimator), config)
+
+        def on_new_class(cls: type) -> None:
+            try:
+                self.keep_patched(patch.patch_classes([cls], config))
+            except Exception as exc:
+                guard.report("sklearn.instrument", exc, config.telemetry.internal_errors)
+
+        patched += watch_new_subclasses(BaseEstimator, on_new_class)
         auto_hooks_installed(True)
         return patched
 

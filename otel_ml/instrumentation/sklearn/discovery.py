@@ -1,63 +1,53 @@
-"""Finding the scikit-learn methods to patch: classes and their own ``__dict__`` entries."""
+"""Finding the prediction methods of scikit-learn-API estimators, wherever defined.
+
+An estimator is any subclass of scikit-learn's ``BaseEstimator``: scikit-learn's
+own, xgboost's and lightgbm's scikit-learn classes, the user's. Classes that
+exist when the hook is applied are found by walking ``__subclasses__()``;
+classes defined later are reported by a ``__init_subclass__`` hook on
+``BaseEstimator`` (:func:`watch_new_subclasses`). Nothing is imported to find
+them: a module the application never imports costs nothing.
+"""
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sklearn.base import BaseEstimator
-from sklearn.pipeline import Pipeline
-
-try:
-    from sklearn.utils.discovery import all_estimators
-except ImportError:  # scikit-learn 1.2 keeps it in sklearn.utils
-    from sklearn.utils import all_estimators
-
 from otel_ml.inference.call import INSTRUMENTED_METHODS
-from otel_ml.instrumentation._patching import Target
-
-"""``(class, method name, the class's own __dict__ entry)``."""
-
-
-def estimator_classes() -> set[type]:
-    """Every scikit-learn estimator class.
-
-    ``all_estimators()`` imports the public modules and lists the public
-    classes; walking ``BaseEstimator.__subclasses__()`` afterwards adds the
-    private bases (``BaseForest``, ``_BaseStacking``, ...) that define methods
-    the public classes inherit.
-    """
-    found: set[type] = {cls for _, cls in all_estimators()}
-    found.add(Pipeline)
-    pending: list[type] = [BaseEstimator]
-    while pending:
-        subclasses: list[type] = pending.pop().__subclasses__()
-        for sub in subclasses:
-            if sub not in found and _is_sklearn(sub):
-                found.add(sub)
-                pending.append(sub)
-    return found
-
+from otel_ml.instrumentation._patching import ABSENT, Target
 
 TRAINING_METHODS = ("fit", "partial_fit", "fit_predict", "fit_transform", "score")
 """Methods whose inner predictions are not served traffic (the hooks stay quiet)."""
 
 
+def subclasses_of(base: type) -> set[type]:
+    """``base`` and every class that inherits from it, defined so far."""
+    found: set[type] = {base}
+    pending = [base]
+    while pending:
+        subclasses: list[type] = pending.pop().__subclasses__()
+        for sub in subclasses:
+            if sub not in found:
+                found.add(sub)
+                pending.append(sub)
+    return found
+
+
 def patch_targets(
     classes: Iterable[type], skip: type | None = None, names: Iterable[str] = INSTRUMENTED_METHODS
 ) -> list[Target]:
-    """The methods called ``names`` defined by ``classes`` or their scikit-learn bases.
+    """The methods called ``names`` that ``classes`` or their bases define.
 
-    Mixins count too: ``LogisticRegression.predict`` lives on
-    ``LinearClassifierMixin``, which is no estimator. Entries that are already
-    instances of ``skip`` (our own wrapper) are left out.
+    Bases that are no estimator count too: ``LogisticRegression.predict`` lives
+    on ``LinearClassifierMixin``. Entries that are already instances of
+    ``skip`` (our own wrapper) are left out.
     """
     names = tuple(names)
     targets: dict[tuple[type, str], Any] = {}
     for cls in classes:
         for owner in cls.__mro__:
-            if not _is_sklearn(owner):
+            if owner is object:
                 continue
             for name in names:
                 attr = vars(owner).get(name)
@@ -66,22 +56,33 @@ def patch_targets(
     return [(owner, name, attr) for (owner, name), attr in targets.items()]
 
 
-def quiet_targets(classes: Iterable[type], skip: type | None = None) -> list[Target]:
-    """Training and scoring methods, plus the scorers that model selection
-    (``cross_val_score``, ``GridSearchCV``) calls ``predict`` through."""
-    targets = patch_targets(classes, skip, TRAINING_METHODS)
+def scorer_target(skip: type) -> list[Target]:
+    """The scorers' ``__call__`` (model selection calls ``predict`` through it),
+    when ``sklearn.metrics`` is imported; ``[]`` otherwise."""
     try:
         from sklearn.metrics._scorer import _BaseScorer
     except ImportError:  # a private module: without it, scorers' predictions are traced
-        return targets
+        return []
     call = vars(_BaseScorer).get("__call__")
-    if inspect.isfunction(call) and not (skip is not None and isinstance(call, skip)):
-        targets.append((_BaseScorer, "__call__", call))
-    return targets
+    if inspect.isfunction(call) and not isinstance(call, skip):
+        return [(_BaseScorer, "__call__", call)]
+    return []
 
 
-def _is_sklearn(cls: type) -> bool:
-    return cls.__module__ == "sklearn" or cls.__module__.startswith("sklearn.")
+def watch_new_subclasses(base: type[Any], on_new: Callable[[type], None]) -> list[Target]:
+    """Call ``on_new(cls)`` for every subclass of ``base`` defined from now on;
+    returns what undoes it."""
+    original = vars(base).get("__init_subclass__", ABSENT)
+
+    def __init_subclass__(cls: type[Any], /, **kwargs: Any) -> None:
+        if original is ABSENT:
+            super(base, cls).__init_subclass__(**kwargs)
+        else:
+            original.__get__(None, cls)(**kwargs)
+        on_new(cls)
+
+    setattr(base, "__init_subclass__", classmethod(__init_subclass__))  # noqa: B010
+    return [(base, "__init_subclass__", original)]
 
 
 def _patchable(attr: Any) -> bool:

@@ -9,7 +9,6 @@ from typing import Any
 
 import wrapt
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from sklearn.pipeline import Pipeline
 
 from otel_ml._internal import guard
 from otel_ml._internal.ids import current_request
@@ -19,6 +18,11 @@ from otel_ml.inference.hooks import hooks_quiet, inside_inference
 from otel_ml.inference.instruments import InferenceTelemetry
 from otel_ml.inference.model import ModelContext
 from otel_ml.instrumentation._patching import Args, Kwargs, Target, Wrapped, replace_all
+from otel_ml.instrumentation.sklearn.discovery import (
+    TRAINING_METHODS,
+    patch_targets,
+    scorer_target,
+)
 from otel_ml.models.sinks import model_for
 
 
@@ -55,12 +59,18 @@ class PatchConfig:
 
 def default_model_name(estimator: Any) -> str:
     """The estimator's class name; for a pipeline, its final step's."""
-    while isinstance(estimator, Pipeline) and estimator.steps:
+    while _is_pipeline(estimator) and estimator.steps:
         final = estimator.steps[-1][1]
         if final is None or isinstance(final, str):  # "passthrough"
             break
         estimator = final
     return type(estimator).__name__
+
+
+def _is_pipeline(estimator: Any) -> bool:
+    from sklearn.pipeline import Pipeline  # imported by the time a pipeline predicts
+
+    return isinstance(estimator, Pipeline)
 
 
 def traced_call(
@@ -87,6 +97,17 @@ def traced_call(
 def quiet_call(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """Run a training or scoring method with the prediction hooks quiet (the wrapt wrapper)."""
     return hooks_quiet(wrapped, args, kwargs)
+
+
+def patch_classes(classes: Iterable[type], config: PatchConfig) -> list[Target]:
+    """Patch the prediction, training and scoring methods of ``classes`` and
+    their bases that are not patched yet; what to restore."""
+    classes = list(classes)
+    return apply(
+        patch_targets(classes, PatchedMethod),
+        [*patch_targets(classes, PatchedMethod, TRAINING_METHODS), *scorer_target(PatchedMethod)],
+        config,
+    )
 
 
 def apply(
