@@ -156,6 +156,21 @@ class Settings:
         _parse_bool,
         "`instrument(app)` also patches scikit-learn estimators when scikit-learn is installed.",
     )
+    logits_softmax: bool = _setting(
+        True,
+        "OTEL_ML_LOGITS_SOFTMAX",
+        _parse_bool,
+        "Read logits (PyTorch, transformers) through softmax (sigmoid for one column) as class "
+        "and confidence; `false`: the class (arg max) only.",
+    )
+    read_device_outputs: bool = _setting(
+        False,
+        "OTEL_ML_READ_DEVICE_OUTPUTS",
+        _parse_bool,
+        "Copy outputs that live on an accelerator (a CUDA tensor) to the host to read class and "
+        "confidence, which waits for the device on every call; off, such calls record duration "
+        "and batch size only.",
+    )
     reference_profile: str | None = _setting(
         None,
         "OTEL_ML_REFERENCE_PROFILE",
