@@ -105,7 +105,7 @@ def summarizer_for(
         def predictions(model: ModelContext, output: Any) -> OutputSummary:
             if known[0] is None and estimator is not None:
                 known[0] = detect_task(estimator)  # once fitted, then cached
-            return summarize_predictions(output, known[0])
+            return summarize_predictions(output, known[0], model.settings.read_device_outputs)
 
         return predictions
     return None  # decision_function and others: duration and batch size only

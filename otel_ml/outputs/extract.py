@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from otel_ml.outputs.host import is_tensor, on_accelerator, to_host
 from otel_ml.semconv import UNPRINTABLE
 
 Task = Literal["classification", "regression"]
@@ -98,8 +99,15 @@ def detect_task(model: Any) -> Task | None:
     return None
 
 
-def summarize_predictions(output: Any, task: Task | None) -> OutputSummary:
-    """Summarise a ``predict``-like output: one label/value or per-class counts."""
+def summarize_predictions(
+    output: Any, task: Task | None, read_device: bool = False
+) -> OutputSummary:
+    """Summarise a ``predict``-like output: one label/value or per-class counts.
+
+    A tensor on an accelerator gives its row count only, unless ``read_device``
+    (see :mod:`otel_ml.outputs.host`)."""
+    if on_accelerator(output) and not read_device:
+        return OutputSummary(rows=_leading_dimension(output))
     if type(output) is np.ndarray and output.shape == (1,):
         # One row, read as a Python scalar (numpy scalars make every step slower).
         kind = output.dtype.kind
@@ -204,13 +212,18 @@ def check_confidence(value: Any) -> tuple[float | None, str | None]:
     return number, None
 
 
+def _leading_dimension(tensor: Any) -> int:
+    shape = tuple(tensor.shape)  # metadata: reading it neither copies nor synchronises
+    return int(shape[0]) if shape else 1
+
+
 def _as_rows(output: Any) -> np.ndarray:
     if isinstance(output, np.ndarray):
         values = output
     elif isinstance(output, str | bytes | int | float | bool):
         values = np.asarray([output])
-    elif hasattr(output, "detach"):  # a torch tensor, possibly on a GPU or with grad
-        values = np.asarray(output.detach().cpu().numpy())
+    elif is_tensor(output):  # a torch tensor, possibly with grad
+        values = to_host(output)  # the caller checked the device
     else:
         values = np.asarray(output.to_numpy() if hasattr(output, "to_numpy") else output)
     if values.ndim == 0:

@@ -1,10 +1,4 @@
-"""Tensors and logits: reading a framework's output on the host, and logits as classes.
-
-Pure: no OpenTelemetry, and no framework import (a PyTorch tensor is known by
-its ``detach`` and ``device``). A tensor on an accelerator is never copied to
-the host or waited for unless the caller allows it (``read_device``): the copy
-synchronises the device, which would put telemetry on the model's critical path.
-"""
+"""Logits as classes: softmax (or sigmoid) probabilities, or the arg max alone. Pure."""
 
 from __future__ import annotations
 
@@ -14,39 +8,7 @@ import numpy as np
 
 from otel_ml.outputs.extract import OutputSummary, summarize_predictions, summarize_probabilities
 
-__all__ = ["host_array", "is_tensor", "on_accelerator", "summarize_logits"]
-
-
-def is_tensor(value: Any) -> bool:
-    """Whether ``value`` looks like a PyTorch tensor (``detach`` and ``device``)."""
-    return hasattr(value, "detach") and hasattr(value, "device")
-
-
-def on_accelerator(value: Any) -> bool:
-    """Whether ``value`` is a tensor whose data lives off the host (CUDA, MPS, XLA...)."""
-    device = getattr(value, "device", None)
-    return is_tensor(value) and getattr(device, "type", "cpu") != "cpu"
-
-
-def host_array(value: Any, read_device: bool = False) -> np.ndarray | None:
-    """``value`` as a numpy array, or ``None`` for an accelerator tensor when
-    ``read_device`` is off. A CPU tensor shares its memory (no copy unless its
-    dtype has no numpy twin, such as bfloat16)."""
-    if isinstance(value, np.ndarray):
-        return value
-    if is_tensor(value):
-        if on_accelerator(value):
-            if not read_device:
-                return None
-            value = value.detach().cpu()
-        tensor = value.detach()
-        if not tensor.is_floating_point() or str(tensor.dtype) in _NUMPY_FLOATS:
-            return np.asarray(tensor.numpy())
-        return np.asarray(tensor.float().numpy())
-    return np.asarray(value)
-
-
-_NUMPY_FLOATS = frozenset({"torch.float16", "torch.float32", "torch.float64"})
+__all__ = ["summarize_logits"]
 
 
 def summarize_logits(
@@ -74,5 +36,9 @@ def summarize_logits(
         return summarize_probabilities(probabilities, classes, max_rows)
     top = np.argmax(probabilities, axis=1)
     names = np.asarray(classes) if classes is not None else None
-    labels = names[top] if names is not None and names.ndim == 1 and len(names) > top.max(initial=0) else top
+    labels = (
+        names[top]
+        if names is not None and names.ndim == 1 and len(names) > top.max(initial=0)
+        else top
+    )
     return summarize_predictions(labels, "classification")

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from otel_ml.outputs.tensors import host_array, on_accelerator, summarize_logits
+from otel_ml.outputs.extract import summarize_predictions
+from otel_ml.outputs.host import host_array, on_accelerator
+from otel_ml.outputs.tensors import summarize_logits
 
 
 def test_a_cpu_tensor_is_read_without_a_copy_and_half_precision_widened() -> None:
@@ -49,3 +51,11 @@ def test_one_logit_column_is_the_sigmoid_score_of_class_one() -> None:
 def test_softmax_off_keeps_the_arg_max_class_and_no_confidence() -> None:
     summary = summarize_logits(np.array([[0.1, 5.0]]), ["a", "b"], max_rows=10, softmax=False)
     assert (summary.label, summary.confidence, summary.confidences) == ("b", None, None)
+
+
+def test_predictions_on_an_accelerator_count_rows_without_reading_them() -> None:
+    off_host = torch.empty((4,), device="meta")
+    summary = summarize_predictions(off_host, "classification")
+    assert (summary.rows, summary.label, summary.class_counts) == (4, None, [])
+    on_host = summarize_predictions(torch.tensor([1, 0, 1]), "classification")
+    assert on_host.class_counts == [("1", 2), ("0", 1)]
