@@ -50,10 +50,4 @@ def to_host(value: Any) -> np.ndarray:
     return np.asarray(tensor.float().numpy())
 
 
-_NUMPY_FLOATS:
-            return np.asarray(tensor.numpy())
-        return np.asarray(tensor.float().numpy())
-    return np.asarray(value)
-
-
 _NUMPY_FLOATS = frozenset({"torch.float16", "torch.float32", "torch.float64"})
