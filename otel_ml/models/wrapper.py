@@ -14,7 +14,9 @@ from opentelemetry import metrics, trace
 
 from otel_ml._internal.arguments import check_task
 from otel_ml.config import Settings, get_settings
-from otel_ml.inference.call import INSTRUMENTED_METHODS, ainvoke, invoke, summarizer_for
+from otel_ml.inference.adapters import adapter_for, instrumented_names
+from otel_ml.inference.call import ainvoke, invoke
+from otel_ml.inference.invocation import Summarizer
 from otel_ml.inference.model import ModelContext
 from otel_ml.models.sinks import drift_monitor, enable_feedback, entry_model, watch
 from otel_ml.outputs.extract import Task
@@ -44,18 +46,16 @@ class InstrumentedModel(wrapt.ObjectProxy[Any]):
     assignment reach the model, and pickling/copying keep the wrapper.
     """
 
-    predict = _method("predict")
-    predict_proba = _method("predict_proba")
-    predict_log_proba = _method("predict_log_proba")
-    decision_function = _method("decision_function")
-
     def __init__(self, model: Any, context: ModelContext, task: Task | None) -> None:
         super().__init__(model)
         self._self_context = context
         self._self_task = task
+        adapter = adapter_for(model)
         self._self_methods = {
-            name: _instrument(context, name, getattr(model, name), model, task)
-            for name in INSTRUMENTED_METHODS
+            name: _instrument(
+                context, name, getattr(model, name), adapter.summarizer(name, model, task)
+            )
+            for name in adapter.methods
             if callable(getattr(model, name, None))
         }
 
@@ -81,12 +81,21 @@ class InstrumentedModel(wrapt.ObjectProxy[Any]):
         return _rewrap(model, *self.otel_ml_model, self._self_task)
 
 
+for _name in instrumented_names():
+    # A property per method any adapter instruments; a model without it behaves as the model.
+    setattr(InstrumentedModel, _name, _method(_name))
+
+
 class InstrumentedCallableModel(InstrumentedModel):
-    """An :class:`InstrumentedModel` for a callable model; calls are ``predict``."""
+    """An :class:`InstrumentedModel` for a callable model (a function, a
+    transformers pipeline, a torch module): each call is one inference."""
 
     def __init__(self, model: Any, context: ModelContext, task: Task | None) -> None:
         super().__init__(model, context, task)
-        self._self_call = _instrument(context, "predict", model, model, task)
+        adapter = adapter_for(model)
+        operation = adapter.call_operation
+        summarize = adapter.summarizer(operation, model, task)
+        self._self_call = _instrument(context, operation, model, summarize)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._self_call(*args, **kwargs)
@@ -143,12 +152,11 @@ def _unwrapped(model: Any) -> Any:
         raise TypeError(f"wrap_model() needs a model instance, got the class {model.__name__}")
     if isinstance(model, InstrumentedModel):
         model = model.__wrapped__
-    if not callable(model) and not any(
-        callable(getattr(model, m, None)) for m in INSTRUMENTED_METHODS
-    ):
+    methods = adapter_for(model).methods
+    if not callable(model) and not any(callable(getattr(model, m, None)) for m in methods):
         raise TypeError(
             f"wrap_model() needs a callable or an object with one of "
-            f"{', '.join(INSTRUMENTED_METHODS)}; got {type(model).__name__}"
+            f"{', '.join(methods)}; got {type(model).__name__}"
         )
     return model
 
@@ -164,9 +172,8 @@ def _default_name(model: Any) -> str:
 
 
 def _instrument(
-    context: ModelContext, operation: str, method: Any, model: Any, task: Task | None
+    context: ModelContext, operation: str, method: Any, summarize: Summarizer | None
 ) -> Callable[..., Any]:
-    summarize = summarizer_for(operation, model, task)
     if inspect.iscoroutinefunction(method):
 
         @functools.wraps(method)
