@@ -16,7 +16,6 @@ from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import chdtrc
 
 DEFAULT_EPS: Final = 1e-4
 """Floor for empty-bin fractions in PSI and chi-square (see :func:`psi`)."""
@@ -86,6 +85,10 @@ def chi_square(
     expected = expected_frac / expected_frac.sum() * n
     statistic = float(np.sum((cur[keep] - expected) ** 2 / expected))
     dof = int(keep.sum()) - 1
+    # Imported here: scipy.special takes a tenth of a second to import, at every
+    # start of a process that loads otel_ml (the launcher's included).
+    from scipy.special import chdtrc
+
     p_value = float(chdtrc(dof, statistic)) if dof > 0 else 1.0  # chi2 survival function
     return statistic, p_value
 

@@ -49,6 +49,7 @@ class FastAPIModelInstrumentor(PatchingInstrumentor):
 
     library = "fastapi"
     instruments = ("fastapi >= 0.100",)
+    patch_on_import = "fastapi"
 
     def _patch(self, settings: Settings, options: dict[str, Any]) -> list[Target]:
         import fastapi

@@ -53,6 +53,7 @@ class OpenAIInstrumentor(PatchingInstrumentor):
 
     library = "openai"
     instruments = _instruments
+    patch_on_import = "openai"
 
     def _patch(self, settings: Settings, options: dict[str, Any]) -> list[Target]:
         from otel_ml.instrumentation.openai import patch
