@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from stack.build import (
     COLLECTOR_VERSION,
-    JAEGER_VERSION,
     Paths,
-    StackError,
     build,
     ensure_debian_tool,
-    ensure_prometheus,
     missing,
 )
+from stack.components import ALERTMANAGER_VERSION, JAEGER_VERSION, PROMETHEUS_VERSION
+from stack.errors import StackError
 from stack.run import (
     JAEGER_QUERY_URL,
     OTLP_GRPC_ENDPOINT,
@@ -34,17 +33,18 @@ from stack.run import (
 )
 
 __all__ = [
+    "ALERTMANAGER_VERSION",
     "COLLECTOR_VERSION",
     "JAEGER_QUERY_URL",
     "JAEGER_VERSION",
     "OTLP_GRPC_ENDPOINT",
     "PROMETHEUS_URL",
+    "PROMETHEUS_VERSION",
     "Paths",
     "StackError",
     "build",
     "down",
     "ensure_debian_tool",
-    "ensure_prometheus",
     "missing",
     "prometheus_config",
     "services",

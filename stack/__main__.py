@@ -7,7 +7,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from stack.build import Paths, StackError, build
+from stack.build import Paths, build
+from stack.errors import StackError
 from stack.run import JAEGER_QUERY_URL, OTLP_GRPC_ENDPOINT, PROMETHEUS_URL, down, status, up
 
 

@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from stack.build import REPO, Paths, StackError, missing
+from stack.build import REPO, Paths, missing
+from stack.errors import StackError
 
 JAEGER_QUERY_URL = "http://127.0.0.1:16686"
 PROMETHEUS_URL = "http://127.0.0.1:9090"
@@ -45,7 +46,6 @@ class Service:
 
 def services(paths: Paths) -> list[Service]:
     """Jaeger first (the collector exports to it), then the collector, then Prometheus."""
-    prometheus = shutil.which("prometheus") or "/usr/bin/prometheus"
     prom_dir = paths.state / "prometheus"
     return [
         Service(
@@ -64,7 +64,7 @@ def services(paths: Paths) -> list[Service]:
         ),
         Service(
             "prometheus",
-            Path(prometheus),
+            paths.prometheus,
             (
                 f"--config.file={prom_dir / 'prometheus.yml'}",
                 f"--storage.tsdb.path={prom_dir / 'data'}",

@@ -4,14 +4,14 @@ collector-config.yaml must validate as the local stack runs it (loopback
 defaults), as docker-compose.yml runs it (container addresses from the
 environment) and with the tail-sampling overlay; the collector build must hold
 exactly the components the configs use; both Prometheus configs must pass
-promtool with the rule files they load.
+promtool with the rule files they load; the binaries must be the versions
+docker-compose.yml runs.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from types import ModuleType
@@ -109,10 +109,27 @@ def test_the_local_prometheus_config_is_the_compose_one_on_loopback(
         ("scrape_timeout", "2s"),
         ("evaluation_interval", "2s"),
     ]
-    promtool = shutil.which("promtool")
-    assert promtool is not None
+    promtool = stack_paths.promtool
     (tmp_path / "prometheus.yml").write_text(local)
     for config in (REPO / "prometheus" / "prometheus.yml", tmp_path / "prometheus.yml"):
         done = _run([promtool, "check", "config", config])
         assert done.returncode == 0, done.stdout + done.stderr
         assert "SUCCESS" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("binary", "version"),
+    [
+        ("prometheus", "PROMETHEUS_VERSION"),
+        ("promtool", "PROMETHEUS_VERSION"),
+        ("alertmanager", "ALERTMANAGER_VERSION"),
+        ("amtool", "ALERTMANAGER_VERSION"),
+    ],
+)
+def test_the_binaries_are_the_pinned_versions(
+    stack_control: ModuleType, stack_paths: Any, binary: str, version: str
+) -> None:
+    done = _run([getattr(stack_paths, binary), "--version"])
+    assert done.returncode == 0, done.stderr
+    first_line = (done.stdout or done.stderr).splitlines()[0]
+    assert first_line.startswith(f"{binary}, version {getattr(stack_control, version)[1:]} ")
