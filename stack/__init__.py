@@ -1,4 +1,5 @@
-"""The real pipeline on this machine, without Docker: Collector, Jaeger v2, Prometheus.
+"""The real pipeline on this machine, without Docker: Collector, Jaeger v2, Prometheus,
+Alertmanager.
 
     python3 -m stack build [--optional]  # build or install the binaries once (cached)
     python3 -m stack up                  # start what is not running, wait until healthy
@@ -20,20 +21,28 @@ from stack.build import (
     missing,
 )
 from stack.components import ALERTMANAGER_VERSION, JAEGER_VERSION, PROMETHEUS_VERSION
+from stack.configs import (
+    ALERT_RECEIVER_URL,
+    alert_receivers,
+    alertmanager_config,
+    prometheus_config,
+)
 from stack.errors import StackError
 from stack.run import (
+    ALERTMANAGER_URL,
     JAEGER_QUERY_URL,
     OTLP_GRPC_ENDPOINT,
     PROMETHEUS_URL,
     down,
-    prometheus_config,
     services,
     status,
     up,
 )
 
 __all__ = [
+    "ALERTMANAGER_URL",
     "ALERTMANAGER_VERSION",
+    "ALERT_RECEIVER_URL",
     "COLLECTOR_VERSION",
     "JAEGER_QUERY_URL",
     "JAEGER_VERSION",
@@ -42,6 +51,8 @@ __all__ = [
     "PROMETHEUS_VERSION",
     "Paths",
     "StackError",
+    "alert_receivers",
+    "alertmanager_config",
     "build",
     "down",
     "ensure_debian_tool",
