@@ -32,10 +32,11 @@ check-install:
 	PYTHON=$(PYTHON) bash .ci/check-install
 
 # The real pipeline on 127.0.0.1, no Docker: OpenTelemetry Collector (built with the
-# Collector Builder from stack/collector-builder.yaml), Jaeger v2 (built from its Go
-# module) and Debian's prometheus. Binaries are built once and cached in
-# $OTEL_ML_STACK_CACHE (default ~/.cache/otel-ml/stack); see stack/ and docs/stack.md.
-stack:  ## Build (once) and start Collector, Jaeger and Prometheus on 127.0.0.1.
+# Collector Builder from stack/collector-builder.yaml), Jaeger v2, Prometheus and
+# Alertmanager (built from their Go modules, the versions docker-compose.yml runs).
+# Binaries are built once and cached in $OTEL_ML_STACK_CACHE (default
+# ~/.cache/otel-ml/stack); see stack/ and docs/stack.md.
+stack:  ## Build (once) and start Collector, Jaeger, Prometheus and Alertmanager on 127.0.0.1.
 	$(PYTHON) -m stack up
 
 stack-down:  ## Stop what `make stack` started.

@@ -1,4 +1,5 @@
-"""The real pipeline on this machine, without Docker: Collector, Jaeger v2, Prometheus.
+"""The real pipeline on this machine, without Docker: Collector, Jaeger v2, Prometheus,
+Alertmanager.
 
     python3 -m stack build [--optional]  # build or install the binaries once (cached)
     python3 -m stack up                  # start what is not running, wait until healthy
@@ -14,37 +15,47 @@ from __future__ import annotations
 
 from stack.build import (
     COLLECTOR_VERSION,
-    JAEGER_VERSION,
     Paths,
-    StackError,
     build,
     ensure_debian_tool,
-    ensure_prometheus,
     missing,
 )
+from stack.components import ALERTMANAGER_VERSION, JAEGER_VERSION, PROMETHEUS_VERSION
+from stack.configs import (
+    ALERT_RECEIVER_URL,
+    alert_receivers,
+    alertmanager_config,
+    prometheus_config,
+)
+from stack.errors import StackError
 from stack.run import (
+    ALERTMANAGER_URL,
     JAEGER_QUERY_URL,
     OTLP_GRPC_ENDPOINT,
     PROMETHEUS_URL,
     down,
-    prometheus_config,
     services,
     status,
     up,
 )
 
 __all__ = [
+    "ALERTMANAGER_URL",
+    "ALERTMANAGER_VERSION",
+    "ALERT_RECEIVER_URL",
     "COLLECTOR_VERSION",
     "JAEGER_QUERY_URL",
     "JAEGER_VERSION",
     "OTLP_GRPC_ENDPOINT",
     "PROMETHEUS_URL",
+    "PROMETHEUS_VERSION",
     "Paths",
     "StackError",
+    "alert_receivers",
+    "alertmanager_config",
     "build",
     "down",
     "ensure_debian_tool",
-    "ensure_prometheus",
     "missing",
     "prometheus_config",
     "services",

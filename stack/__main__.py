@@ -7,8 +7,18 @@ import os
 import sys
 from collections.abc import Sequence
 
-from stack.build import Paths, StackError, build
-from stack.run import JAEGER_QUERY_URL, OTLP_GRPC_ENDPOINT, PROMETHEUS_URL, down, status, up
+from stack.build import Paths, build
+from stack.configs import ALERTING_ENV
+from stack.errors import StackError
+from stack.run import (
+    ALERTMANAGER_URL,
+    JAEGER_QUERY_URL,
+    OTLP_GRPC_ENDPOINT,
+    PROMETHEUS_URL,
+    down,
+    status,
+    up,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -16,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python3 -m stack",
         description="The real pipeline on 127.0.0.1: OpenTelemetry Collector, Jaeger v2, "
-        "Prometheus. `up` builds what is missing first.",
+        "Alertmanager, Prometheus. `up` builds what is missing first.",
     )
     parser.add_argument("command", choices=("build", "up", "down", "status"))
     parser.add_argument(
@@ -34,8 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             up(paths)
             print(
                 f"stack: up. Jaeger {JAEGER_QUERY_URL}, Prometheus {PROMETHEUS_URL}, "
-                f"OTLP {OTLP_GRPC_ENDPOINT} (gRPC) and http://127.0.0.1:4318; "
-                f"logs in {paths.state / 'logs'}"
+                f"Alertmanager {ALERTMANAGER_URL}, OTLP {OTLP_GRPC_ENDPOINT} (gRPC) and "
+                f"http://127.0.0.1:4318; logs in {paths.state / 'logs'}\n"
+                f"stack: notifications go where {', '.join(ALERTING_ENV)} say "
+                "(docs/stack.md)"
             )
         elif args.command == "down":
             down(paths)
@@ -48,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     if args.command != "build":
         for name, line in status(paths).items():
-            print(f"  {name:<10} {line}")
+            print(f"  {name:<12} {line}")
     return 0
 
 

@@ -1,42 +1,43 @@
 """Building the stack's binaries once and caching them outside the repository.
 
 The OpenTelemetry Collector is built with the Collector Builder from
-``stack/collector-builder.yaml``; Jaeger v2 from its Go module; Prometheus is
-Debian's package. Binaries are keyed by their pinned versions (and the
-manifest's digest) under ``$OTEL_ML_STACK_CACHE`` (default
-``~/.cache/otel-ml/stack``), so every clone on the machine reuses them.
+``stack/collector-builder.yaml``; Jaeger v2, Prometheus (with promtool) and
+Alertmanager (with amtool) from their Go modules (:mod:`stack.components`).
+Binaries are keyed by their pinned versions (and the manifest's digest) under
+``$OTEL_ML_STACK_CACHE`` (default ``~/.cache/otel-ml/stack``), so every clone
+on the machine reuses them.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
-import json
 import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from stack.components import (
+    ALERTMANAGER,
+    ALERTMANAGER_VERSION,
+    JAEGER,
+    JAEGER_VERSION,
+    PROMETHEUS,
+    PROMETHEUS_VERSION,
+)
+from stack.errors import StackError
+from stack.gobuild import GoModule, build_module, run_go_step
 
 REPO = Path(__file__).resolve().parents[1]
 BUILDER_MODULE = "go.opentelemetry.io/collector/cmd/builder"
 COLLECTOR_VERSION = "v0.155.0"
 COLLECTOR_MANIFEST = REPO / "stack" / "collector-builder.yaml"
-# Jaeger's module has no /v2 suffix, so v2.x tags are not module versions. The
-# tag v1.76.0 is the commit of the v2.13.0 release (its CHANGELOG says
-# "v1.76.0 / v2.13.0"); cmd/jaeger there is the v2 binary. Built inside the
-# module, so its own go.mod (with a replace directive) applies.
-JAEGER_MODULE = "github.com/jaegertracing/jaeger"
-JAEGER_MODULE_VERSION = "v1.76.0"
-JAEGER_VERSION = "v2.13.0"
-MIN_GO = (1, 25)  # the collector v0.155.0 modules need it; Jaeger v1.76.0 needs 1.24.6
-
-
-class StackError(Exception):
-    """Something the user has to fix (a missing tool, a busy port); the message says what."""
+# The collector v0.155.0 modules need 1.25, Alertmanager v0.34.2's go.mod 1.26.0.
+MIN_GO = (1, 26)
 
 
 @dataclass(frozen=True)
@@ -66,35 +67,58 @@ class Paths:
     def jaeger(self) -> Path:
         return self.cache / f"jaeger-{JAEGER_VERSION}" / "jaeger"
 
+    @property
+    def prometheus(self) -> Path:
+        # "-static-sd": built without the optional service discoveries.
+        return self.cache / f"prometheus-{PROMETHEUS_VERSION}-static-sd" / "prometheus"
+
+    @property
+    def promtool(self) -> Path:
+        return self.prometheus.with_name("promtool")
+
+    @property
+    def alertmanager(self) -> Path:
+        return self.cache / f"alertmanager-{ALERTMANAGER_VERSION}" / "alertmanager"
+
+    @property
+    def amtool(self) -> Path:
+        return self.alertmanager.with_name("amtool")
+
+    def go_builds(self) -> list[tuple[GoModule, tuple[Path, ...]]]:
+        """Each Go module built from its source, with the binaries it makes."""
+        return [
+            (JAEGER, (self.jaeger,)),
+            (PROMETHEUS, (self.prometheus, self.promtool)),
+            (ALERTMANAGER, (self.alertmanager, self.amtool)),
+        ]
+
 
 def build(paths: Paths, log: Path | None = None) -> None:
-    """Build what is missing: the collector, Jaeger; install Prometheus (and Chromium,
-    for the browser tests) if needed."""
+    """Build what is missing: the collector, Jaeger, Prometheus, Alertmanager; install
+    Chromium (for the browser tests) if needed."""
     paths.cache.mkdir(parents=True, exist_ok=True)
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
     with _locked(paths.cache / ".build.lock"):
-        if not paths.collector.exists() or not paths.jaeger.exists():
+        if missing(paths):
             go = _check_go()
             if not paths.collector.exists():
                 _build_collector(go, paths, log)
-            if not paths.jaeger.exists():
-                _build_jaeger(go, paths, log)
-    ensure_prometheus()
+            for module, binaries in paths.go_builds():
+                if not all(b.exists() for b in binaries):
+                    build_module(go, module, binaries[0].parent, log)
     # Not part of the pipeline, but installed the same way for the tests that need
     # it: the drift page is checked in headless Chromium.
     ensure_debian_tool("chromium", "chromium")
 
 
 def missing(paths: Paths) -> list[str]:
-    """What ``build`` would still have to make or install, in words."""
+    """What ``build`` would still have to make, in words."""
     out = []
     if not paths.collector.exists():
         out.append(f"the collector ({paths.collector})")
-    if not paths.jaeger.exists():
-        out.append(f"Jaeger ({paths.jaeger})")
-    if shutil.which("prometheus") is None:
-        out.append("prometheus (Debian package)")
+    for module, binaries in paths.go_builds():
+        out += [f"{module.name} ({b})" for b in binaries if not b.exists()]
     return out
 
 
@@ -113,7 +137,8 @@ def _check_go() -> str:
     go = shutil.which("go")
     if go is None:
         raise StackError(
-            "Go is not installed: the collector and Jaeger are built from Go modules "
+            "Go is not installed: the collector, Jaeger, Prometheus and Alertmanager are "
+            "built from Go modules "
             f"(Go >= {MIN_GO[0]}.{MIN_GO[1]}); install it from https://go.dev/dl/"
         )
     found = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, check=True)
@@ -123,31 +148,10 @@ def _check_go() -> str:
     return go
 
 
-def _run(argv: Sequence[str], cwd: Path, log: Path | None, **env: str) -> None:
-    """Run one build command (go or the builder); its output goes to ``log`` or the terminal."""
-    environ = {**os.environ, "GOTOOLCHAIN": "local", "CGO_ENABLED": "0", **env}
-    print(
-        f"stack: {' '.join(Path(argv[0]).name if i == 0 else a for i, a in enumerate(argv))}"
-        f"  (in {cwd})",
-        flush=True,
-    )
-    out = log.open("a") if log else None
-    try:
-        done = subprocess.run(argv, cwd=cwd, env=environ, stdout=out, stderr=out, check=False)
-    finally:
-        if out:
-            out.close()
-    if done.returncode != 0:
-        tail = ""
-        if log is not None:
-            tail = f"; last lines of {log}:\n" + log.read_text(errors="replace")[-3000:]
-        raise StackError(f"`{' '.join(argv)}` failed (exit {done.returncode}){tail}")
-
-
 def _build_collector(go: str, paths: Paths, log: Path | None) -> None:
     started = time.monotonic()
     if not paths.builder.exists():
-        _run(
+        run_go_step(
             [go, "install", f"{BUILDER_MODULE}@{COLLECTOR_VERSION}"],
             paths.cache,
             log,
@@ -158,56 +162,10 @@ def _build_collector(go: str, paths: Paths, log: Path | None) -> None:
     work.mkdir(parents=True)
     shutil.copy(COLLECTOR_MANIFEST, work / "manifest.yaml")
     # The builder generates the sources under ./_build and runs `go build` there.
-    _run([str(paths.builder), "--config", "manifest.yaml"], work, log)
+    run_go_step([str(paths.builder), "--config", "manifest.yaml"], work, log)
     os.replace(work / "_build" / paths.collector.name, paths.collector)
     shutil.rmtree(work)
     print(f"stack: collector built in {time.monotonic() - started:.0f} s", flush=True)
-
-
-def _build_jaeger(go: str, paths: Paths, log: Path | None) -> None:
-    started = time.monotonic()
-    paths.jaeger.parent.mkdir(parents=True, exist_ok=True)
-    module = f"{JAEGER_MODULE}@{JAEGER_MODULE_VERSION}"
-    print(f"stack: go mod download {module}", flush=True)
-    found = subprocess.run(
-        [go, "mod", "download", "-json", module],
-        cwd=paths.cache,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "GOTOOLCHAIN": "local"},
-    )
-    if found.returncode != 0:
-        raise StackError(f"`go mod download {module}` failed: {found.stdout}{found.stderr}")
-    source = Path(json.loads(found.stdout)["Dir"])
-    work = paths.jaeger.parent / "src"
-    shutil.rmtree(work, ignore_errors=True)
-    shutil.copytree(source, work)  # the module cache is read-only; build a writable copy
-    for directory, _, _ in os.walk(work):
-        Path(directory).chmod(0o755)
-    version = f"{JAEGER_MODULE}/internal/version.latestVersion={JAEGER_VERSION}"
-    target = paths.jaeger.with_suffix(".tmp")
-    _run(
-        [
-            go,
-            "build",
-            "-trimpath",
-            "-ldflags",
-            f"-s -w -X {version}",
-            "-o",
-            str(target),
-            "./cmd/jaeger",
-        ],
-        work,
-        log,
-    )
-    os.replace(target, paths.jaeger)
-    shutil.rmtree(work)
-    print(f"stack: Jaeger built in {time.monotonic() - started:.0f} s", flush=True)
-
-
-def ensure_prometheus() -> None:
-    """Install Debian's prometheus when missing and we are root; else say how."""
-    ensure_debian_tool("prometheus", "prometheus")
 
 
 def ensure_debian_tool(binary: str, package: str) -> None:

@@ -34,7 +34,9 @@ def test_the_sdist_carries_the_license_and_a_test_suite_that_can_run(tmp_path: P
     # What test_sdk.py and conftest.py import sits beside them.
     assert {"tests/conftest.py", "tests/support.py", "tests/otlp_receiver.py",
             "tests/test_sdk.py", "tests/launcher.py"} <= names  # fmt: skip
-    assert {"stack/collector-builder.yaml", "prometheus/alerts.yml"} <= names
+    assert {"stack/collector-builder.yaml", "prometheus/alerts.yml",
+            "alertmanager/alertmanager.yml", "alertmanager/templates/otel-ml.tmpl"
+            } <= names  # fmt: skip
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
 
 

@@ -1,4 +1,5 @@
-"""The real pipeline for the end-to-end tests: Collector -> Jaeger v2 + Prometheus.
+"""The real pipeline for the end-to-end tests: Collector -> Jaeger v2 + Prometheus
+-> Alertmanager.
 
 The session fixture reuses a stack that ``make stack`` already started, or
 starts one (the ``stack`` package, the same code as ``make stack``) and stops what it
@@ -18,7 +19,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from e2e_support import REPO, Jaeger, Prometheus, Stack
+from e2e_support import REPO, Alertmanager, Jaeger, Prometheus, Stack
 from e2e_traffic import Traffic, answer, send_traffic
 
 from otel_ml.demo.llm_server import running_server
@@ -48,7 +49,7 @@ def stack_paths(stack_control: ModuleType) -> Any:
     if gaps := stack_control.missing(paths):
         reason = (
             "the end-to-end stack is not built: missing " + ", ".join(gaps) + ". "
-            "`make stack` builds it once (needs Go >= 1.25 and Debian's prometheus)"
+            "`make stack` builds it once (needs Go >= 1.26)"
         )
         if _in_ci():
             pytest.fail(reason)
@@ -61,11 +62,13 @@ def stack(stack_control: ModuleType, stack_paths: Any) -> Iterator[Stack]:
     started = stack_control.up(stack_paths)
     jaeger = Jaeger(stack_control.JAEGER_QUERY_URL)
     prometheus = Prometheus(stack_control.PROMETHEUS_URL)
+    alertmanager = Alertmanager(stack_control.ALERTMANAGER_URL)
     try:
-        yield Stack(stack_control, stack_paths, jaeger, prometheus)
+        yield Stack(stack_control, stack_paths, jaeger, prometheus, alertmanager)
     finally:
         jaeger.close()
         prometheus.close()
+        alertmanager.close()
         stack_control.down(stack_paths, started)
 
 

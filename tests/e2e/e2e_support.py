@@ -1,4 +1,5 @@
-"""End-to-end test support: the app process, Jaeger's and Prometheus's HTTP APIs, polling.
+"""End-to-end test support: the app process, Jaeger's, Prometheus's and
+Alertmanager's HTTP APIs, polling.
 
 Backends are eventually consistent (batching, export intervals, scrapes), so
 every assertion polls with a deadline and, on failure, shows what it last saw.
@@ -161,6 +162,26 @@ class Prometheus:
         return list(body["data"]["alerts"])
 
 
+class Alertmanager:
+    """Alertmanager's API (v2), as Prometheus and amtool use it."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=10.0)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def alerts(self, *matchers: str) -> list[dict[str, Any]]:
+        """The alerts it holds that match every ``label="value"`` matcher, with their
+        ``status`` (``state`` active or suppressed, ``inhibitedBy``)."""
+        params = [("filter", m) for m in matchers]
+        return list(self.http.get("/api/v2/alerts", params=params).raise_for_status().json())
+
+    def post(self, alerts: list[dict[str, Any]]) -> None:
+        """Send alerts (``labels``, ``annotations``, ...) as Prometheus does."""
+        self.http.post("/api/v2/alerts", json=alerts).raise_for_status()
+
+
 @dataclass
 class Stack:
     """The running stack and clients for its query APIs."""
@@ -169,6 +190,7 @@ class Stack:
     paths: Any
     jaeger: Jaeger
     prometheus: Prometheus
+    alertmanager: Alertmanager
 
 
 def otel_environment(service: str, **extra: str) -> dict[str, str]:

@@ -3,8 +3,9 @@
 The app closes a drift window every 200 rows (``OTEL_ML_DRIFT_*``). The
 first window gets rows like the reference (the demo's training rows); the
 second the same rows with ``mean radius`` shifted by three standard
-deviations. The test rule (tests/e2e/rules/drift_test_rules.yml, ``for: 2s``)
-must fire for that feature, and for no other input feature.
+deviations. The test rule ``E2EFeatureDrift`` (tests/e2e/rules/drift_test_rules.yml,
+a ``for:`` of seconds) must fire for that feature, and for no other input
+feature. What Alertmanager makes of it: test_e2e_alert_delivery.py.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def test_injected_drift_fires_the_drift_alert(
         a
         for a in stack.prometheus.alerts()
         if a["labels"].get("job") == job
+        and a["labels"]["alertname"] == "E2EFeatureDrift"
         and a["labels"]["ml_feature_name"] == DRIFTED
         and a["state"] == "firing"
     ]

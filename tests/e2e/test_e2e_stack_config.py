@@ -4,14 +4,14 @@ collector-config.yaml must validate as the local stack runs it (loopback
 defaults), as docker-compose.yml runs it (container addresses from the
 environment) and with the tail-sampling overlay; the collector build must hold
 exactly the components the configs use; both Prometheus configs must pass
-promtool with the rule files they load.
+promtool with the rule files they load, the local Alertmanager config amtool;
+the binaries must be the versions docker-compose.yml runs.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from types import ModuleType
@@ -98,8 +98,9 @@ def test_the_local_prometheus_config_is_the_compose_one_on_loopback(
 ) -> None:
     compose = (REPO / "prometheus" / "prometheus.yml").read_text()
     local = stack_control.prometheus_config(compose)
-    assert "collector:8889" in compose
+    assert "collector:8889" in compose and "alertmanager:9093" in compose
     assert '"127.0.0.1:8889"' in local and "collector:" not in local
+    assert '"127.0.0.1:9093"' in local and "alertmanager:" not in local
     for rules in ("recording.yml", "alerts.yml"):
         assert f"  - {rules}\n" in compose
         assert f"  - {REPO / 'prometheus' / rules}\n" in local
@@ -109,10 +110,36 @@ def test_the_local_prometheus_config_is_the_compose_one_on_loopback(
         ("scrape_timeout", "2s"),
         ("evaluation_interval", "2s"),
     ]
-    promtool = shutil.which("promtool")
-    assert promtool is not None
+    promtool = stack_paths.promtool
     (tmp_path / "prometheus.yml").write_text(local)
     for config in (REPO / "prometheus" / "prometheus.yml", tmp_path / "prometheus.yml"):
         done = _run([promtool, "check", "config", config])
         assert done.returncode == 0, done.stdout + done.stderr
         assert "SUCCESS" in done.stdout
+
+
+def test_the_local_alertmanager_config_passes_amtool(
+    stack_control: ModuleType, stack_paths: Any, tmp_path: Path
+) -> None:
+    stack_control.configs.write_alertmanager_files(tmp_path / "am", {})
+    done = _run([stack_paths.amtool, "check-config", tmp_path / "am" / "alertmanager.yml"])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SUCCESS" in done.stdout and "2 templates" in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize(
+    ("binary", "version"),
+    [
+        ("prometheus", "PROMETHEUS_VERSION"),
+        ("promtool", "PROMETHEUS_VERSION"),
+        ("alertmanager", "ALERTMANAGER_VERSION"),
+        ("amtool", "ALERTMANAGER_VERSION"),
+    ],
+)
+def test_the_binaries_are_the_pinned_versions(
+    stack_control: ModuleType, stack_paths: Any, binary: str, version: str
+) -> None:
+    done = _run([getattr(stack_paths, binary), "--version"])
+    assert done.returncode == 0, done.stderr
+    first_line = (done.stdout or done.stderr).splitlines()[0]
+    assert first_line.startswith(f"{binary}, version {getattr(stack_control, version)[1:]} ")

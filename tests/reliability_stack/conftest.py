@@ -29,7 +29,7 @@ def collector_binary() -> Path:
     if not paths.collector.exists():
         reason = (
             f"the Collector is not built ({paths.collector} is missing): `make stack` builds it "
-            "once (needs Go >= 1.25)"
+            "once (needs Go >= 1.26)"
         )
         if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
             pytest.fail(reason)

@@ -1,5 +1,9 @@
-"""What the rule and dashboard tests share: promtool, PromQL name extraction
-and the Prometheus names of otel_ml's metric contract.
+"""What the rule and dashboard tests share: promtool (and amtool), PromQL name
+extraction and the Prometheus names of otel_ml's metric contract.
+
+promtool and amtool are the ones ``python3 -m stack build`` builds from the
+Prometheus and Alertmanager versions docker-compose.yml runs, never whatever
+is on PATH: one version, tested.
 
 The contract is derived from :mod:`otel_ml.semconv` with the naming rules of
 the collector's Prometheus exporter (docs/metrics.md): dots become ``_``, the
@@ -11,10 +15,11 @@ histograms are exposed as ``_bucket``/``_sum``/``_count``.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
-import shutil
 import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -169,21 +174,26 @@ def recorded_names() -> frozenset[str]:
     return frozenset(r["record"] for r in rules(PROMETHEUS / "recording.yml"))
 
 
-def promtool_path() -> str:
-    """``promtool``'s path; fails under CI and skips elsewhere when it is missing."""
-    found = shutil.which("promtool")
-    if found is None:
-        reason = "promtool not found (Debian/Ubuntu: apt-get install prometheus)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}; CI must install it")
+def stack_binary(name: str) -> Path:
+    """``name`` ("promtool", "amtool") as the stack build made it; fails under CI
+    and skips elsewhere when it is missing."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    path: Path = getattr(importlib.import_module("stack").Paths.from_env(), name)
+    if not path.exists():
+        reason = f"{name} is not built ({path}): `python3 -m stack build` builds it"
+        if os.environ.get("CI", "").strip().lower() in ("true", "1", "yes"):
+            pytest.fail(f"{reason}; CI builds the stack before the tests")
         pytest.skip(reason)
-    return found
+    return path
 
 
-def run_promtool(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run promtool with a bounded timeout; stdout and stderr together."""
+def run_tool(
+    name: str, *args: str | Path, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a stack binary with a bounded timeout; stdout and stderr together."""
     return subprocess.run(
-        [promtool_path(), *map(str, args)],
+        [str(stack_binary(name)), *map(str, args)],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -191,6 +201,11 @@ def run_promtool(*args: str | Path, cwd: Path | None = None) -> subprocess.Compl
         timeout=PROMTOOL_TIMEOUT_S,
         check=False,
     )
+
+
+def run_promtool(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the stack's promtool with a bounded timeout; stdout and stderr together."""
+    return run_tool("promtool", *args, cwd=cwd)
 
 
 def check_exprs(exprs: Iterable[str], workdir: Path) -> subprocess.CompletedProcess[str]:

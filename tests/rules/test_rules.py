@@ -25,7 +25,8 @@ from promql_support import (
 
 TEST_FILES = sorted((PROMETHEUS / "tests").glob("*_test.yml"))
 RUNBOOK = REPO / "docs" / "runbook.md"
-SEVERITIES = {"page", "ticket", "info"}
+# The field's tiers (kube-prometheus, the mixins); alertmanager/alertmanager.yml routes on them.
+SEVERITIES = {"critical", "warning", "info"}
 
 
 def alerts() -> list[dict[str, Any]]:
@@ -102,6 +103,27 @@ def test_every_alert_has_severity_annotations_and_a_runbook_section() -> None:
         assert "{{" in annotations["description"], f"{name}: description has no templated value"
         assert annotations["runbook_url"] == f"docs/runbook.md#{name.lower()}", name
         assert name.lower() in anchors, f"{name}: no section in docs/runbook.md"
+
+
+def _seconds(duration: str) -> int:
+    units = {"s": 1, "m": 60, "h": 3600}
+    return int(duration[:-1]) * units[duration[-1]]
+
+
+def test_twins_pair_one_critical_with_one_warning_that_fires_later() -> None:
+    # The inhibition rule silences a warning while the critical with the same
+    # `signal` (and service and model) fires; the critical must come first.
+    twins: dict[str, dict[str, dict[str, Any]]] = {}
+    for alert in alerts():
+        if signal := alert["labels"].get("signal"):
+            twins.setdefault(signal, {})[alert["labels"]["severity"]] = alert
+    assert set(twins) == {"inference-error-budget", "inference-latency-budget"}
+    for signal, pair in twins.items():
+        assert set(pair) == {"critical", "warning"}, signal
+        critical, warning = pair["critical"], pair["warning"]
+        assert _seconds(critical["for"]) < _seconds(warning["for"]), signal
+        by = re.compile(r"\bon \(([^)]*)\)")
+        assert by.findall(critical["expr"]) == by.findall(warning["expr"]), signal
 
 
 def test_rules_use_only_contract_metrics_and_labels() -> None:
