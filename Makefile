@@ -54,6 +54,7 @@ bench: $(BIN)/.installed  ## Run the benchmarks and rewrite the tables in benchm
 	$(BIN)/python benchmarks/genai.py --write-readme
 	$(BIN)/python benchmarks/server.py --write-readme
 	$(BIN)/python benchmarks/csv_read.py --write-readme
+	$(BIN)/python benchmarks/startup.py --write-readme
 
 # A smoke run of every benchmark, under 3 minutes; numbers not meaningful.
 bench-quick: $(BIN)/.installed
@@ -63,6 +64,7 @@ bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/genai.py --quick --only "otel_ml,otel_ml (per-chunk off)"
 	$(BIN)/python benchmarks/server.py --quick
 	$(BIN)/python benchmarks/csv_read.py --quick
+	$(BIN)/python benchmarks/startup.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
