@@ -136,6 +136,22 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             except Exception as exc:
                 guard.report(f"{self.library}.instrument", exc)
 
+    def when_imported(self, module: str, patch: Callable[[], list[Target]]) -> None:
+        """From :meth:`_patch`: run ``patch`` when ``module`` is imported (at once if
+        it is), unless this instrumentation has been undone by then."""
+        generation = self._generation
+
+        def on_import(_: ModuleType) -> None:
+            with self._lock:
+                if generation != self._generation:
+                    return
+                try:
+                    self.keep_patched(patch())
+                except Exception as exc:
+                    guard.report(f"{self.library}.instrument", exc)
+
+        wrapt.register_post_import_hook(on_import, module)
+
     def keep_patched(self, patched: Iterable[Target]) -> None:
         """Add to what ``uninstrument()`` restores: for patches made after
         :meth:`_patch` returned (classes defined later)."""

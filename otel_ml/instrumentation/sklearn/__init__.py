@@ -12,7 +12,9 @@ scikit-learn's ``BaseEstimator``, wherever it is defined: scikit-learn's own
 becomes one inference span with RED and prediction metrics per user-level
 call. Patching is per class, so estimators fitted or unpickled before
 ``instrument()`` are covered too, and it happens when ``sklearn.base`` is
-imported: a process that never imports scikit-learn pays nothing. The
+imported: a process that never imports scikit-learn pays nothing. CatBoost's
+estimators, which follow the API without inheriting ``BaseEstimator``, are
+patched when ``catboost`` is imported. The
 predictions made inside ``fit``, ``score``, scorers and model selection
 (``GridSearchCV``, ``cross_val_score``) are not served traffic and stay untraced.
 """
@@ -68,12 +70,23 @@ class SklearnInstrumentor(PatchingInstrumentor):
                 guard.report("sklearn.instrument", exc, config.telemetry.internal_errors)
 
         patched += watch_new_subclasses(BaseEstimator, on_new_class)
+        self.when_imported("catboost.core", lambda: _patch_catboost(config))
         auto_hooks_installed(True)
         return patched
 
     def _uninstrument(self, **kwargs: Any) -> None:
         super()._uninstrument(**kwargs)
         auto_hooks_installed(False)
+
+
+def _patch_catboost(config: Any) -> list[Target]:
+    """CatBoost's estimators follow the scikit-learn API without inheriting
+    ``BaseEstimator``: patched when catboost is imported."""
+    from catboost.core import CatBoost
+
+    from otel_ml.instrumentation.sklearn import patch
+
+    return patch.patch_classes(subclasses_of(CatBoost), config)
 
 
 def _optional_name(kwargs: dict[str, Any], key: str) -> str | None:

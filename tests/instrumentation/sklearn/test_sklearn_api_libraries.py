@@ -1,0 +1,62 @@
+"""The scikit-learn hook on estimators defined outside scikit-learn: xgboost's and
+lightgbm's scikit-learn classes (BaseEstimator subclasses) and CatBoost's (the
+same API without the base class, patched when catboost is imported)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from support import Telemetry
+
+ROWS = np.random.default_rng(0).normal(size=(120, 4))
+LABELS = (ROWS[:, 0] + ROWS[:, 1] > 0).astype(int)
+
+
+def _classifiers() -> dict[str, Any]:
+    import catboost
+    import lightgbm
+    import xgboost
+
+    return {
+        "XGBClassifier": xgboost.XGBClassifier(n_estimators=4, max_depth=2),
+        "LGBMClassifier": lightgbm.LGBMClassifier(n_estimators=4, verbose=-1),
+        "CatBoostClassifier": catboost.CatBoostClassifier(iterations=4, verbose=False),
+    }
+
+
+@pytest.mark.parametrize("name", ["XGBClassifier", "LGBMClassifier", "CatBoostClassifier"])
+def test_one_span_per_call_with_class_and_confidence_and_none_for_fit(
+    telemetry: Telemetry, instrument: Any, name: str
+) -> None:
+    instrument()
+    model = _classifiers()[name].fit(ROWS, LABELS)
+    assert telemetry.spans() == []  # fit's own predictions are not served traffic
+    probabilities = model.predict_proba(ROWS[:1])
+    predicted = model.predict(ROWS[:1])
+    spans = [(span.name, dict(span.attributes or {})) for span in telemetry.spans()]
+    assert [span for span, _ in spans] == [f"predict_proba {name}", f"predict {name}"]
+    proba_attrs, predict_attrs = spans[0][1], spans[1][1]
+    assert proba_attrs["ml.prediction.class"] == str(int(np.argmax(probabilities[0])))
+    assert proba_attrs["ml.prediction.confidence"] == pytest.approx(float(probabilities[0].max()))
+    assert predict_attrs["ml.prediction.class"] == str(int(np.ravel(predicted)[0]))
+
+
+@pytest.mark.parametrize("name", ["XGBClassifier", "LGBMClassifier", "CatBoostClassifier"])
+def test_a_pipeline_around_it_is_one_span(telemetry: Telemetry, instrument: Any, name: str) -> None:
+    instrument()
+    pipeline = make_pipeline(StandardScaler(), _classifiers()[name]).fit(ROWS, LABELS)
+    pipeline.predict(ROWS[:3])
+    assert [span.name for span in telemetry.spans()] == [f"predict {name}"]
+
+
+def test_uninstrument_unpatches_catboost(instrument: Any) -> None:
+    import catboost
+
+    instrumentor = instrument()
+    assert hasattr(vars(catboost.CatBoostClassifier)["predict_proba"], "__wrapped__")
+    instrumentor.uninstrument()
+    assert not hasattr(vars(catboost.CatBoostClassifier)["predict_proba"], "__wrapped__")
