@@ -68,12 +68,12 @@ class SklearnInstrumentor(PatchingInstrumentor):
                 guard.report("sklearn.instrument", exc, config.telemetry.internal_errors)
 
         patched += watch_new_subclasses(BaseEstimator, on_new_class)
-        auto_hooks_installed(True)
+        auto_hooks_installed(True, "sklearn")
         return patched
 
     def _uninstrument(self, **kwargs: Any) -> None:
         super()._uninstrument(**kwargs)
-        auto_hooks_installed(False)
+        auto_hooks_installed(False, "sklearn")
 
 
 def _optional_name(kwargs: dict[str, Any], key: str) -> str | None:
