@@ -15,6 +15,7 @@ as the boosters number them.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ import numpy as np
 from otel_ml.outputs.extract import (
     OutputSummary,
     Task,
+    add_confidences,
     summarize_predictions,
     summarize_probabilities,
 )
@@ -179,11 +181,25 @@ def output_rows(output: Any) -> int:
 
 def _binary(column: np.ndarray, logit: bool, max_rows: int) -> OutputSummary:
     """Class 1's probability (or margin) per row as classes 0/1 with confidences."""
+    if column.shape[0] == 1:  # one row in plain Python: numpy calls cost more here
+        score: float = column.item()
+        positive = _sigmoid(score) if logit else score
+        label = "1" if positive > 0.5 else "0"  # 0.5 is class 0, as XGBClassifier says
+        summary = OutputSummary(1, label, class_counts=[(label, 1)])
+        add_confidences(summary, [max(positive, 1.0 - positive)], max_rows)
+        return summary
     scores = column.astype(np.float64, copy=False)
     if logit:
         with np.errstate(over="ignore"):  # exp(-x) is inf for very negative margins: p = 0
             scores = 1.0 / (1.0 + np.exp(-scores))
     return summarize_probabilities(np.column_stack([1.0 - scores, scores]), None, max_rows)
+
+
+def _sigmoid(margin: float) -> float:
+    if margin >= 0:
+        return 1.0 / (1.0 + math.exp(-margin))
+    tail = math.exp(margin)  # never overflows: margin < 0
+    return tail / (1.0 + tail)
 
 
 def _one_column(output: np.ndarray) -> bool:

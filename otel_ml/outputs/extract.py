@@ -323,6 +323,13 @@ def add_confidences(summary: OutputSummary, confidences: Any, max_rows: int) -> 
     """Give ``summary`` one confidence per row (a model's own, such as the highest
     probability of a row whose class another output names); values that are not
     finite or not in [0, 1] are counted, not recorded."""
+    if summary.rows == 1 and len(confidences) == 1:  # one value: numpy calls cost more here
+        value, issue = check_confidence(confidences[0])
+        if issue is None:
+            summary.confidence = value
+        else:
+            summary.invalid_confidence[issue] = 1
+        return
     conf = np.asarray(confidences, dtype=np.float64).reshape(-1)
     _apply_confidences(conf, np.isfinite(conf), summary, max_rows)
 

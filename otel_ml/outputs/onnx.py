@@ -14,6 +14,7 @@ size of its inputs, and nothing is guessed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -122,7 +123,12 @@ def _labelled(labels: np.ndarray, probabilities: Any, max_rows: int) -> OutputSu
     if probabilities is None:
         return summary
     matrix, _ = _probability_matrix(probabilities)
-    if matrix is not None and matrix.shape[0] == summary.rows and matrix.shape[1] > 0:
+    if matrix is None or matrix.shape[0] != summary.rows or matrix.shape[1] == 0:
+        return summary
+    if summary.rows == 1:  # plain Python: numpy's max of one short row costs more
+        row: list[float] = matrix[0].tolist()
+        add_confidences(summary, [max(row) if all(map(math.isfinite, row)) else math.nan], 1)
+    else:
         add_confidences(summary, matrix.max(axis=1), max_rows)
     return summary
 

@@ -218,3 +218,17 @@ def test_per_object_values_are_read_once_and_forgotten_with_the_object() -> None
     assert len(per_object._known) == 0
     assert per_object(3) == per_object(3) == "binary:logistic"  # ints: no weak reference
     assert _Counted.reads == 3
+
+
+@pytest.mark.parametrize("kind", ["positive", "logit"])
+@pytest.mark.parametrize("score", [0.8, 0.5, 0.2, 0.0, 1.0, -800.0, 800.0, float("nan")])
+def test_one_row_reads_as_the_same_row_in_a_batch(kind: Any, score: float) -> None:
+    # One row takes a plain-Python path; a batch goes through numpy.
+    one = summarize_booster(np.array([score]), kind, 100)
+    batch = summarize_booster(np.array([score, score]), kind, 100)
+    assert one.class_counts == [(label, 1) for label, _ in batch.class_counts]
+    assert one.invalid_confidence == dict.fromkeys(batch.invalid_confidence, 1)
+    if batch.confidences is not None and batch.confidences.size:
+        assert one.confidence == pytest.approx(float(batch.confidences[0]))
+    else:
+        assert one.confidence is None
