@@ -16,7 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from otel_ml.inference.call import INSTRUMENTED_METHODS, invoke, invoke_read, summarizer_for
+from otel_ml.inference.call import (
+    INSTRUMENTED_METHODS,
+    CallReader,
+    CallReading,
+    invoke,
+    invoke_read,
+    rows_of,
+    summarizer_for,
+)
 from otel_ml.inference.invocation import Summarizer
 from otel_ml.inference.model import ModelContext
 from otel_ml.inference.readers import (
@@ -71,6 +79,18 @@ class ModelAdapter:
             return functools.partial(invoke_read, context, operation, method, read)
         summarize = self.summarizer(operation, model, task)
         return functools.partial(invoke, context, operation, method, summarize)
+
+    def call_reader(self, operation: str, model: Any, task: Task | None) -> CallReader:
+        """The reader of ``operation``'s calls; for a kind without one, the rows
+        of the first argument and the fixed reader of the output."""
+        if self.reader is not None:
+            return self.reader(operation, model, task)
+        summarize = self.summarizer(operation, model, task)
+
+        def read(args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallReading:
+            return (args[0] if args else None), rows_of(args), summarize
+
+        return read
 
     def default_name(self, model: Any) -> str:
         """The model's name when nothing names it."""

@@ -84,14 +84,11 @@ def traced_call(
     """
     if instance is None or inside_inference() or not is_instrumentation_enabled():
         return wrapped(*args, **kw)
-    reader = config.adapter.reader
     try:
         model = config.model_for(instance)
-        read = reader(operation, instance, None) if reader is not None else None
+        read = config.adapter.call_reader(operation, instance, None)
     except Exception as exc:
         guard.report(f"{config.adapter.framework}.patch", exc, config.telemetry.internal_errors)
-        return wrapped(*args, **kw)
-    if read is None:
         return wrapped(*args, **kw)
     return invoke_read(model, operation, wrapped, read, *args, **kw)
 
