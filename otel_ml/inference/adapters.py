@@ -10,15 +10,42 @@ and reads them with the same readers, so both paths record the same values.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from otel_ml.inference.call import INSTRUMENTED_METHODS, summarizer_for
+from otel_ml.inference.call import (
+    INSTRUMENTED_METHODS,
+    CallReader,
+    CallReading,
+    invoke,
+    invoke_read,
+    rows_of,
+    summarizer_for,
+)
 from otel_ml.inference.invocation import Summarizer
+from otel_ml.inference.model import ModelContext
+from otel_ml.inference.readers import (
+    ReaderFactory,
+    lightgbm_reader,
+    onnx_method_reader,
+    onnx_reader,
+    xgboost_reader,
+)
 from otel_ml.outputs.extract import Task
 
-__all__ = ["ModelAdapter", "adapter_for", "defined_in", "instrumented_names"]
+__all__ = [
+    "LIGHTGBM",
+    "ONNXRUNTIME",
+    "ONNX_RUN",
+    "XGBOOST",
+    "ModelAdapter",
+    "adapter_for",
+    "defined_in",
+    "instrumented_names",
+]  # fmt: skip
 
 SummarizerFactory = Callable[[str, Any, "Task | None"], "Summarizer | None"]
 """``(operation, model, task)`` -> the reader of that operation's output."""
@@ -36,6 +63,38 @@ class ModelAdapter:
     matches: Callable[[Any], bool]
     call_operation: str = "predict"
     """The operation a call of the model itself (``model(x)``) is recorded as."""
+    reader: ReaderFactory | None = None
+    """For kinds whose calls read differently by their arguments: replaces
+    ``summarizer`` (see :mod:`otel_ml.inference.readers`)."""
+    model_name: str | None = None
+    """The model's name when nothing names it (default: its class name)."""
+
+    def bind(
+        self, context: ModelContext, operation: str, method: Any, model: Any, task: Task | None
+    ) -> Callable[..., Any]:
+        """``method`` (of ``model``) as one inference of ``context`` per call, as
+        a ``functools.partial``: no Python frame of its own."""
+        if self.reader is not None:
+            read = self.reader(operation, model, task)
+            return functools.partial(invoke_read, context, operation, method, read)
+        summarize = self.summarizer(operation, model, task)
+        return functools.partial(invoke, context, operation, method, summarize)
+
+    def call_reader(self, operation: str, model: Any, task: Task | None) -> CallReader:
+        """The reader of ``operation``'s calls; for a kind without one, the rows
+        of the first argument and the fixed reader of the output."""
+        if self.reader is not None:
+            return self.reader(operation, model, task)
+        summarize = self.summarizer(operation, model, task)
+
+        def read(args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallReading:
+            return (args[0] if args else None), rows_of(args), summarize
+
+        return read
+
+    def default_name(self, model: Any) -> str:
+        """The model's name when nothing names it."""
+        return self.model_name or type(model).__name__
 
 
 def defined_in(module: str, *names: str) -> Callable[[Any], bool]:
@@ -57,7 +116,57 @@ SKLEARN_API = ModelAdapter(
 )
 """Anything with ``predict``/``predict_proba``/... or a plain callable: the default."""
 
-ADAPTERS: tuple[ModelAdapter, ...] = ()
+
+def _no_summarizer(operation: str, model: Any, task: Task | None) -> Summarizer | None:
+    return None  # the adapter's reader reads each call
+
+
+XGBOOST = ModelAdapter(
+    "xgboost",
+    ("predict", "inplace_predict"),
+    _no_summarizer,
+    matches=defined_in("xgboost.core", "Booster"),
+    reader=xgboost_reader,
+    model_name="xgboost.Booster",
+)
+"""xgboost's native ``Booster``, read by its objective and the call's flags."""
+LIGHTGBM = ModelAdapter(
+    "lightgbm",
+    ("predict",),
+    _no_summarizer,
+    matches=defined_in("lightgbm.basic", "Booster"),
+    reader=lightgbm_reader,
+    model_name="lightgbm.Booster",
+)
+"""lightgbm's native ``Booster``, read by its objective and the call's flags."""
+_ONNX_SESSION = defined_in("onnxruntime", "InferenceSession")
+ONNXRUNTIME = ModelAdapter(
+    "onnxruntime",
+    ("run",),
+    _no_summarizer,
+    matches=_ONNX_SESSION,
+    reader=onnx_reader,
+    model_name="onnxruntime.InferenceSession",
+)
+"""An ONNX Runtime ``InferenceSession``, read by the roles of its outputs."""
+
+
+def _is_session_run(model: Any) -> bool:
+    return inspect.ismethod(model) and model.__name__ == "run" and _ONNX_SESSION(model.__self__)
+
+
+ONNX_RUN = ModelAdapter(
+    "onnxruntime",
+    (),
+    _no_summarizer,
+    matches=_is_session_run,
+    call_operation="run",
+    reader=onnx_method_reader,
+    model_name="onnxruntime.InferenceSession",
+)
+"""A session's bound ``run`` wrapped on its own (``wrap_model(session.run)``)."""
+
+ADAPTERS: tuple[ModelAdapter, ...] = (XGBOOST, LIGHTGBM, ONNXRUNTIME, ONNX_RUN)
 """Library adapters, tried in order before :data:`SKLEARN_API`."""
 
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from otel_ml._internal import guard
 from otel_ml._internal.scope import run_async, run_sync
 from otel_ml.inference.invocation import InferenceInvocation, Summarizer
 from otel_ml.inference.model import ModelContext
@@ -68,6 +69,38 @@ def invoke(
     is an instrumented method without a Python frame of its own.
     """
     call = begin(model, operation, summarize, args)
+    result: T = run_sync(call, InferenceInvocation.complete, fn, args, kwargs)
+    return result
+
+
+CallReading = tuple[Any, "int | None", "Summarizer | None"]
+"""What one call's arguments say: ``(its input rows or None, their count or None,
+the reader of its output or None)``."""
+CallReader = Callable[[tuple[Any, ...], dict[str, Any]], CallReading]
+"""Reads a call's ``(args, kwargs)``: for models whose output reads differently
+by call (a booster's ``output_margin=True``) or whose rows are not the first
+argument (ONNX Runtime's ``run(output_names, input_feed)``)."""
+
+
+def invoke_read(
+    model: ModelContext,
+    operation: str,
+    fn: Callable[..., T],
+    read: CallReader,
+    /,
+    *args: Any,
+    **kwargs: Any,
+) -> T:
+    """Call ``fn(*args, **kwargs)`` as one inference of ``model``; ``read`` says
+    where its rows are and how its output reads."""
+    try:
+        inputs, rows, summarize = read(args, kwargs)
+    except Exception as exc:
+        guard.report("inference.arguments", exc, model.telemetry.internal_errors)
+        inputs, rows, summarize = None, None, None
+    call = InferenceInvocation.start(model, operation, rows, summarize)
+    if inputs is not None and model.wants_inputs:
+        call.set_inputs(inputs)
     result: T = run_sync(call, InferenceInvocation.complete, fn, args, kwargs)
     return result
 

@@ -1,8 +1,9 @@
 """Keeping auto hooks quiet where their calls are not served traffic.
 
-Library hooks (the scikit-learn patch) skip calls made inside an otel_ml
-inference (a pipeline's final step, ``predict`` calling ``predict_proba``, a
-``wrap_model`` proxy around a patched estimator: one span per user-level
+Library hooks (the scikit-learn, xgboost, lightgbm and ONNX Runtime patches)
+skip calls made inside an otel_ml inference (a pipeline's final step,
+``predict`` calling ``predict_proba``, ``XGBClassifier`` calling its booster,
+a ``wrap_model`` proxy around a patched estimator: one span per user-level
 call) and inside training and scoring (:func:`hooks_quiet`).
 """
 
@@ -18,13 +19,20 @@ from typing import Any
 inside: ContextVar[bool] = ContextVar("otel_ml_inside_inference", default=False)
 installed = False
 """Whether invocations mark their context (read as ``hooks.installed`` per call)."""
+_owners: set[str] = set()
 
 
-def auto_hooks_installed(on: bool) -> None:
+def auto_hooks_installed(on: bool, owner: str = "sklearn") -> None:
     """Tell invocations whether an auto hook that asks :func:`inside_inference`
-    (the scikit-learn patch) is installed, so they mark their context for it."""
+    (the scikit-learn patch, ``owner``) is installed, so they mark their context
+    for it. Each hook says so under its own ``owner``: one uninstrumented leaves
+    the others' nested calls quiet."""
     global installed
-    installed = on
+    if on:
+        _owners.add(owner)
+    else:
+        _owners.discard(owner)
+    installed = bool(_owners)
 
 
 def inside_inference() -> bool:

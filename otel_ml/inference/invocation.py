@@ -28,8 +28,9 @@ from otel_ml.outputs.extract import (
     summarize_predictions,
 )
 
-Summarizer = Callable[[ModelContext, Any], OutputSummary]
-"""Reads a call's output into an :class:`OutputSummary` (see ``call.summarizer_for``)."""
+Summarizer = Callable[[ModelContext, Any], "OutputSummary | None"]
+"""Reads a call's output into an :class:`OutputSummary` (see ``call.summarizer_for``);
+``None`` when nothing in it can be read."""
 
 
 class InferenceInvocation(Invocation):

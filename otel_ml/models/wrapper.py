@@ -14,9 +14,8 @@ from opentelemetry import metrics, trace
 
 from otel_ml._internal.arguments import check_task
 from otel_ml.config import Settings, get_settings
-from otel_ml.inference.adapters import adapter_for, instrumented_names
-from otel_ml.inference.call import ainvoke, invoke
-from otel_ml.inference.invocation import Summarizer
+from otel_ml.inference.adapters import ModelAdapter, adapter_for, instrumented_names
+from otel_ml.inference.call import ainvoke
 from otel_ml.inference.model import ModelContext
 from otel_ml.models.sinks import drift_monitor, enable_feedback, entry_model, watch
 from otel_ml.outputs.extract import Task
@@ -52,9 +51,7 @@ class InstrumentedModel(wrapt.ObjectProxy[Any]):
         self._self_task = task
         adapter = adapter_for(model)
         self._self_methods = {
-            name: _instrument(
-                context, name, getattr(model, name), adapter.summarizer(name, model, task)
-            )
+            name: _instrument(adapter, context, name, getattr(model, name), model, task)
             for name in adapter.methods
             if callable(getattr(model, name, None))
         }
@@ -93,9 +90,7 @@ class InstrumentedCallableModel(InstrumentedModel):
     def __init__(self, model: Any, context: ModelContext, task: Task | None) -> None:
         super().__init__(model, context, task)
         adapter = adapter_for(model)
-        operation = adapter.call_operation
-        summarize = adapter.summarizer(operation, model, task)
-        self._self_call = _instrument(context, operation, model, summarize)
+        self._self_call = _instrument(adapter, context, adapter.call_operation, model, model, task)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._self_call(*args, **kwargs)
@@ -166,15 +161,24 @@ def _rewrap(model: Any, name: str, version: str, task: Task | None) -> Any:
 
 
 def _default_name(model: Any) -> str:
+    adapter = adapter_for(model)
+    if adapter.model_name is not None:
+        return adapter.model_name
     if inspect.isfunction(model) or inspect.ismethod(model):
         return str(model.__name__)
     return type(model).__name__
 
 
 def _instrument(
-    context: ModelContext, operation: str, method: Any, summarize: Summarizer | None
+    adapter: ModelAdapter,
+    context: ModelContext,
+    operation: str,
+    method: Any,
+    model: Any,
+    task: Task | None,
 ) -> Callable[..., Any]:
     if inspect.iscoroutinefunction(method):
+        summarize = adapter.summarizer(operation, model, task)
 
         @functools.wraps(method)
         async def instrumented_async(*args: Any, **kwargs: Any) -> Any:
@@ -182,5 +186,4 @@ def _instrument(
 
         return instrumented_async
     # The model's name, docstring and signature on a partial: no frame of our own.
-    instrumented = functools.partial(invoke, context, operation, method, summarize)
-    return functools.update_wrapper(instrumented, method)
+    return functools.update_wrapper(adapter.bind(context, operation, method, model, task), method)

@@ -117,7 +117,16 @@ def summarize_predictions(
         one = _one_prediction(output, task)
         if one is not None:
             return one
-    values = _as_rows(output)
+    if isinstance(output, list | tuple):
+        several = _rows_of_several_outputs(output)
+        if several is not None:
+            return OutputSummary(rows=several)
+    try:
+        values = _as_rows(output)
+    except ValueError:
+        if not isinstance(output, list | tuple):
+            raise
+        return OutputSummary(rows=len(output))  # rows of unequal length: rows only
     summary = OutputSummary(rows=int(values.shape[0]))
     if summary.rows == 0:
         return summary
@@ -233,6 +242,17 @@ def _as_rows(output: Any) -> np.ndarray:
     return values
 
 
+def _rows_of_several_outputs(output: list[Any] | tuple[Any, ...]) -> int | None:
+    """Rows of a model's several outputs returned in one list (arrays of different
+    shapes, or arrays beside lists: ONNX Runtime's ``run`` returns labels and
+    probabilities): the first output's rows. ``None`` for anything else."""
+    arrays = [item for item in output if isinstance(item, np.ndarray)]
+    if not arrays or (len(arrays) == len(output) and len({a.shape for a in arrays}) == 1):
+        return None
+    rows = batch_size_of(output[0])
+    return rows if rows is not None else 1
+
+
 def _summarize_values(values: np.ndarray, summary: OutputSummary) -> None:
     if values.dtype.kind not in "fiub" or values.ndim != 1:
         return  # multi-output or non-numeric regression: rows only
@@ -297,6 +317,21 @@ def class_label(value: Any) -> str | None:
     if isinstance(value, float | np.floating):
         return label_of(value) if math.isfinite(value) and float(value).is_integer() else None
     return None
+
+
+def add_confidences(summary: OutputSummary, confidences: Any, max_rows: int) -> None:
+    """Give ``summary`` one confidence per row (a model's own, such as the highest
+    probability of a row whose class another output names); values that are not
+    finite or not in [0, 1] are counted, not recorded."""
+    if summary.rows == 1 and len(confidences) == 1:  # one value: numpy calls cost more here
+        value, issue = check_confidence(confidences[0])
+        if issue is None:
+            summary.confidence = value
+        else:
+            summary.invalid_confidence[issue] = 1
+        return
+    conf = np.asarray(confidences, dtype=np.float64).reshape(-1)
+    _apply_confidences(conf, np.isfinite(conf), summary, max_rows)
 
 
 def _apply_confidences(

@@ -71,12 +71,12 @@ class SklearnInstrumentor(PatchingInstrumentor):
 
         patched += watch_new_subclasses(BaseEstimator, on_new_class)
         self.when_imported("catboost.core", lambda: _patch_catboost(config))
-        auto_hooks_installed(True)
+        auto_hooks_installed(True, "sklearn")
         return patched
 
     def _uninstrument(self, **kwargs: Any) -> None:
         super()._uninstrument(**kwargs)
-        auto_hooks_installed(False)
+        auto_hooks_installed(False, "sklearn")
 
 
 def _patch_catboost(config: Any) -> list[Target]:
