@@ -1,14 +1,25 @@
-"""Logits as classes: softmax (or sigmoid) probabilities, or the arg max alone. Pure."""
+"""Tensors and logits as classes: softmax (or sigmoid) probabilities, or the arg max
+alone; what a PyTorch module's output means by its shape and dtype. Pure: no
+framework import (a tensor is known by its ``detach`` and ``device``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from otel_ml.outputs.extract import OutputSummary, summarize_predictions, summarize_probabilities
+from otel_ml.outputs.extract import (
+    OutputSummary,
+    Task,
+    summarize_predictions,
+    summarize_probabilities,
+)
+from otel_ml.outputs.host import host_array, is_tensor
 
-__all__ = ["summarize_logits"]
+__all__ = ["output_rows", "rows_only", "summarize_logits", "summarize_tensor"]
+
+_PROBABILITY_TOLERANCE = 1e-3
 
 
 def summarize_logits(
@@ -42,3 +53,89 @@ def summarize_logits(
         else top
     )
     return summarize_predictions(labels, "classification")
+
+
+def rows_only(rows: int | None) -> OutputSummary:
+    """A summary with the row count alone; an unknown count reads as one row,
+    which leaves the batch size recorded when the call started."""
+    return OutputSummary(rows=1 if rows is None else rows)
+
+
+def output_rows(output: Any) -> int | None:
+    """Rows of an output from its shape metadata (never its data): a tensor or
+    array, or the first one in a tuple, list or mapping; ``None`` when unknown."""
+    if isinstance(output, Mapping):
+        output = next((v for v in output.values() if hasattr(v, "shape")), None)
+    elif isinstance(output, tuple | list):
+        output = next((v for v in output if hasattr(v, "shape")), None)
+    shape = getattr(output, "shape", None)
+    if shape is None:
+        return None
+    shape = tuple(shape)
+    return int(shape[0]) if shape else 1
+
+
+def summarize_tensor(
+    output: Any,
+    task: Task | None,
+    classes: Any,
+    max_rows: int,
+    read_device: bool = False,
+    softmax: bool = True,
+) -> OutputSummary:
+    """Read a PyTorch module's tensor output by its shape and dtype.
+
+    - ``(n, k >= 2)`` floats: class scores. Rows that already are probability
+      distributions (non-negative, summing to 1) give class and confidence as
+      they are; other rows are logits, read through softmax
+      (:func:`summarize_logits`; ``softmax`` off: the arg max only). With
+      ``task="regression"``: rows only.
+    - ``(n,)`` or ``(n, 1)`` integers or booleans: one class per row.
+    - ``(n,)`` or ``(n, 1)`` floats: one value per row (regression). With
+      ``task="classification"``, ``(n, 1)`` is one logit per row (the sigmoid
+      score of class 1) and ``(n,)`` one class per row (whole numbers only).
+    - anything else (``(n, k)`` integers, three or more dimensions, a tensor on
+      an accelerator without ``read_device``): rows only, from the shape.
+
+    ``classes`` names the columns or class indices (``None``: the index).
+    """
+    rows = output_rows(output)
+    values = host_array(output, read_device) if is_tensor(output) else np.asarray(output)
+    if values is None or values.ndim > 2 or not rows:
+        return rows_only(rows)
+    if values.ndim == 0:
+        values = values.reshape(1)
+    kind = values.dtype.kind
+    if kind in "biu":
+        if values.ndim == 2 and values.shape[1] != 1:
+            return rows_only(rows)
+        labels = values.reshape(-1)
+        if classes is not None and kind in "iu":
+            labels = _named(labels, classes)
+        return summarize_predictions(labels, "classification")
+    if kind != "f":
+        return rows_only(rows)
+    if values.ndim == 2 and values.shape[1] > 1:
+        if task == "regression":
+            return rows_only(rows)
+        if _distributions(values):
+            return summarize_probabilities(values, classes, max_rows)
+        return summarize_logits(values, classes, max_rows, softmax)
+    if task == "classification" and values.ndim == 2:
+        return summarize_logits(values, classes, max_rows, softmax)
+    return summarize_predictions(values.reshape(-1), task or "regression")
+
+
+def _distributions(values: np.ndarray) -> bool:
+    """Whether every row is a probability distribution (a softmax already applied)."""
+    if not np.isfinite(values).all() or (values < 0.0).any():
+        return False
+    return bool(np.allclose(values.sum(axis=1), 1.0, atol=_PROBABILITY_TOLERANCE))
+
+
+def _named(indices: np.ndarray, classes: Any) -> np.ndarray:
+    """Class indices as the names ``classes`` gives them, where every index has one."""
+    names = np.asarray(classes)
+    if names.ndim == 1 and indices.size and indices.min() >= 0 and indices.max() < len(names):
+        return np.asarray(names[indices])
+    return indices
