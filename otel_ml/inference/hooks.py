@@ -1,9 +1,10 @@
 """Keeping auto hooks quiet where their calls are not served traffic.
 
-Library hooks (the scikit-learn patch) skip calls made inside an otel_ml
-inference (a pipeline's final step, ``predict`` calling ``predict_proba``, a
-``wrap_model`` proxy around a patched estimator: one span per user-level
-call) and inside training and scoring (:func:`hooks_quiet`).
+Library hooks (the scikit-learn, transformers and PyTorch patches) skip calls
+made inside an otel_ml inference (a pipeline's final step, ``predict`` calling
+``predict_proba``, a ``wrap_model`` proxy around a patched estimator, every
+layer of a traced PyTorch forward pass: one span per user-level call) and
+inside training and scoring (:func:`hooks_quiet`).
 """
 
 from __future__ import annotations
@@ -18,13 +19,23 @@ from typing import Any
 inside: ContextVar[bool] = ContextVar("otel_ml_inside_inference", default=False)
 installed = False
 """Whether invocations mark their context (read as ``hooks.installed`` per call)."""
+_installed_by: set[str] = set()
 
 
-def auto_hooks_installed(on: bool) -> None:
-    """Tell invocations whether an auto hook that asks :func:`inside_inference`
-    (the scikit-learn patch) is installed, so they mark their context for it."""
+def auto_hooks_installed(on: bool, hook: str = "sklearn") -> None:
+    """Tell invocations whether the auto hook ``hook``, which asks
+    :func:`inside_inference`, is installed, so they mark their context for it.
+
+    Invocations mark it while any such hook is installed: removing one hook
+    leaves the others quiet inside an inference (a PyTorch hook without the
+    mark would trace every layer of a forward pass).
+    """
     global installed
-    installed = on
+    if on:
+        _installed_by.add(hook)
+    else:
+        _installed_by.discard(hook)
+    installed = bool(_installed_by)
 
 
 def inside_inference() -> bool:
