@@ -14,14 +14,32 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from otel_ml.inference.call import INSTRUMENTED_METHODS, summarizer_for
+from otel_ml.inference.call import INSTRUMENTED_METHODS, CallReading, summarizer_for
 from otel_ml.inference.invocation import Summarizer
+from otel_ml.inference.readers import (
+    class_name,
+    module_name,
+    module_reader,
+    pipeline_name,
+    pipeline_reader,
+    pretrained_name,
+)
 from otel_ml.outputs.extract import Task
 
-__all__ = ["ModelAdapter", "adapter_for", "defined_in", "instrumented_names"]
+__all__ = [
+    "TORCH_MODULE",
+    "TRANSFORMERS_MODEL",
+    "TRANSFORMERS_PIPELINE",
+    "ModelAdapter",
+    "adapter_for",
+    "defined_in",
+    "instrumented_names",
+]
 
 SummarizerFactory = Callable[[str, Any, "Task | None"], "Summarizer | None"]
 """``(operation, model, task)`` -> the reader of that operation's output."""
+CallReaderFactory = Callable[[Any, "Task | None"], CallReading]
+"""``(model, task)`` -> the per-call reading of ``model(...)``."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +54,13 @@ class ModelAdapter:
     matches: Callable[[Any], bool]
     call_operation: str = "predict"
     """The operation a call of the model itself (``model(x)``) is recorded as."""
+    call_reader: CallReaderFactory | None = None
+    """For models whose calls' batch size and output reading depend on the
+    arguments (see :func:`~otel_ml.inference.call.invoke_read`); ``None``: the
+    first argument's rows and ``summarizer(call_operation, ...)``."""
+    name: Callable[[Any], str] = class_name
+    """The model's default name (``wrap_model`` without ``name``, the hooks
+    without a configured one)."""
 
 
 def defined_in(module: str, *names: str) -> Callable[[Any], bool]:
@@ -57,7 +82,41 @@ SKLEARN_API = ModelAdapter(
 )
 """Anything with ``predict``/``predict_proba``/... or a plain callable: the default."""
 
-ADAPTERS: tuple[ModelAdapter, ...] = ()
+
+def _call_only(operation: str, model: Any, task: Task | None) -> Summarizer | None:
+    return None  # models read per call (call_reader) have no other inference method
+
+
+TRANSFORMERS_PIPELINE = ModelAdapter(
+    "transformers",
+    (),
+    _call_only,
+    matches=defined_in("transformers", "Pipeline"),
+    call_reader=pipeline_reader,
+    name=pipeline_name,
+)
+"""A transformers ``pipeline(...)``: ``pipe(inputs)`` read by its task."""
+TRANSFORMERS_MODEL = ModelAdapter(
+    "transformers",
+    (),
+    _call_only,
+    matches=defined_in("transformers", "PreTrainedModel"),
+    call_reader=module_reader,
+    name=pretrained_name,
+)
+"""A transformers model (``BertForSequenceClassification``): ``model(**inputs)``,
+logits named by ``config.id2label``."""
+TORCH_MODULE = ModelAdapter(
+    "torch",
+    (),
+    _call_only,
+    matches=defined_in("torch.nn", "Module"),
+    call_reader=module_reader,
+    name=module_name,
+)
+"""A PyTorch ``nn.Module``: ``module(x)`` read by the output's shape and dtype."""
+
+ADAPTERS: tuple[ModelAdapter, ...] = (TRANSFORMERS_PIPELINE, TRANSFORMERS_MODEL, TORCH_MODULE)
 """Library adapters, tried in order before :data:`SKLEARN_API`."""
 
 

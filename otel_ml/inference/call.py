@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from otel_ml._internal import guard
 from otel_ml._internal.scope import run_async, run_sync
 from otel_ml.inference.invocation import InferenceInvocation, Summarizer
 from otel_ml.inference.model import ModelContext
@@ -24,6 +25,8 @@ from otel_ml.outputs.extract import (
 )
 
 T = TypeVar("T")
+CallReading = Callable[[tuple[Any, ...], dict[str, Any]], "tuple[int | None, Summarizer | None]"]
+"""A call's ``(args, kwargs)`` -> its input rows and the reader of its output."""
 INSTRUMENTED_METHODS = ("predict", "predict_proba", "predict_log_proba", "decision_function")
 """The prediction methods ``wrap_model`` and the library hooks instrument."""
 
@@ -68,6 +71,34 @@ def invoke(
     is an instrumented method without a Python frame of its own.
     """
     call = begin(model, operation, summarize, args)
+    result: T = run_sync(call, InferenceInvocation.complete, fn, args, kwargs)
+    return result
+
+
+def invoke_read(
+    model: ModelContext,
+    operation: str,
+    fn: Callable[..., T],
+    reading: CallReading,
+    /,
+    *args: Any,
+    **kwargs: Any,
+) -> T:
+    """Call ``fn(*args, **kwargs)`` as one inference of ``model`` whose batch size
+    and output reader depend on the call's arguments: ``reading(args, kwargs)``
+    (a pipeline's answer to one text and to a list of texts look alike).
+
+    A failure of ``reading`` is telemetry's: reported, and the call runs with
+    its duration only.
+    """
+    try:
+        rows, summarize = reading(args, kwargs)
+    except Exception as exc:
+        guard.report("inference.input", exc, model.telemetry.internal_errors)
+        rows, summarize = None, None
+    call = InferenceInvocation.start(model, operation, rows, summarize)
+    if args and model.wants_inputs:
+        call.set_inputs(args[0])
     result: T = run_sync(call, InferenceInvocation.complete, fn, args, kwargs)
     return result
 

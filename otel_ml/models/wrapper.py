@@ -15,7 +15,7 @@ from opentelemetry import metrics, trace
 from otel_ml._internal.arguments import check_task
 from otel_ml.config import Settings, get_settings
 from otel_ml.inference.adapters import adapter_for, instrumented_names
-from otel_ml.inference.call import ainvoke, invoke
+from otel_ml.inference.call import ainvoke, invoke, invoke_read
 from otel_ml.inference.invocation import Summarizer
 from otel_ml.inference.model import ModelContext
 from otel_ml.models.sinks import drift_monitor, enable_feedback, entry_model, watch
@@ -94,8 +94,13 @@ class InstrumentedCallableModel(InstrumentedModel):
         super().__init__(model, context, task)
         adapter = adapter_for(model)
         operation = adapter.call_operation
-        summarize = adapter.summarizer(operation, model, task)
-        self._self_call = _instrument(context, operation, model, summarize)
+        self._self_call: Callable[..., Any]
+        if adapter.call_reader is not None:
+            reading = adapter.call_reader(model, task)
+            self._self_call = functools.partial(invoke_read, context, operation, model, reading)
+        else:
+            summarize = adapter.summarizer(operation, model, task)
+            self._self_call = _instrument(context, operation, model, summarize)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._self_call(*args, **kwargs)
@@ -116,7 +121,11 @@ def wrap_model(
     """Wrap ``model`` so ``predict``, ``predict_proba``, ``predict_log_proba``,
     ``decision_function`` and calls emit an inference span and metrics.
 
-    ``name`` defaults to the model's class (or function) name, ``version`` to
+    Calls of a transformers pipeline are read by its task, and calls of a
+    PyTorch module or transformers model by their output tensors (see the
+    README's notes on logits and accelerator memory). ``name`` defaults to the
+    model's class (or function) name (a transformers pipeline or model: its
+    ``name_or_path``, else the pipeline's task), ``version`` to
     ``OTEL_ML_MODEL_VERSION``. ``task`` overrides how ``predict`` outputs are
     read (classes or values). ``reference`` (a :class:`ReferenceProfile` or the
     path of its JSON) turns on drift monitoring of the inputs and outputs;
@@ -166,9 +175,7 @@ def _rewrap(model: Any, name: str, version: str, task: Task | None) -> Any:
 
 
 def _default_name(model: Any) -> str:
-    if inspect.isfunction(model) or inspect.ismethod(model):
-        return str(model.__name__)
-    return type(model).__name__
+    return adapter_for(model).name(model)
 
 
 def _instrument(
