@@ -20,6 +20,8 @@ from otel_ml.outputs.host import host_array, is_tensor
 __all__ = ["output_rows", "rows_only", "summarize_logits", "summarize_tensor"]
 
 _PROBABILITY_TOLERANCE = 1e-3
+_SPAN_CLASSES = 10
+"""Distinct classes a batch puts on its span, as the other readers do."""
 
 
 def summarize_logits(
@@ -115,20 +117,41 @@ def summarize_tensor(
         return summarize_predictions(labels, "classification")
     if kind != "f":
         return rows_only(rows)
-    if values.ndim == 2 and values.shape[1] > 1:
+    if values.ndim == 2 and (values.shape[1] > 1 or task == "classification"):
         if task == "regression":
             return rows_only(rows)
-        if _distributions(values):
-            return summarize_probabilities(values, classes, max_rows)
-        return summarize_logits(values, classes, max_rows, softmax)
-    if task == "classification" and values.ndim == 2:
-        return summarize_logits(values, classes, max_rows, softmax)
+        return _class_scores(values, classes, max_rows, softmax)
     return summarize_predictions(values.reshape(-1), task or "regression")
+
+
+def _class_scores(values: np.ndarray, classes: Any, max_rows: int, softmax: bool) -> OutputSummary:
+    """Class and confidence of the rows of class scores that are finite; a row
+    with a NaN or an infinity has no class (counted as a ``non_finite`` confidence)."""
+    finite = np.isfinite(values).all(axis=1)
+    if not finite.all():
+        return _without(values, finite, classes, max_rows, softmax)
+    if values.shape[1] > 1 and _distributions(values):
+        return summarize_probabilities(values, classes, max_rows)
+    return summarize_logits(values, classes, max_rows, softmax)
+
+
+def _without(
+    values: np.ndarray, finite: np.ndarray, classes: Any, max_rows: int, softmax: bool
+) -> OutputSummary:
+    kept = _class_scores(values[finite], classes, max_rows, softmax) if finite.any() else None
+    kept = kept or OutputSummary()
+    summary = OutputSummary(rows=len(values), class_counts=kept.class_counts)
+    summary.distinct_classes = [label for label, _ in kept.class_counts[:_SPAN_CLASSES]]
+    summary.confidences = kept.confidences
+    summary.invalid_confidence = dict(kept.invalid_confidence)
+    bad = int(len(values) - np.count_nonzero(finite))
+    summary.invalid_confidence["non_finite"] = summary.invalid_confidence.get("non_finite", 0) + bad
+    return summary
 
 
 def _distributions(values: np.ndarray) -> bool:
     """Whether every row is a probability distribution (a softmax already applied)."""
-    if not np.isfinite(values).all() or (values < 0.0).any():
+    if (values < 0.0).any():
         return False
     return bool(np.allclose(values.sum(axis=1), 1.0, atol=_PROBABILITY_TOLERANCE))
 

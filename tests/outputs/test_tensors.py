@@ -113,3 +113,18 @@ def test_other_outputs_give_rows_only(output: torch.Tensor, rows: int) -> None:
     assert summary.rows == rows
     assert (summary.label, summary.value, summary.class_counts) == (None, None, [])
     assert summary.confidences is None
+
+
+def test_rows_of_scores_that_are_not_finite_have_no_class() -> None:
+    logits = torch.tensor([[2.0, 0.0], [float("nan"), 1.0], [0.0, float("inf")]])
+    summary = summarize_tensor(logits, None, ["a", "b"], max_rows=10)
+    assert (summary.rows, summary.label, summary.row_labels) == (3, None, None)
+    assert summary.class_counts == [("a", 1)]
+    assert summary.invalid_confidence == {"non_finite": 2}
+    assert summary.confidences is not None and summary.confidences.size == 1
+    nothing = summarize_tensor(torch.full((1, 3), float("nan")), None, None, max_rows=10)
+    assert (nothing.rows, nothing.class_counts, nothing.invalid_confidence) == (
+        1,
+        [],
+        {"non_finite": 1},
+    )
