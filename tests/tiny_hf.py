@@ -9,8 +9,10 @@ model returns when called bare.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -37,12 +39,18 @@ NLI = {0: "entailment", 1: "neutral", 2: "contradiction"}
 
 
 @functools.cache
-def tokenizer() -> BertTokenizerFast:
-    """A BERT word-piece tokenizer over :data:`WORDS` (one token per word)."""
-    folder = Path(tempfile.mkdtemp(prefix="otel-ml-vocab-"))
-    vocab = folder / "vocab.txt"
+def _vocabulary() -> Path:
+    folder = tempfile.mkdtemp(prefix="otel-ml-vocab-")
+    atexit.register(shutil.rmtree, folder, True)
+    vocab = Path(folder) / "vocab.txt"
     vocab.write_text("\n".join(SPECIAL + WORDS) + "\n", encoding="utf-8")
-    return BertTokenizerFast(vocab_file=str(vocab))
+    return vocab
+
+
+def tokenizer() -> BertTokenizerFast:
+    """A BERT word-piece tokenizer over :data:`WORDS` (one token per word); a new
+    one each time, since pipelines change theirs (text generation pads left)."""
+    return BertTokenizerFast(vocab_file=str(_vocabulary()))
 
 
 def bert_config(labels: dict[int, str] | None = None) -> BertConfig:
@@ -58,6 +66,8 @@ def bert_config(labels: dict[int, str] | None = None) -> BertConfig:
         intermediate_size=32,
         max_position_embeddings=32,
         initializer_range=0.5,  # weights large enough that different texts score differently
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
         **extra,
     )
 
@@ -77,11 +87,13 @@ def sentiment_model() -> BertForSequenceClassification:
     opinion), so a batch of both has two classes."""
     model = _seeded(BertForSequenceClassification, bert_config(SENTIMENT))
     encoded = tokenizer()([POSITIVE_TEXT, NEGATIVE_TEXT], return_tensors="pt", padding=True)
+    # In training mode, which the PyTorch hook leaves alone: without dropout the
+    # logits are the eval ones, and building the model makes no span.
     with torch.no_grad():
-        logits = model(**encoded).logits
+        logits = model.train()(**encoded).logits
         margins = logits[:, 1] - logits[:, 0]
         model.classifier.bias[1] -= margins.mean()
-    return model
+    return model.eval()
 
 
 def ner_model() -> BertForTokenClassification:

@@ -60,18 +60,25 @@ def _compiled_from(module: Any) -> Any:
 
 
 def pretrained_name(model: Any) -> str:
-    """A transformers model's ``name_or_path`` (its hub id or folder), else its class name."""
-    name = getattr(model, "name_or_path", None)
-    return name if isinstance(name, str) and name.strip() else class_name(model)
+    """A transformers model's ``name_or_path`` (its hub id or folder, from the
+    model or its config), else its class name."""
+    name = _name_or_path(model)
+    return name if name is not None else class_name(model)
 
 
 def pipeline_name(pipeline: Any) -> str:
     """A pipeline's model (``name_or_path``), else its task, else its class name."""
     model = getattr(pipeline, "model", None)
-    name = getattr(model, "name_or_path", None) if model is not None else None
-    if isinstance(name, str) and name.strip():
-        return name
-    return pipeline_task(pipeline) or class_name(pipeline)
+    name = _name_or_path(model) if model is not None else None
+    return name or pipeline_task(pipeline) or class_name(pipeline)
+
+
+def _name_or_path(model: Any) -> str | None:
+    for owner in (model, getattr(model, "config", None)):
+        name = getattr(owner, "name_or_path", None)
+        if isinstance(name, str) and name.strip():
+            return name
+    return None
 
 
 def tensor_rows(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> int | None:

@@ -1,0 +1,76 @@
+"""The patched ``torch.nn.Module.__call__``: the outermost module call of a
+forward pass is one inference; every call nested in it costs a ContextVar read."""
+
+from __future__ import annotations
+
+import functools
+import types
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
+from otel_ml._internal import guard
+from otel_ml.inference.adapters import TORCH_MODULE, CallReaderFactory, ModelAdapter, adapter_for
+from otel_ml.inference.call import invoke_read
+from otel_ml.inference.hooks import hooks_quiet, inside
+from otel_ml.instrumentation._models import HookConfig
+
+_adapters: dict[type, tuple[ModelAdapter, CallReaderFactory]] = {}
+"""Adapter and reader per module class (a transformers model or a plain module)."""
+
+
+def patched_call(config: HookConfig, original: Callable[..., Any]) -> Callable[..., Any]:
+    """The replacement of ``Module.__call__`` (``original``).
+
+    A plain function, not a wrapt wrapper: CPython binds ``__call__`` on every
+    module call, and every layer of a model is one. Inside an inference (the
+    outermost call made one, a pipeline runs the model, a training forward is
+    quiet) a call costs one ContextVar read on top of the original.
+    """
+    is_inside = inside.get
+
+    def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if is_inside():
+            return original(self, *args, **kwargs)
+        return outermost_call(config, original, self, args, kwargs)
+
+    functools.update_wrapper(__call__, original)
+    __call__.__otel_ml_patched__ = True  # type: ignore[attr-defined]
+    return __call__
+
+
+def outermost_call(
+    config: HookConfig,
+    original: Callable[..., Any],
+    module: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    """A module call outside any inference: traced when the module is in eval
+    mode and instrumentation is not suppressed; otherwise run with the hooks
+    quiet, so its nested calls take the one-read path. Training forward passes
+    (``module.training``) are not served traffic."""
+    call = types.MethodType(original, module)
+    if module.training or not is_instrumentation_enabled():
+        return hooks_quiet(call, args, kwargs)
+    try:
+        adapter, reader = _adapter(module)
+        model = config.model_for(module, adapter.name)
+        reading = reader(module, None)
+    except Exception as exc:
+        guard.report("torch.patch", exc, config.telemetry.internal_errors)
+        return hooks_quiet(call, args, kwargs)
+    return invoke_read(model, adapter.call_operation, call, reading, *args, **kwargs)
+
+
+def _adapter(module: Any) -> tuple[ModelAdapter, CallReaderFactory]:
+    cls = type(module)
+    found = _adapters.get(cls)
+    if found is None:
+        adapter = adapter_for(module)
+        if adapter.call_reader is None:  # a module no library adapter claims
+            adapter = TORCH_MODULE
+        assert adapter.call_reader is not None  # TORCH_MODULE reads every module
+        found = _adapters[cls] = (adapter, adapter.call_reader)
+    return found
