@@ -4,7 +4,6 @@ is recorded under, and the telemetry it is recorded with, bound once at
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,15 +39,15 @@ class HookConfig:
             model_version=_optional_name(options, "model_version"),
         )
 
-    def model_for(self, instance: Any, default_name: Callable[[Any], str]) -> ModelContext:
+    def model_for(self, default_name: str) -> ModelContext:
         """Model identity of a call: ``instrument()`` arguments > the request's
-        scope > ``OTEL_ML_MODEL_*`` settings > ``default_name(instance)``."""
+        scope > ``OTEL_ML_MODEL_*`` settings > ``default_name``."""
         scope = current_request.get()
         name = (
             self.model_name
             or (scope.model_name if scope else None)
             or self.settings.model_name
-            or default_name(instance)
+            or default_name
         )
         version = (
             self.model_version

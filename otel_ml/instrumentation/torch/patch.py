@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import functools
 import types
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_ml._internal import guard
-from otel_ml.inference.adapters import TORCH_MODULE, CallReaderFactory, ModelAdapter, adapter_for
+from otel_ml.inference.adapters import TORCH_MODULE, adapter_for
 from otel_ml.inference.call import invoke_read
 from otel_ml.inference.hooks import hooks_quiet, inside
+from otel_ml.inference.readers import module_reader
 from otel_ml.instrumentation._models import HookConfig
 
-_adapters: dict[type, tuple[ModelAdapter, CallReaderFactory]] = {}
-"""Adapter and reader per module class (a transformers model or a plain module)."""
+_known: weakref.WeakKeyDictionary[Any, _Known] = weakref.WeakKeyDictionary()
+"""Per module: its name and reader, read once (a forward pass is often a few
+microseconds, and reading a transformers model's config is not free)."""
 
 
 def patched_call(config: HookConfig, original: Callable[..., Any]) -> Callable[..., Any]:
@@ -55,22 +58,35 @@ def outermost_call(
     if module.training or not is_instrumentation_enabled():
         return hooks_quiet(call, args, kwargs)
     try:
-        adapter, reader = _adapter(module)
-        model = config.model_for(module, adapter.name)
-        reading = reader(module, None)
+        known = _known_of(module)
+        model = config.model_for(known.name)
+        reading = known.reading
     except Exception as exc:
         guard.report("torch.patch", exc, config.telemetry.internal_errors)
         return hooks_quiet(call, args, kwargs)
-    return invoke_read(model, adapter.call_operation, call, reading, *args, **kwargs)
+    return invoke_read(model, known.operation, call, reading, *args, **kwargs)
 
 
-def _adapter(module: Any) -> tuple[ModelAdapter, CallReaderFactory]:
-    cls = type(module)
-    found = _adapters.get(cls)
-    if found is None:
+class _Known:
+    """What the hook reads of a module once: its default name and its reader."""
+
+    __slots__ = ("name", "operation", "reading")
+
+    def __init__(self, module: Any) -> None:
         adapter = adapter_for(module)
         if adapter.call_reader is None:  # a module no library adapter claims
             adapter = TORCH_MODULE
-        assert adapter.call_reader is not None  # TORCH_MODULE reads every module
-        found = _adapters[cls] = (adapter, adapter.call_reader)
-    return found
+        reader = adapter.call_reader or module_reader
+        self.name = adapter.name(module)
+        self.operation = adapter.call_operation
+        self.reading = reader(module, None)
+
+
+def _known_of(module: Any) -> _Known:
+    try:
+        known = _known.get(module)
+        if known is None:
+            known = _known[module] = _Known(module)
+    except TypeError:  # a module class that defines __eq__ without __hash__
+        return _Known(module)
+    return known

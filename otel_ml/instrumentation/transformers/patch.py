@@ -44,7 +44,7 @@ def traced_call(
         return wrapped(*args, **kwargs)
     adapter = TRANSFORMERS_PIPELINE
     try:
-        model = config.model_for(instance, adapter.name)
+        model = config.model_for(adapter.name(instance))
         reading = adapter.call_reader(instance, None) if adapter.call_reader else None
     except Exception as exc:
         guard.report("transformers.patch", exc, config.telemetry.internal_errors)
