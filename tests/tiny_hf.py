@@ -25,7 +25,7 @@ from transformers import (
     BertForSequenceClassification,
     BertForTokenClassification,
     BertModel,
-    BertTokenizerFast,
+    BertTokenizer,
     GPT2Config,
     GPT2LMHeadModel,
     pipeline,
@@ -47,10 +47,10 @@ def _vocabulary() -> Path:
     return vocab
 
 
-def tokenizer() -> BertTokenizerFast:
+def tokenizer() -> BertTokenizer:
     """A BERT word-piece tokenizer over :data:`WORDS` (one token per word); a new
     one each time, since pipelines change theirs (text generation pads left)."""
-    return BertTokenizerFast(vocab_file=str(_vocabulary()))
+    return BertTokenizer(vocab_file=str(_vocabulary()))
 
 
 def bert_config(labels: dict[int, str] | None = None) -> BertConfig:
