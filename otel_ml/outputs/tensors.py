@@ -4,6 +4,7 @@ framework import (a tensor is known by its ``detach`` and ``device``)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,8 @@ from otel_ml.outputs.host import host_array, is_tensor
 __all__ = ["output_rows", "rows_only", "summarize_logits", "summarize_tensor"]
 
 _PROBABILITY_TOLERANCE = 1e-3
+_PYTHON_COLUMNS = 32
+"""Up to this many classes one row is read in plain Python; numpy is faster above."""
 _SPAN_CLASSES = 10
 """Distinct classes a batch puts on its span, as the other readers do."""
 
@@ -127,12 +130,30 @@ def summarize_tensor(
 def _class_scores(values: np.ndarray, classes: Any, max_rows: int, softmax: bool) -> OutputSummary:
     """Class and confidence of the rows of class scores that are finite; a row
     with a NaN or an infinity has no class (counted as a ``non_finite`` confidence)."""
+    if values.shape[0] == 1 and 1 < values.shape[1] <= _PYTHON_COLUMNS and softmax:
+        one = _one_row(values[0].tolist(), classes, max_rows)
+        if one is not None:
+            return one
     finite = np.isfinite(values).all(axis=1)
     if not finite.all():
         return _without(values, finite, classes, max_rows, softmax)
     if values.shape[1] > 1 and _distributions(values):
         return summarize_probabilities(values, classes, max_rows)
     return summarize_logits(values, classes, max_rows, softmax)
+
+
+def _one_row(row: list[float], classes: Any, max_rows: int) -> OutputSummary | None:
+    """One row of class scores in plain Python (numpy's per-call cost on a 1 x k
+    array is most of a small model's telemetry); ``None`` sends an unusual row
+    (not finite) to the general path."""
+    if not all(map(math.isfinite, row)):
+        return None
+    if min(row) < 0.0 or abs(sum(row) - 1.0) > _PROBABILITY_TOLERANCE:
+        top = max(row)
+        exps = [math.exp(score - top) for score in row]
+        total = sum(exps)
+        row = [value / total for value in exps]
+    return summarize_probabilities(np.array([row]), classes, max_rows)
 
 
 def _without(

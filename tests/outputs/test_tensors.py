@@ -128,3 +128,14 @@ def test_rows_of_scores_that_are_not_finite_have_no_class() -> None:
         [],
         {"non_finite": 1},
     )
+
+
+@pytest.mark.parametrize("columns", [2, 5, 32, 33, 200])
+def test_one_row_reads_as_the_same_row_in_a_batch(columns: int) -> None:
+    scores = torch.randn(2, columns, generator=torch.Generator().manual_seed(columns))
+    batch = summarize_tensor(scores, None, None, max_rows=10)
+    for rows in (scores[:1], scores[:1].softmax(-1)):  # logits, and probabilities as they are
+        one = summarize_tensor(rows, None, None, max_rows=10)
+        assert batch.row_labels is not None and batch.confidences is not None
+        assert one.label == batch.row_labels[0]
+        assert one.confidence == pytest.approx(batch.confidences[0])
