@@ -1,5 +1,8 @@
 """The patched ``torch.nn.Module.__call__``: the outermost module call of a
-forward pass is one inference; every call nested in it costs a ContextVar read."""
+forward pass is one inference; every call nested in it costs a ContextVar read.
+
+Imported by the instrumentor once ``torch`` is (never at the launcher's start).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+import torch
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_ml._internal import guard
@@ -18,6 +22,8 @@ from otel_ml.inference.hooks import hooks_quiet, inside
 from otel_ml.inference.readers import module_reader
 from otel_ml.instrumentation._models import HookConfig
 
+_jit_tracing: Callable[[], bool] = torch.jit.is_tracing  # type: ignore[attr-defined]
+"""Whether ``torch.jit.trace`` is recording a graph (untyped in torch's stubs)."""
 _known: weakref.WeakKeyDictionary[Any, _Known] = weakref.WeakKeyDictionary()
 """Per module: its name and reader, read once (a forward pass is often a few
 microseconds, and reading a transformers model's config is not free)."""
@@ -53,9 +59,10 @@ def outermost_call(
     """A module call outside any inference: traced when the module is in eval
     mode and instrumentation is not suppressed; otherwise run with the hooks
     quiet, so its nested calls take the one-read path. Training forward passes
-    (``module.training``) are not served traffic."""
+    (``module.training``) and the calls ``torch.jit.trace`` makes to record a
+    graph are not served traffic."""
     call = types.MethodType(original, module)
-    if module.training or not is_instrumentation_enabled():
+    if module.training or not is_instrumentation_enabled() or _jit_tracing():
         return hooks_quiet(call, args, kwargs)
     try:
         known = _known_of(module)
@@ -74,9 +81,9 @@ class _Known:
 
     def __init__(self, module: Any) -> None:
         adapter = adapter_for(module)
-        if adapter.call_reader is None:  # a module no library adapter claims
-            adapter = TORCH_MODULE
-        reader = adapter.call_reader or module_reader
+        reader = adapter.call_reader
+        if reader is None:  # a module no library adapter claims
+            adapter, reader = TORCH_MODULE, module_reader
         self.name = adapter.name(module)
         self.operation = adapter.call_operation
         self.reading = reader(module, None)

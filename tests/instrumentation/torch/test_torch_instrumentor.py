@@ -211,6 +211,20 @@ def test_a_compiled_module_is_one_span_named_after_its_module(
     ]
 
 
+def test_graph_capture_is_not_served_traffic(telemetry: Telemetry, instrumented: Any) -> None:
+    instrumented(TorchInstrumentor)
+    module = nested_module()
+
+    graph = torch.fx.symbolic_trace(module)
+    with pytest.warns(FutureWarning, match="deprecated"):  # and no TracerWarning of ours
+        traced = torch.jit.trace(module, ROWS, check_trace=False)
+
+    assert telemetry.spans() == []
+    assert {node.op for node in graph.graph.nodes} == {"placeholder", "call_module", "output"}
+    assert torch.equal(traced(ROWS), module(ROWS))
+    assert len(telemetry.spans()) == 2  # calls of the captured graphs are served traffic
+
+
 def test_errors_suppression_and_wrapped_modules(telemetry: Telemetry, instrumented: Any) -> None:
     module = nested_module()
     instrumented(TorchInstrumentor)
