@@ -13,6 +13,7 @@ from otel_ml._internal import guard
 from otel_ml.inference.adapters import TRANSFORMERS_PIPELINE
 from otel_ml.inference.call import invoke_read
 from otel_ml.inference.hooks import inside_inference
+from otel_ml.inference.readers import pipeline_reader
 from otel_ml.instrumentation._models import HookConfig
 from otel_ml.instrumentation._patching import Args, Kwargs, Target, Wrapped, replace_all
 from otel_ml.instrumentation.sklearn.discovery import patch_targets
@@ -43,13 +44,12 @@ def traced_call(
     if args and input_rows(args[0]) is None:
         return wrapped(*args, **kwargs)
     adapter = TRANSFORMERS_PIPELINE
+    reader = adapter.call_reader or pipeline_reader
     try:
         model = config.model_for(adapter.name(instance))
-        reading = adapter.call_reader(instance, None) if adapter.call_reader else None
+        reading = reader(instance, None)
     except Exception as exc:
         guard.report("transformers.patch", exc, config.telemetry.internal_errors)
-        return wrapped(*args, **kwargs)
-    if reading is None:
         return wrapped(*args, **kwargs)
     return invoke_read(model, adapter.call_operation, wrapped, reading, *args, **kwargs)
 

@@ -265,4 +265,5 @@ def test_uninstrument_restores_every_call_exactly(
 
     assert vars(Pipeline)["__call__"] is base
     assert vars(TextClassificationPipeline)["__call__"] is task
+    assert "__init_subclass__" not in vars(Pipeline)  # new classes are no longer watched
     assert telemetry.spans() == []
