@@ -108,7 +108,8 @@ class Settings:
         None,
         "OTEL_ML_MODEL_NAME",
         _parse_optional_str,
-        "Model name for auto-instrumented calls; default: the estimator's class name.",
+        "Model name for auto-instrumented calls; default: the model's class name (a "
+        "transformers model or pipeline: its `name_or_path`, else the pipeline's task).",
     )
     model_version: str = _setting(
         "unknown", "OTEL_ML_MODEL_VERSION", _parse_str, "Model version for auto-instrumented calls."

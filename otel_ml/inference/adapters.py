@@ -25,6 +25,13 @@ from otel_ml.inference.call import (
     rows_of,
     summarizer_for,
 )
+from otel_ml.inference.hf_readers import (
+    module_name,
+    module_reader,
+    pipeline_name,
+    pipeline_reader,
+    pretrained_name,
+)
 from otel_ml.inference.invocation import Summarizer
 from otel_ml.inference.model import ModelContext
 from otel_ml.inference.readers import (
@@ -40,15 +47,31 @@ __all__ = [
     "LIGHTGBM",
     "ONNXRUNTIME",
     "ONNX_RUN",
+    "TORCH_MODULE",
+    "TRANSFORMERS_MODEL",
+    "TRANSFORMERS_PIPELINE",
     "XGBOOST",
     "ModelAdapter",
     "adapter_for",
+    "class_name",
     "defined_in",
     "instrumented_names",
 ]  # fmt: skip
 
 SummarizerFactory = Callable[[str, Any, "Task | None"], "Summarizer | None"]
 """``(operation, model, task)`` -> the reader of that operation's output."""
+
+
+def class_name(model: Any) -> str:
+    """A function's name, or the model's class name."""
+    if inspect.isfunction(model) or inspect.ismethod(model):
+        return str(model.__name__)
+    return type(model).__name__
+
+
+def named(name: str) -> Callable[[Any], str]:
+    """A default name that is the same for every model of the kind."""
+    return lambda model: name
 
 
 @dataclass(frozen=True)
@@ -66,8 +89,9 @@ class ModelAdapter:
     reader: ReaderFactory | None = None
     """For kinds whose calls read differently by their arguments: replaces
     ``summarizer`` (see :mod:`otel_ml.inference.readers`)."""
-    model_name: str | None = None
-    """The model's name when nothing names it (default: its class name)."""
+    name: Callable[[Any], str] = class_name
+    """The model's name when nothing names it (``wrap_model`` without ``name``,
+    a hook without a configured one)."""
 
     def bind(
         self, context: ModelContext, operation: str, method: Any, model: Any, task: Task | None
@@ -94,7 +118,7 @@ class ModelAdapter:
 
     def default_name(self, model: Any) -> str:
         """The model's name when nothing names it."""
-        return self.model_name or type(model).__name__
+        return self.name(model)
 
 
 def defined_in(module: str, *names: str) -> Callable[[Any], bool]:
@@ -127,7 +151,7 @@ XGBOOST = ModelAdapter(
     _no_summarizer,
     matches=defined_in("xgboost.core", "Booster"),
     reader=xgboost_reader,
-    model_name="xgboost.Booster",
+    name=named("xgboost.Booster"),
 )
 """xgboost's native ``Booster``, read by its objective and the call's flags."""
 LIGHTGBM = ModelAdapter(
@@ -136,7 +160,7 @@ LIGHTGBM = ModelAdapter(
     _no_summarizer,
     matches=defined_in("lightgbm.basic", "Booster"),
     reader=lightgbm_reader,
-    model_name="lightgbm.Booster",
+    name=named("lightgbm.Booster"),
 )
 """lightgbm's native ``Booster``, read by its objective and the call's flags."""
 _ONNX_SESSION = defined_in("onnxruntime", "InferenceSession")
@@ -146,7 +170,7 @@ ONNXRUNTIME = ModelAdapter(
     _no_summarizer,
     matches=_ONNX_SESSION,
     reader=onnx_reader,
-    model_name="onnxruntime.InferenceSession",
+    name=named("onnxruntime.InferenceSession"),
 )
 """An ONNX Runtime ``InferenceSession``, read by the roles of its outputs."""
 
@@ -162,11 +186,48 @@ ONNX_RUN = ModelAdapter(
     matches=_is_session_run,
     call_operation="run",
     reader=onnx_method_reader,
-    model_name="onnxruntime.InferenceSession",
+    name=named("onnxruntime.InferenceSession"),
 )
 """A session's bound ``run`` wrapped on its own (``wrap_model(session.run)``)."""
 
-ADAPTERS: tuple[ModelAdapter, ...] = (XGBOOST, LIGHTGBM, ONNXRUNTIME, ONNX_RUN)
+TRANSFORMERS_PIPELINE = ModelAdapter(
+    "transformers",
+    (),
+    _no_summarizer,
+    matches=defined_in("transformers", "Pipeline"),
+    reader=pipeline_reader,
+    name=pipeline_name,
+)
+"""A transformers ``pipeline(...)``: ``pipe(inputs)`` read by its task."""
+TRANSFORMERS_MODEL = ModelAdapter(
+    "transformers",
+    (),
+    _no_summarizer,
+    matches=defined_in("transformers", "PreTrainedModel"),
+    reader=module_reader,
+    name=pretrained_name,
+)
+"""A transformers model (``BertForSequenceClassification``): ``model(**inputs)``,
+logits named by ``config.id2label``."""
+TORCH_MODULE = ModelAdapter(
+    "torch",
+    (),
+    _no_summarizer,
+    matches=defined_in("torch.nn", "Module"),
+    reader=module_reader,
+    name=module_name,
+)
+"""A PyTorch ``nn.Module``: ``module(x)`` read by the output's shape and dtype."""
+
+ADAPTERS: tuple[ModelAdapter, ...] = (
+    XGBOOST,
+    LIGHTGBM,
+    ONNXRUNTIME,
+    ONNX_RUN,
+    TRANSFORMERS_PIPELINE,
+    TRANSFORMERS_MODEL,
+    TORCH_MODULE,
+)
 """Library adapters, tried in order before :data:`SKLEARN_API`."""
 
 

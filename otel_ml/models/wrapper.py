@@ -161,12 +161,7 @@ def _rewrap(model: Any, name: str, version: str, task: Task | None) -> Any:
 
 
 def _default_name(model: Any) -> str:
-    adapter = adapter_for(model)
-    if adapter.model_name is not None:
-        return adapter.model_name
-    if inspect.isfunction(model) or inspect.ismethod(model):
-        return str(model.__name__)
-    return type(model).__name__
+    return adapter_for(model).default_name(model)
 
 
 def _instrument(
