@@ -12,21 +12,17 @@ from __future__ import annotations
 
 import functools
 import sys
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import wrapt
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_ml._internal import guard
-from otel_ml._internal.arguments import check_name
-from otel_ml._internal.ids import current_request
 from otel_ml.config import Settings
 from otel_ml.inference.adapters import ModelAdapter
 from otel_ml.inference.call import invoke_read
 from otel_ml.inference.hooks import auto_hooks_installed, hooks_quiet, inside_inference
-from otel_ml.inference.instruments import InferenceTelemetry
-from otel_ml.inference.model import ModelContext
+from otel_ml.instrumentation._models import HookConfig
 from otel_ml.instrumentation._patching import (
     ABSENT,
     Args,
@@ -36,45 +32,22 @@ from otel_ml.instrumentation._patching import (
     Wrapped,
     replace_all,
 )
-from otel_ml.models.sinks import model_for
 
-__all__ = ["AdaptedMethod", "AdapterInstrumentor", "HookConfig", "quiet_call", "traced_call"]
+__all__ = ["AdaptedMethod", "AdapterInstrumentor", "quiet_call", "traced_call"]
 
 
 class AdaptedMethod(wrapt.FunctionWrapper):  # type: ignore[type-arg]
     """Marks a method an :class:`AdapterInstrumentor` patched."""
 
 
-@dataclass(frozen=True)
-class HookConfig:
-    """What every patched call of one library shares, bound once at ``instrument()``."""
-
-    adapter: ModelAdapter
-    telemetry: InferenceTelemetry
-    settings: Settings
-    model_name: str | None = None
-    model_version: str | None = None
-
-    def model_for(self, instance: Any) -> ModelContext:
-        """Model identity of a call: ``instrument()`` arguments > the request's
-        scope > ``OTEL_ML_MODEL_*`` settings > the adapter's default name."""
-        scope = current_request.get()
-        name = (
-            self.model_name
-            or (scope.model_name if scope else None)
-            or self.settings.model_name
-            or self.adapter.default_name(instance)
-        )
-        version = (
-            self.model_version
-            or (scope.model_version if scope else None)
-            or self.settings.model_version
-        )
-        return model_for(name, version, self.telemetry, self.settings)
-
-
 def traced_call(
-    config: HookConfig, operation: str, wrapped: Wrapped, instance: Any, args: Args, kw: Kwargs
+    adapter: ModelAdapter,
+    config: HookConfig,
+    operation: str,
+    wrapped: Wrapped,
+    instance: Any,
+    args: Args,
+    kw: Kwargs,
 ) -> Any:
     """Run one inference call as an invocation (the wrapt wrapper).
 
@@ -85,10 +58,10 @@ def traced_call(
     if instance is None or inside_inference() or not is_instrumentation_enabled():
         return wrapped(*args, **kw)
     try:
-        model = config.model_for(instance)
-        read = config.adapter.call_reader(operation, instance, None)
+        model = config.model_for(adapter.default_name(instance))
+        read = adapter.call_reader(operation, instance, None)
     except Exception as exc:
-        guard.report(f"{config.adapter.framework}.patch", exc, config.telemetry.internal_errors)
+        guard.report(f"{adapter.framework}.patch", exc, config.telemetry.internal_errors)
         return wrapped(*args, **kw)
     return invoke_read(model, operation, wrapped, read, *args, **kw)
 
@@ -96,12 +69,6 @@ def traced_call(
 def quiet_call(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
     """Run a training or evaluation method with the hooks quiet (the wrapt wrapper)."""
     return hooks_quiet(wrapped, args, kwargs)
-
-
-def optional_name(options: dict[str, Any], key: str) -> str | None:
-    """The ``instrument()`` keyword ``key`` as a checked name, or ``None``."""
-    value = options.get(key)
-    return None if value is None else check_name(key, value)
 
 
 class AdapterInstrumentor(PatchingInstrumentor):
@@ -122,15 +89,9 @@ class AdapterInstrumentor(PatchingInstrumentor):
 
     def _patch(self, settings: Settings, options: dict[str, Any]) -> list[Target]:
         owner = getattr(sys.modules[str(self.patch_on_import)], self.patched_class)
-        config = HookConfig(
-            self.adapter,
-            InferenceTelemetry.of(options.get("tracer_provider"), options.get("meter_provider")),
-            settings,
-            optional_name(options, "model_name"),
-            optional_name(options, "model_version"),
-        )
+        config = HookConfig.of(settings, options)
         replacements = [
-            _replacement(owner, name, functools.partial(traced_call, config, name))
+            _replacement(owner, name, functools.partial(traced_call, self.adapter, config, name))
             for name in self.adapter.methods
         ]
         replacements += [_replacement(owner, name, quiet_call) for name in self.quiet]

@@ -24,10 +24,9 @@ from __future__ import annotations
 from typing import Any
 
 from otel_ml._internal import guard
-from otel_ml._internal.arguments import check_name
 from otel_ml.config import Settings
 from otel_ml.inference.hooks import auto_hooks_installed
-from otel_ml.inference.instruments import InferenceTelemetry
+from otel_ml.instrumentation._models import HookConfig
 from otel_ml.instrumentation._patching import PatchingInstrumentor, Target
 from otel_ml.instrumentation.sklearn.discovery import subclasses_of, watch_new_subclasses
 from otel_ml.instrumentation.sklearn.package import _instruments
@@ -53,14 +52,7 @@ class SklearnInstrumentor(PatchingInstrumentor):
 
         from otel_ml.instrumentation.sklearn import patch
 
-        config = patch.PatchConfig(
-            telemetry=InferenceTelemetry.of(
-                options.get("tracer_provider"), options.get("meter_provider")
-            ),
-            settings=settings,
-            model_name=_optional_name(options, "model_name"),
-            model_version=_optional_name(options, "model_version"),
-        )
+        config = HookConfig.of(settings, options)
         patched = patch.patch_classes(subclasses_of(BaseEstimator), config)
 
         def on_new_class(cls: type) -> None:
@@ -79,7 +71,7 @@ class SklearnInstrumentor(PatchingInstrumentor):
         auto_hooks_installed(False, "sklearn")
 
 
-def _patch_catboost(config: Any) -> list[Target]:
+def _patch_catboost(config: HookConfig) -> list[Target]:
     """CatBoost's estimators follow the scikit-learn API without inheriting
     ``BaseEstimator``: patched when catboost is imported."""
     from catboost.core import CatBoost
@@ -87,8 +79,3 @@ def _patch_catboost(config: Any) -> list[Target]:
     from otel_ml.instrumentation.sklearn import patch
 
     return patch.patch_classes(subclasses_of(CatBoost), config)
-
-
-def _optional_name(kwargs: dict[str, Any], key: str) -> str | None:
-    value = kwargs.get(key)
-    return None if value is None else check_name(key, value)

@@ -4,57 +4,25 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import wrapt
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_ml._internal import guard
-from otel_ml._internal.ids import current_request
-from otel_ml.config import Settings
 from otel_ml.inference.call import invoke, summarizer_for
 from otel_ml.inference.hooks import hooks_quiet, inside_inference
-from otel_ml.inference.instruments import InferenceTelemetry
-from otel_ml.inference.model import ModelContext
+from otel_ml.instrumentation._models import HookConfig
 from otel_ml.instrumentation._patching import Args, Kwargs, Target, Wrapped, replace_all
 from otel_ml.instrumentation.sklearn.discovery import (
     TRAINING_METHODS,
     patch_targets,
     scorer_target,
 )
-from otel_ml.models.sinks import model_for
 
 
 class PatchedMethod(wrapt.FunctionWrapper):  # type: ignore[type-arg]
     """Marks a prediction method otel_ml patched, so it is never patched twice."""
-
-
-@dataclass(frozen=True)
-class PatchConfig:
-    """What every patched call shares, bound once at ``instrument()``."""
-
-    telemetry: InferenceTelemetry
-    settings: Settings
-    model_name: str | None = None
-    model_version: str | None = None
-
-    def model_for(self, estimator: Any) -> ModelContext:
-        """Model identity of a call: ``instrument()`` arguments > the request's
-        scope > ``OTEL_ML_MODEL_*`` settings > the estimator's class name."""
-        scope = current_request.get()
-        name = (
-            self.model_name
-            or (scope.model_name if scope else None)
-            or self.settings.model_name
-            or default_model_name(estimator)
-        )
-        version = (
-            self.model_version
-            or (scope.model_version if scope else None)
-            or self.settings.model_version
-        )
-        return model_for(name, version, self.telemetry, self.settings)
 
 
 def default_model_name(estimator: Any) -> str:
@@ -74,7 +42,7 @@ def _is_pipeline(estimator: Any) -> bool:
 
 
 def traced_call(
-    config: PatchConfig, operation: str, wrapped: Wrapped, instance: Any, args: Args, kw: Kwargs
+    config: HookConfig, operation: str, wrapped: Wrapped, instance: Any, args: Args, kw: Kwargs
 ) -> Any:
     """Run one prediction call as an inference invocation (the wrapt wrapper).
 
@@ -86,7 +54,7 @@ def traced_call(
     if instance is None or inside_inference() or not is_instrumentation_enabled():
         return wrapped(*args, **kw)
     try:
-        model = config.model_for(instance)
+        model = config.model_for(default_model_name(instance))
         summarize = summarizer_for(operation, instance)
     except Exception as exc:
         guard.report("sklearn.patch", exc, config.telemetry.internal_errors)
@@ -99,7 +67,7 @@ def quiet_call(wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> A
     return hooks_quiet(wrapped, args, kwargs)
 
 
-def patch_classes(classes: Iterable[type], config: PatchConfig) -> list[Target]:
+def patch_classes(classes: Iterable[type], config: HookConfig) -> list[Target]:
     """Patch the prediction, training and scoring methods of ``classes`` and
     their bases that are not patched yet; what to restore."""
     classes = list(classes)
@@ -111,7 +79,7 @@ def patch_classes(classes: Iterable[type], config: PatchConfig) -> list[Target]:
 
 
 def apply(
-    predictions: Iterable[Target], quiet: Iterable[Target], config: PatchConfig
+    predictions: Iterable[Target], quiet: Iterable[Target], config: HookConfig
 ) -> list[Target]:
     """Patch prediction methods with :func:`traced_call` and training and scoring
     methods with :func:`quiet_call`; return what to restore (all or nothing)."""
