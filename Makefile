@@ -44,8 +44,8 @@ test-lowest: $(BIN)/.installed  ## Run the unit tests with every runtime depende
 		> $(LOWEST)/floors.txt
 	VIRTUAL_ENV=$(LOWEST) $(BIN)/uv pip install --quiet --no-build \
 		--constraint $(LOWEST)/floors.txt -e '.[dev]'
-	OTEL_ML_LOWEST_LANE=1 $(LOWEST)/bin/pytest -q -p no:cacheprovider -W default --disable-warnings \
-		-m 'not newest' $(LOWEST_TESTS)
+	OTEL_ML_LOWEST_LANE=1 $(LOWEST)/bin/pytest -q -p no:cacheprovider \
+		-W default --disable-warnings -m 'not newest' $(LOWEST_TESTS)
 
 # The real pipeline on 127.0.0.1, no Docker: OpenTelemetry Collector (built with the
 # Collector Builder from stack/collector-builder.yaml), Jaeger v2 (built from its Go
