@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -89,6 +90,19 @@ def test_installed_versions_meet_the_floors_and_are_them_in_the_lowest_lane() ->
         assert installed == pins
     else:
         assert all(installed[name] >= pin for name, pin in pins.items()), installed
+
+
+def test_the_readme_states_the_declared_floors() -> None:
+    project = load_project()
+    gpu = map(Requirement, project["optional-dependencies"]["gpu"])
+    declared = {
+        canonicalize_name(r.name): r.specifier for r in [*runtime_requirements(project), *gpu]
+    }
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    stated = [Requirement(text) for text in re.findall(r"`([\w.-]+>=[^`]+)`", readme)]
+    assert len(stated) >= 10
+    for requirement in stated:
+        assert requirement.specifier == declared[canonicalize_name(requirement.name)], requirement
 
 
 @pytest.mark.parametrize("requirement", ["numpy", "numpy>=1,>=2", "numpy==1.26", "numpy>1.26"])
