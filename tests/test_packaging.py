@@ -46,7 +46,7 @@ def test_the_sdist_carries_the_license_and_a_test_suite_that_can_run(tmp_path: P
     assert {"LICENSE", "CHANGELOG.md", "pyproject.toml", "README.md"} <= names
     # What test_sdk.py and conftest.py import sits beside them.
     assert {"tests/conftest.py", "tests/support.py", "tests/otlp_receiver.py",
-            "tests/test_sdk.py", "tests/launcher.py"} <= names  # fmt: skip
+            "tests/test_sdk.py", "tests/launcher.py", "tests/floors.py"} <= names  # fmt: skip
     assert {"stack/collector-builder.yaml", "prometheus/alerts.yml"} <= names
     assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
 
