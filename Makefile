@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit check-install bench bench-quick clean stack stack-down stack-build
+.PHONY: demo test test-lowest lint typecheck unit check-install bench bench-quick clean stack stack-down stack-build
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,27 @@ unit: $(BIN)/.installed
 # pip install '.[all]' then `otel-ml demo` exits 0; the base install names the extra.
 check-install:
 	PYTHON=$(PYTHON) bash .ci/check-install
+
+# The declared floors, tested: a fresh $(LOWEST) where every runtime requirement
+# of pyproject.toml (base and the extras in `all`) is pinned to its floor, the dev
+# tools at their newest, and the unit tests run there. Wheels only (--no-build): a
+# floor must install without a compiler. Warnings are not errors here: old
+# libraries and today's versions of their dependencies warn about each other; the
+# main run keeps them errors. uv's cache (~/.cache/uv) makes a warm run quick.
+LOWEST ?= .venv-lowest
+LOWEST_PYTHON ?= $(PYTHON)
+LOWEST_TESTS := --ignore=tests/e2e --ignore=tests/reliability_stack --ignore=tests/browser
+
+test-lowest: $(BIN)/.installed  ## Run the unit tests with every runtime dependency at its declared floor.
+	rm -rf $(LOWEST)
+	UV_PYTHON_DOWNLOADS=never $(BIN)/uv venv --quiet --python $(LOWEST_PYTHON) $(LOWEST)
+	$(BIN)/python tests/floors.py --python-version \
+		"$$($(LOWEST)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
+		> $(LOWEST)/floors.txt
+	VIRTUAL_ENV=$(LOWEST) $(BIN)/uv pip install --quiet --no-build \
+		--constraint $(LOWEST)/floors.txt -e '.[dev]'
+	OTEL_ML_LOWEST_LANE=1 $(LOWEST)/bin/pytest -q -p no:cacheprovider \
+		-W default --disable-warnings -m 'not newest' $(LOWEST_TESTS)
 
 # The real pipeline on 127.0.0.1, no Docker: OpenTelemetry Collector (built with the
 # Collector Builder from stack/collector-builder.yaml), Jaeger v2, Prometheus and
@@ -67,4 +88,4 @@ bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/startup.py --quick
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) .pytest_cache .mypy_cache .ruff_cache

@@ -38,7 +38,7 @@ def _method(name: str) -> property:
     return property(get, doc=f"The model's ``{name}``, instrumented.")
 
 
-class InstrumentedModel(wrapt.ObjectProxy[Any]):
+class InstrumentedModel(wrapt.ObjectProxy):  # type: ignore[type-arg]
     """Behaves like the wrapped model; its inference methods emit telemetry.
 
     ``isinstance`` checks see the model's class, attribute access and

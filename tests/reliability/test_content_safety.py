@@ -93,6 +93,10 @@ class _Collect(logging.Handler):
         self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
+        # openai before 3.x logs each request's options, body included, at DEBUG:
+        # the client's own logging, there with or without otel_ml.
+        if record.name.startswith("openai.") and record.levelno == logging.DEBUG:
+            return
         self.sink.append(self.format(record))  # the traceback too, when there is one
 
 

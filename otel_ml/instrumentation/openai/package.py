@@ -1,3 +1,3 @@
 """The library this instrumentation patches (read by the dependency check)."""
 
-_instruments = ("openai >= 1.0",)
+_instruments = ("openai >= 1.40",)

@@ -1,3 +1,3 @@
 """The library this instrumentation patches (read by the dependency check)."""
 
-_instruments = ("scikit-learn >= 1.2",)
+_instruments = ("scikit-learn >= 1.3.1",)
