@@ -24,7 +24,9 @@ def _classifiers() -> dict[str, Any]:
     return {
         "XGBClassifier": xgboost.XGBClassifier(n_estimators=4, max_depth=2),
         "LGBMClassifier": lightgbm.LGBMClassifier(n_estimators=4, verbose=-1),
-        "CatBoostClassifier": catboost.CatBoostClassifier(iterations=4, verbose=False),
+        "CatBoostClassifier": catboost.CatBoostClassifier(
+            iterations=4, verbose=False, allow_writing_files=False
+        ),
     }
 
 
