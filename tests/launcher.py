@@ -66,3 +66,10 @@ def console_metrics(stdout: str) -> dict[str, list[dict[str, Any]]]:
                 for metric in scope["metrics"]:
                     points.setdefault(metric["name"], []).extend(metric["data"]["data_points"])
     return points
+
+
+def printed(stdout: str, tag: str) -> list[Any]:
+    """The JSON list a launched script printed after ``tag`` (``print(tag, json.dumps(...))``)."""
+    line = next(line for line in stdout.splitlines() if line.startswith(tag + " "))
+    values: list[Any] = json.loads(line[len(tag) + 1 :])
+    return values

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from launcher import console_spans, run_launched
+from launcher import console_spans, printed, run_launched
 
 SCRIPT = """\
 import json
@@ -30,12 +28,6 @@ print("R", json.dumps(booster.predict(rows[:3], raw_score=True).tolist()))
 print("L", json.dumps(pipeline.predict_proba(rows[:1]).tolist()))
 print("PATCHED", type(vars(lgb.Booster)["predict"]).__name__)
 """
-
-
-def printed(stdout: str, tag: str) -> list[float]:
-    line = next(line for line in stdout.splitlines() if line.startswith(tag + " "))
-    values: list[float] = json.loads(line[len(tag) + 1 :])
-    return values
 
 
 @pytest.mark.subprocess

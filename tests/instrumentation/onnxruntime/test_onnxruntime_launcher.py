@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from launcher import console_spans, run_launched
+from launcher import console_spans, printed, run_launched
 
 SCRIPT = """\
 import json
@@ -28,12 +26,6 @@ print("C", json.dumps([classes[0], max(probabilities[0].values())]))
 print("V", json.dumps(values[:, 0].tolist()))
 print("PATCHED", type(vars(ort.InferenceSession).get("run")).__name__)
 """
-
-
-def printed(stdout: str, tag: str) -> list[object]:
-    line = next(line for line in stdout.splitlines() if line.startswith(tag + " "))
-    values: list[object] = json.loads(line[len(tag) + 1 :])
-    return values
 
 
 @pytest.mark.subprocess

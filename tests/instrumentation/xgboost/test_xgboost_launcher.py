@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
-from launcher import console_spans, run_launched
+from launcher import console_spans, printed, run_launched
 
 SCRIPT = """\
 import sys
@@ -40,13 +37,6 @@ pipeline = make_pipeline(StandardScaler(), XGBClassifier(n_estimators=3)).fit(ro
 print("P", classifier.predict_proba(rows[:1]).tolist())
 print("L", pipeline.predict(rows[:2]).tolist())
 """
-
-
-def printed(stdout: str, tag: str) -> list[Any]:
-    """The list the script printed after ``tag``."""
-    line = next(line for line in stdout.splitlines() if line.startswith(tag + " "))
-    values: list[Any] = json.loads(line[len(tag) + 1 :])
-    return values
 
 
 @pytest.mark.subprocess
