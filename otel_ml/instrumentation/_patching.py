@@ -118,6 +118,7 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         with self._lock:
             self._generation += 1
             generation = self._generation
+        self._watch_other_imports(settings, kwargs)
         if self.patch_on_import is None:
             self._apply(generation, settings, kwargs)
             return
@@ -126,6 +127,10 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             self._apply(generation, settings, kwargs)
 
         wrapt.register_post_import_hook(on_import, self.patch_on_import)
+
+    def _watch_other_imports(self, settings: Settings, options: dict[str, Any]) -> None:
+        """Register patches of other modules with :meth:`when_imported`, whether or
+        not :attr:`patch_on_import` is ever imported (default: none)."""
 
     def _apply(self, generation: int, settings: Settings, options: dict[str, Any]) -> None:
         with self._lock:
@@ -137,8 +142,8 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 guard.report(f"{self.library}.instrument", exc)
 
     def when_imported(self, module: str, patch: Callable[[], list[Target]]) -> None:
-        """From :meth:`_patch`: run ``patch`` when ``module`` is imported (at once if
-        it is), unless this instrumentation has been undone by then."""
+        """Run ``patch`` when ``module`` is imported (at once if it is), unless this
+        instrumentation has been undone by then."""
         generation = self._generation
 
         def on_import(_: ModuleType) -> None:

@@ -62,9 +62,21 @@ class SklearnInstrumentor(PatchingInstrumentor):
                 guard.report("sklearn.instrument", exc, config.telemetry.internal_errors)
 
         patched += watch_new_subclasses(BaseEstimator, on_new_class)
-        self.when_imported("catboost.core", lambda: _patch_catboost(config))
         auto_hooks_installed(True, "sklearn")
         return patched
+
+    def _watch_other_imports(self, settings: Settings, options: dict[str, Any]) -> None:
+        # CatBoost does not import scikit-learn: its patch cannot wait for sklearn.base.
+        try:
+            config = HookConfig.of(settings, options)
+        except Exception:
+            return  # a bad option: _patch reports it once, building the same config
+
+        def patch_catboost() -> list[Target]:
+            auto_hooks_installed(True, "sklearn")
+            return _patch_catboost(config)
+
+        self.when_imported("catboost.core", patch_catboost)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         super()._uninstrument(**kwargs)

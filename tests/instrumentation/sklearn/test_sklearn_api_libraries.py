@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from launcher import console_spans, printed, run_launched
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from support import Telemetry
@@ -62,3 +63,35 @@ def test_uninstrument_unpatches_catboost(instrument: Any) -> None:
     assert hasattr(vars(catboost.CatBoostClassifier)["predict_proba"], "__wrapped__")
     instrumentor.uninstrument()
     assert not hasattr(vars(catboost.CatBoostClassifier)["predict_proba"], "__wrapped__")
+
+
+LAUNCHED = """\
+import json
+import sys
+
+import numpy as np
+
+assert "catboost" not in sys.modules and "sklearn" not in sys.modules
+import catboost
+
+rows = np.random.default_rng(0).normal(size=(60, 3))
+labels = (rows[:, 0] > 0).astype(int)
+model = catboost.CatBoostClassifier(iterations=3, verbose=False, allow_writing_files=False)
+model.fit(rows, labels)
+print("P", json.dumps(model.predict_proba(rows[:1]).tolist()))
+"""
+
+
+@pytest.mark.subprocess
+def test_catboost_under_the_launcher_is_one_span_per_call(tmp_path: Any) -> None:
+    """Zero-code: the scikit-learn hook patches CatBoost when the script imports
+    it (after start-up), fit makes no span and predict_proba one."""
+    result = run_launched(tmp_path, LAUNCHED)
+
+    assert result.returncode == 0, result.stderr
+    spans = console_spans(result.stdout)
+    assert [span["name"] for span in spans] == ["predict_proba CatBoostClassifier"]
+    (probabilities,) = printed(result.stdout, "P")
+    attributes = spans[0]["attributes"]
+    assert attributes["ml.prediction.class"] == str(int(np.argmax(probabilities)))
+    assert attributes["ml.prediction.confidence"] == pytest.approx(max(probabilities))
