@@ -82,10 +82,11 @@ class ModelAdapter:
     """The library, as ``ml.model.framework`` says it."""
     methods: tuple[str, ...]
     """Inference methods to instrument when the model has them."""
-    summarizer: SummarizerFactory
     matches: Callable[[Any], bool]
     call_operation: str = "predict"
     """The operation a call of the model itself (``model(x)``) is recorded as."""
+    summarizer: SummarizerFactory | None = None
+    """For kinds whose output alone says how it reads (see ``call.summarizer_for``)."""
     reader: ReaderFactory | None = None
     """For kinds whose calls read differently by their arguments: replaces
     ``summarizer`` (see :mod:`otel_ml.inference.readers`)."""
@@ -101,15 +102,19 @@ class ModelAdapter:
         if self.reader is not None:
             read = self.reader(operation, model, task)
             return functools.partial(invoke_read, context, operation, method, read)
-        summarize = self.summarizer(operation, model, task)
+        summarize = self.summarize(operation, model, task)
         return functools.partial(invoke, context, operation, method, summarize)
+
+    def summarize(self, operation: str, model: Any, task: Task | None) -> Summarizer | None:
+        """The fixed reader of ``operation``'s output, or ``None`` (a kind read per call)."""
+        return None if self.summarizer is None else self.summarizer(operation, model, task)
 
     def call_reader(self, operation: str, model: Any, task: Task | None) -> CallReader:
         """The reader of ``operation``'s calls; for a kind without one, the rows
         of the first argument and the fixed reader of the output."""
         if self.reader is not None:
             return self.reader(operation, model, task)
-        summarize = self.summarizer(operation, model, task)
+        summarize = self.summarize(operation, model, task)
 
         def read(args: tuple[Any, ...], kwargs: dict[str, Any]) -> CallReading:
             return (args[0] if args else None), rows_of(args), summarize
@@ -136,19 +141,14 @@ def defined_in(module: str, *names: str) -> Callable[[Any], bool]:
 
 
 SKLEARN_API = ModelAdapter(
-    "sklearn", INSTRUMENTED_METHODS, summarizer_for, matches=lambda model: True
+    "sklearn", INSTRUMENTED_METHODS, matches=lambda model: True, summarizer=summarizer_for
 )
 """Anything with ``predict``/``predict_proba``/... or a plain callable: the default."""
-
-
-def _no_summarizer(operation: str, model: Any, task: Task | None) -> Summarizer | None:
-    return None  # the adapter's reader reads each call
 
 
 XGBOOST = ModelAdapter(
     "xgboost",
     ("predict", "inplace_predict"),
-    _no_summarizer,
     matches=defined_in("xgboost.core", "Booster"),
     reader=xgboost_reader,
     name=named("xgboost.Booster"),
@@ -157,7 +157,6 @@ XGBOOST = ModelAdapter(
 LIGHTGBM = ModelAdapter(
     "lightgbm",
     ("predict",),
-    _no_summarizer,
     matches=defined_in("lightgbm.basic", "Booster"),
     reader=lightgbm_reader,
     name=named("lightgbm.Booster"),
@@ -167,7 +166,6 @@ _ONNX_SESSION = defined_in("onnxruntime", "InferenceSession")
 ONNXRUNTIME = ModelAdapter(
     "onnxruntime",
     ("run",),
-    _no_summarizer,
     matches=_ONNX_SESSION,
     reader=onnx_reader,
     name=named("onnxruntime.InferenceSession"),
@@ -182,7 +180,6 @@ def _is_session_run(model: Any) -> bool:
 ONNX_RUN = ModelAdapter(
     "onnxruntime",
     (),
-    _no_summarizer,
     matches=_is_session_run,
     call_operation="run",
     reader=onnx_method_reader,
@@ -193,7 +190,6 @@ ONNX_RUN = ModelAdapter(
 TRANSFORMERS_PIPELINE = ModelAdapter(
     "transformers",
     (),
-    _no_summarizer,
     matches=defined_in("transformers", "Pipeline"),
     reader=pipeline_reader,
     name=pipeline_name,
@@ -202,7 +198,6 @@ TRANSFORMERS_PIPELINE = ModelAdapter(
 TRANSFORMERS_MODEL = ModelAdapter(
     "transformers",
     (),
-    _no_summarizer,
     matches=defined_in("transformers", "PreTrainedModel"),
     reader=module_reader,
     name=pretrained_name,
@@ -212,7 +207,6 @@ logits named by ``config.id2label``."""
 TORCH_MODULE = ModelAdapter(
     "torch",
     (),
-    _no_summarizer,
     matches=defined_in("torch.nn", "Module"),
     reader=module_reader,
     name=module_name,

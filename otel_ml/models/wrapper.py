@@ -173,7 +173,7 @@ def _instrument(
     task: Task | None,
 ) -> Callable[..., Any]:
     if inspect.iscoroutinefunction(method):
-        summarize = adapter.summarizer(operation, model, task)
+        summarize = adapter.summarize(operation, model, task)
 
         @functools.wraps(method)
         async def instrumented_async(*args: Any, **kwargs: Any) -> Any:
