@@ -5,10 +5,13 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test test-lowest lint typecheck unit check-install bench bench-quick clean stack stack-down stack-build
 
+# uv installs from its cache (~/.cache/uv) by hard links: the model libraries
+# (torch and its CUDA wheels are about 6 GB) are downloaded once per machine and
+# stored once on disk, however many virtualenvs (.venv, $(LOWEST)) use them.
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --upgrade pip 'uv>=0.5'
+	VIRTUAL_ENV=$(VENV) $(BIN)/uv pip install --quiet -e '.[dev]'
 	touch $@
 
 demo: $(BIN)/.installed  ## Run the embedded demo (about a minute): instrumented classifier + RAG app, drift, live view; no collector needed.
