@@ -36,6 +36,7 @@ from otel_ml.instrumentation.fastapi.contrib import (
 )
 from otel_ml.instrumentation.fastapi.drift_route import DriftPage
 from otel_ml.instrumentation.fastapi.http_server import HttpServerMiddleware
+from otel_ml.instrumentation.fastapi.isolation import ContextIsolation
 from otel_ml.instrumentation.fastapi.middleware import (
     INSTRUMENTED_ATTRIBUTE,
     ModelRequestMiddleware,
@@ -253,6 +254,7 @@ def _parts(
 ) -> list[Part]:
     """What this call applies, in order; building them checks the route paths."""
     parts: list[Part] = [ModelSetup(model, reference), *_layers(settings, model, layer)]
+    parts.append(ContextIsolation())  # after the HTTP layer: outermost of the stack
     if settings.instrument_sklearn:
         parts.append(SklearnHook(model))
     parts += [ResourceMetrics(model, settings), ShutdownFlush(model)]
