@@ -1,0 +1,70 @@
+"""What an unpredictable prediction id costs, beside the former Mersenne Twister id.
+
+Times, in interleaved rounds in one process: the former id
+(``random.getrandbits(128)``, predictable from 156 ids seen), one
+``os.urandom(16)`` read per id, ``secrets.token_hex(16)``, and otel_ml's
+``new_prediction_id`` (the OS CSPRNG read 256 ids at a time)::
+
+    python benchmarks/ids.py [--quick] [--rounds R] [--write-readme]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import secrets
+from pathlib import Path
+
+from _common import Stats, interleave, markdown_table, provenance, ratio_of_medians, replace_section
+
+from otel_ml._internal.ids import new_prediction_id
+
+README = Path(__file__).with_name("README.md")
+_bits = random.getrandbits
+
+
+def former() -> str:
+    return _bits(128).to_bytes(16, "big").hex()
+
+
+def one_read() -> str:
+    return os.urandom(16).hex()
+
+
+def token() -> str:
+    return secrets.token_hex(16)
+
+
+VARIANTS = {
+    "former: random.getrandbits (Mersenne Twister)": former,
+    "os.urandom(16) per id": one_read,
+    "secrets.token_hex(16)": token,
+    "otel_ml: os.urandom, 256 ids per read": new_prediction_id,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=31)
+    parser.add_argument("--calls", type=int, default=50_000)
+    parser.add_argument("--quick", action="store_true", help="3 rounds of 5,000 calls")
+    parser.add_argument("--write-readme", action="store_true")
+    args = parser.parse_args()
+    rounds, calls = (3, 5_000) if args.quick else (args.rounds, args.calls)
+    samples = interleave(VARIANTS, rounds, calls)
+    baseline = samples[next(iter(VARIANTS))]
+    rows = [
+        [name, Stats.of(found).format(0, " ns"), ratio_of_medians(found, baseline).format(2, "x")]
+        for name, found in samples.items()
+    ]
+    table = markdown_table(["id", "per id", "vs former"], rows)
+    command = "python benchmarks/ids.py" + (" --quick" if args.quick else "")
+    body = f"{table}\n\n{provenance(command, ('opentelemetry-sdk',))}"
+    print(body)
+    if args.write_readme:
+        replace_section(README, "ids", body)
+
+
+if __name__ == "__main__":
+    main()
