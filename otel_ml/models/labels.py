@@ -10,6 +10,7 @@ from otel_ml.config import Settings, get_settings
 from otel_ml.feedback.recorder import count_unmatched, join_label, prediction_store
 from otel_ml.feedback.store import Outcome
 from otel_ml.inference.instruments import InferenceTelemetry
+from otel_ml.outputs.extract import encodable
 
 
 def record_feedback(
@@ -33,6 +34,7 @@ def record_feedback(
     """
     if not isinstance(prediction_id, str):
         raise TypeError(f"prediction_id must be a string, got {type(prediction_id).__name__}")
+    prediction_id = encodable(prediction_id)  # a lone surrogate: no exporter encodes it
     settings = settings or get_settings()
     if model_name:
         model_version = model_version or settings.model_version

@@ -265,7 +265,10 @@ def _parts(
             raise ValueError(f"drift_page={page_path!r}: feedback_route has that path already")
         # The page looks the model's monitor up per request, so a monitor added
         # later (`wrap_model(..., reference=...)`) shows up too.
-        page = DriftPage.check(app, page_path, model.name, model.monitor, model.internal_errors)
+        token = settings.drift_page_token or settings.feedback_token
+        page = DriftPage.check(
+            app, page_path, model.name, model.monitor, model.internal_errors, token
+        )
         parts.append(page)
     return parts
 
