@@ -17,6 +17,7 @@ from opentelemetry.metrics._internal import _ProxyMeterProvider
 from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 
+from otel_ml.config import get_settings
 from otel_ml.resources import enable_resource_metrics
 from otel_ml.sdk._build import build_providers
 from otel_ml.sdk._handle import TelemetryHandle
@@ -119,7 +120,11 @@ def _install(settings: SdkSettings) -> TelemetryHandle:
         else:  # another thread installed one between the check and the set
             provider.shutdown()
     handle = TelemetryHandle(
-        trace.get_tracer_provider(), metrics.get_meter_provider(), created, built.watched
+        trace.get_tracer_provider(),
+        metrics.get_meter_provider(),
+        created,
+        built.watched,
+        get_settings().shutdown_timeout,
     )
     # Runs before the SDK's own exit handlers (registered earlier, run later),
     # whose provider shutdown it takes over: unreachable endpoints are closed first.

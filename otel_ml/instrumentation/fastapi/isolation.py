@@ -82,17 +82,19 @@ def _in_context(
 class IsolateRequestContext:
     """ASGI middleware: the server's ``receive``/``send`` run in the arrival context."""
 
-    __slots__ = ("_app",)
+    __slots__ = ("app",)
 
     def __init__(self, app: ASGIApp) -> None:
-        self._app = app
+        self.app = app
+        """The wrapped stack, named like Starlette's middleware: FastAPI walks ``.app``
+        to find the contrib middleware (then it opens no server span of its own)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self._app(scope, receive, send)
+            await self.app(scope, receive, send)
             return
         arrival = contextvars.copy_context()
-        await self._app(
+        await self.app(
             scope,
             functools.partial(_receive, arrival, receive),
             functools.partial(_send, arrival, send),

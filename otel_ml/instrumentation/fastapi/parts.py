@@ -162,7 +162,10 @@ class ShutdownFlush:
 
     def apply(self, app: Starlette) -> None:
         model = self._model
-        flush_at_shutdown(app, model.tracer_provider, model.meter_provider, model.internal_errors)
+        timeout = model.settings.shutdown_timeout
+        flush_at_shutdown(
+            app, model.tracer_provider, model.meter_provider, model.internal_errors, timeout
+        )
 
     def undo(self, app: Starlette) -> None:
         restore_lifespan(app)
