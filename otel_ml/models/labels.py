@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from opentelemetry import trace
 
 from otel_ml.config import Settings, get_settings
@@ -30,11 +31,14 @@ def record_feedback(
     ``model_name``/``model_version`` name the model unmatched labels are counted
     for (the feedback route passes its app's model; the version defaults to the
     ``settings``' model version). Never raises for a label it cannot use;
-    raises ``TypeError`` for a prediction id that is not a string.
+    raises ``TypeError`` for a prediction id that is not a string and for an
+    ``actual`` that is no data (a generator, an iterator, a dict or a set, whose
+    repr would become a class); a numpy array is a batch label, one per row.
     """
     if not isinstance(prediction_id, str):
         raise TypeError(f"prediction_id must be a string, got {type(prediction_id).__name__}")
     prediction_id = encodable(prediction_id)  # a lone surrogate: no exporter encodes it
+    actual = _checked_actual(actual)
     settings = settings or get_settings()
     if model_name:
         model_version = model_version or settings.model_version
@@ -44,3 +48,14 @@ def record_feedback(
         count_unmatched(telemetry, outcome, prediction_id, model_name, model_version)
 
     return join_label(prediction_id, actual, prediction_store(settings), unmatched)
+
+
+def _checked_actual(actual: Any) -> Any:
+    if isinstance(actual, np.ndarray):
+        return actual.tolist() if actual.ndim else actual.item()
+    if isinstance(actual, dict | set | frozenset) or hasattr(actual, "__next__"):
+        raise TypeError(
+            "actual must be a class, a number or a list of them (one per row of a batch "
+            f"prediction), got {type(actual).__name__}"
+        )
+    return actual

@@ -1,5 +1,6 @@
-"""The one-liner's own routes against hostile clients: tokens, start-up warnings and
-strings no exporter can encode (lone surrogates), through a real OTLP/HTTP exporter."""
+"""The one-liner against hostile clients: tokens and start-up warnings of its own routes,
+strings no exporter can encode (lone surrogates, through a real OTLP/HTTP exporter),
+request strings too long for a span."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import otel_ml
 from otel_ml import Settings, semconv
 from otel_ml.feedback.recorder import use_prediction_store
 from otel_ml.instrumentation.fastapi import Instrumentation
+from otel_ml.instrumentation.fastapi.http_server import MAX_VALUE_CHARS
 
 OPEN = "accepts requests from anyone"
 
@@ -160,3 +162,25 @@ def test_record_feedback_cleans_an_id_no_exporter_could_encode(
     assert len(ids) == 1000
     assert ids[:2] == ["?0", "?1"]  # outputs.extract.encodable, as for class labels
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_long_request_strings_are_capped_on_the_server_span(
+    telemetry: Telemetry, handles: list[Instrumentation]
+) -> None:
+    app = FastAPI()
+
+    @app.get("/{path:path}")
+    def anything(path: str) -> dict[str, int]:
+        return {"length": len(path)}
+
+    handles.append(
+        otel_ml.instrument(app, "capped", instrument_sklearn=False, **telemetry.providers)
+    )
+    with TestClient(app) as client:
+        long = "a" * 10_000
+        answer = client.get(f"/{long}?q={long}", headers={"user-agent": "u" * 10_240})
+    assert answer.json() == {"length": 10_000}
+    attributes = telemetry.span("GET /{path}").attributes or {}
+    for key in ("user_agent.original", "url.path", "url.query"):
+        assert len(attributes[key]) == MAX_VALUE_CHARS, key
+    assert attributes["user_agent.original"] == "u" * MAX_VALUE_CHARS
