@@ -27,6 +27,7 @@ from opentelemetry.util.http import parse_excluded_urls
 from starlette.middleware import Middleware
 
 from otel_ml._internal.arguments import check_name
+from otel_ml._internal.log_once import limit_repeated_logs
 from otel_ml.config import Settings, get_settings
 from otel_ml.instrumentation.fastapi.app_model import AppModel
 from otel_ml.instrumentation.fastapi.contrib import (
@@ -183,6 +184,7 @@ def instrument(
     if isinstance(existing, Instrumentation) and existing.active:
         return existing
     _check_can_instrument(app, settings, reference, feedback_route)
+    limit_repeated_logs()  # process-wide, like the resource metrics: nothing to undo
     layer = _layer_to_apply(app, settings)
     model = AppModel(
         settings.model_name, settings.model_version, tracer_provider, meter_provider, settings
