@@ -7,9 +7,9 @@ stop waited 13 to 24 s. Here the flush runs in a daemon thread the caller waits
 on until the deadline (``OTEL_ML_SHUTDOWN_TIMEOUT``), then leaves; what was
 still being exported is counted and logged once.
 
-One clock per process: the app's lifespan flush starts it, ``configure()``'s
-exit handler uses what is left of it, so a server that does both (gunicorn's
-workers) still exits within one deadline.
+An exporter given up at the deadline is closed (later exports fail at once),
+so a server whose lifespan flush gave up (gunicorn's workers then also run
+``configure()``'s exit handler) does not wait a second time.
 """
 
 from __future__ import annotations
@@ -17,36 +17,33 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Sequence
 
 from otel_ml.sdk._export_watch import WatchedExporter
 
-__all__ = ["remaining_at_shutdown", "run_by_deadline"]
+__all__ = ["finish_within", "run_by_deadline"]
 
 _logger = logging.getLogger("otel_ml")
 _lock = threading.Lock()
-_deadline: float | None = None
 _reported = False
-
-
-def remaining_at_shutdown(timeout_s: float) -> float:
-    """Seconds left of the process's shutdown deadline, started now if it is not yet."""
-    global _deadline
-    with _lock:
-        if _deadline is None:
-            _deadline = time.monotonic() + timeout_s
-        return max(0.0, _deadline - time.monotonic())
 
 
 def run_by_deadline(
     work: Callable[[], object], timeout_s: float, watched: Sequence[WatchedExporter] = ()
 ) -> bool:
-    """Run ``work`` (a flush or shutdown) for at most what is left of the deadline
-    started with ``timeout_s``; ``True`` when it finished. If it did not, what
-    ``watched`` exporters were still sending is counted and logged (once per process)
-    and ``work`` is left to its daemon thread. ``work``'s own exception is re-raised."""
-    budget = remaining_at_shutdown(timeout_s)
+    """Run ``work`` (a flush or shutdown) for at most ``timeout_s``; ``True`` when it
+    finished. If it did not, what ``watched`` exporters were still sending is counted
+    and logged (once per process), those exporters are closed and ``work`` is left to
+    its daemon thread. ``work``'s own exception is re-raised."""
+    finished = finish_within(work, timeout_s)
+    if not finished:
+        _report_unsent(timeout_s, watched)
+    return finished
+
+
+def finish_within(work: Callable[[], object], seconds: float) -> bool:
+    """Run ``work`` in a daemon thread and wait at most ``seconds`` for it: ``True``
+    when it finished (its exception re-raised here), ``False`` when it still runs."""
     failure: list[BaseException] = []
 
     def run() -> None:
@@ -55,11 +52,10 @@ def run_by_deadline(
         except BaseException as exc:  # handed to the caller's thread
             failure.append(exc)
 
-    thread = threading.Thread(target=run, name="otel-ml-shutdown-flush", daemon=True)
+    thread = threading.Thread(target=run, name="otel-ml-flush", daemon=True)
     thread.start()
-    thread.join(budget)
+    thread.join(seconds)
     if thread.is_alive():
-        _report_unsent(timeout_s, watched)
         return False
     if failure:
         raise failure[0]
@@ -83,9 +79,9 @@ def _report_unsent(timeout_s: float, watched: Sequence[WatchedExporter]) -> None
 
 
 def _reset_after_fork() -> None:
-    global _lock, _deadline, _reported
+    global _lock, _reported
     _lock = threading.Lock()
-    _deadline, _reported = None, False
+    _reported = False
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)

@@ -11,7 +11,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 
-from otel_ml.sdk._deadline import run_by_deadline
+from otel_ml.sdk._deadline import finish_within, run_by_deadline
 from otel_ml.sdk._export_watch import WatchedExporter
 
 __all__ = ["TelemetryHandle"]
@@ -72,22 +72,16 @@ class TelemetryHandle:
         is bound for an endpoint that accepts no connection is dropped and
         counted at once instead of retried.
         """
-        done = threading.Event()
+        flushed: list[bool] = []
 
         def flush() -> None:
             deadline = time.monotonic() + timeout_ms / 1000
-            ok = True
             with self.skipping_unreachable():
                 for provider in self._created:
                     remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
-                    ok = provider.force_flush(remaining_ms) and ok
-            if ok:
-                done.set()
+                    flushed.append(provider.force_flush(remaining_ms))
 
-        worker = threading.Thread(target=flush, name="otel-ml-flush", daemon=True)
-        worker.start()
-        worker.join(timeout_ms / 1000)
-        return done.is_set()
+        return finish_within(flush, timeout_ms / 1000) and all(flushed)
 
     @contextmanager
     def skipping_unreachable(self) -> Iterator[None]:
@@ -104,9 +98,9 @@ class TelemetryHandle:
         A shut-down provider stays installed globally (OpenTelemetry does not
         allow replacing it) and drops what is recorded afterwards, so call this
         at process exit; :func:`~otel_ml.configure` registers it with ``atexit``.
-        It ends within ``OTEL_ML_SHUTDOWN_TIMEOUT`` (counted from the app's own
-        shutdown flush, if one ran) whatever the collector does; an exporter
-        whose endpoint accepts no connection is closed first, without waiting.
+        It ends within ``OTEL_ML_SHUTDOWN_TIMEOUT`` whatever the collector does
+        (what is left is counted and logged once); an exporter whose endpoint
+        accepts no connection is closed first, without waiting.
         """
         with self._lock:
             if self._shut_down:

@@ -24,17 +24,13 @@ from pathlib import Path
 import httpx
 import pytest
 from otlp_receiver import HttpReceiver
+from raw_server import RawResponse, RawServer
+from served_process import free_port, served
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 DEADLINE_S = 2.0
 pytestmark = pytest.mark.subprocess
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _argv(server: str, port: int) -> list[str]:
@@ -74,29 +70,10 @@ def _environment(endpoint: str, **extra: str) -> dict[str, str]:
 def _served(
     server: str, environ: dict[str, str], log: Path
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """The server, once ``/healthz`` answers; its process group is killed on exit."""
-    port = _free_port()
-    with log.open("w") as out:
-        process = subprocess.Popen(_argv(server, port), env=environ, cwd=HERE,
-                                   stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not start (exit {process.poll()}):\n{log.read_text()}")
-            time.sleep(0.2)
-        yield process, url
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+    """The server and its URL, once ``/healthz`` answers; its process group is killed on exit."""
+    port = free_port()
+    with served(_argv(server, port), environ, port, log, cwd=HERE, timeout_s=60) as process:
+        yield process, f"http://127.0.0.1:{port}"
 
 
 def _stop(process: subprocess.Popen[bytes]) -> float:
@@ -111,7 +88,7 @@ def _stop(process: subprocess.Popen[bytes]) -> float:
 def _collector(kind: str) -> Iterator[str]:
     """An OTLP endpoint that fails in the way ``kind`` says."""
     if kind == "nothing listening":
-        yield f"http://127.0.0.1:{_free_port()}"
+        yield f"http://127.0.0.1:{free_port()}"
         return
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -120,35 +97,10 @@ def _collector(kind: str) -> Iterator[str]:
             yield f"http://127.0.0.1:{sock.getsockname()[1]}"
             return
         sock.close()
-        with _answering_503() as url:
-            yield url
-
-
-@contextmanager
-def _answering_503() -> Iterator[str]:
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    class Unavailable(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            self.send_response(503)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+        unavailable = RawServer()
+        unavailable.response = RawResponse(b"", status=503)
+        with unavailable.running() as url:
+            yield url.removesuffix("/v1")
 
 
 @pytest.mark.parametrize("kind", ["blackholed", "answering 503", "nothing listening"])
