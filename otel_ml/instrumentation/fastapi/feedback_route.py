@@ -74,13 +74,13 @@ class FeedbackEndpoint:
 
     def __init__(self, config: FeedbackConfig) -> None:
         self._config = config
-        self.token = BearerToken(config.token, "otel-ml feedback")
+        self._token = BearerToken(config.token, "otel-ml feedback")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers", ()))
-        if not self.token.allows(headers):
+        if not self._token.allows(headers):
             detail = {"detail": "missing or wrong bearer token"}
-            await _respond(send, 401, detail, [self.token.challenge])
+            await _respond(send, 401, detail, [self._token.challenge])
             return
         try:
             body = await read_body(receive, headers, self._config.max_body_bytes)
