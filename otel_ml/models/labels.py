@@ -30,10 +30,11 @@ def record_feedback(
     Each prediction id is labelled once: later labels for it are ``duplicate``.
     ``model_name``/``model_version`` name the model unmatched labels are counted
     for (the feedback route passes its app's model; the version defaults to the
-    ``settings``' model version). Never raises for a label it cannot use;
-    raises ``TypeError`` for a prediction id that is not a string and for an
-    ``actual`` that is no data (a generator, an iterator, a dict or a set, whose
-    repr would become a class); a numpy array is a batch label, one per row.
+    ``settings``' model version). Never raises for a label it cannot use: an
+    ``actual`` that is no data (a generator, an iterator, a dict, a set) takes its
+    prediction like a label of the wrong shape and compares with nothing, its repr
+    never becomes a class; a numpy array is a batch label, one per row. Raises
+    ``TypeError`` for a prediction id that is not a string.
     """
     if not isinstance(prediction_id, str):
         raise TypeError(f"prediction_id must be a string, got {type(prediction_id).__name__}")
@@ -54,8 +55,5 @@ def _checked_actual(actual: Any) -> Any:
     if isinstance(actual, np.ndarray):
         return actual.tolist() if actual.ndim else actual.item()
     if isinstance(actual, dict | set | frozenset) or hasattr(actual, "__next__"):
-        raise TypeError(
-            "actual must be a class, a number or a list of them (one per row of a batch "
-            f"prediction), got {type(actual).__name__}"
-        )
+        return ()  # no rows: the join compares nothing, as for a label of the wrong shape
     return actual

@@ -4,6 +4,7 @@ oddities are counted as data-quality issues."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -11,9 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from sklearn.linear_model import LogisticRegression
 from support import Telemetry
 
 import otel_ml
+from otel_ml.feedback.recorder import use_prediction_store
 from otel_ml.outputs.extract import summarize_probabilities
 
 CLASSES = np.array(["cat", "dog", "bird"])
@@ -74,7 +77,25 @@ def test_generator_outputs_never_become_labels(telemetry: Telemetry) -> None:
     assert issues == {("__prediction__", "type"): 1}
 
 
+@pytest.fixture
+def own_store() -> Iterator[None]:
+    previous = use_prediction_store(None)
+    yield
+    use_prediction_store(previous)
+
+
 @pytest.mark.parametrize("actual", [(x for x in [1]), iter(["a"]), {"a": 1}, {"a"}])
-def test_record_feedback_refuses_labels_that_are_no_data(actual: Any) -> None:
-    with pytest.raises(TypeError, match="actual must be a class, a number or a list"):
-        otel_ml.record_feedback("some-id", actual)
+def test_labels_that_are_no_data_never_become_classes(
+    actual: Any, telemetry: Telemetry, own_store: None
+) -> None:
+    rows = np.random.default_rng(0).normal(size=(20, 2))
+    fitted = LogisticRegression().fit(rows, np.where(rows[:, 0] > 0, "yes", "no"))
+    model = otel_ml.wrap_model(fitted, "no-data-labels", feedback=True, **telemetry.providers)
+    model.predict(rows[:1])
+    prediction_id = otel_ml.last_prediction_id()
+    assert prediction_id is not None
+    assert otel_ml.record_feedback(prediction_id, actual, **telemetry.providers) == "matched"
+    assert not telemetry.points("ml.feedback.outcomes")
+    feedback = telemetry.span("feedback no-data-labels")
+    assert "ml.feedback.outcome" not in (feedback.attributes or {})
+    assert otel_ml.record_feedback("never-seen", actual) == "unknown"
