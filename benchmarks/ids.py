@@ -10,17 +10,14 @@ Times, in interleaved rounds in one process: the former id
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import secrets
-from pathlib import Path
 
-from _common import Stats, interleave, markdown_table, provenance, ratio_of_medians, replace_section
+from _common import Stats, interleave, markdown_table, publish, ratio_of_medians, timing_run
 
 from otel_ml._internal.ids import new_prediction_id
 
-README = Path(__file__).with_name("README.md")
 _bits = random.getrandbits
 
 
@@ -45,25 +42,16 @@ VARIANTS = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=31)
-    parser.add_argument("--calls", type=int, default=50_000)
-    parser.add_argument("--quick", action="store_true", help="3 rounds of 5,000 calls")
-    parser.add_argument("--write-readme", action="store_true")
-    args = parser.parse_args()
-    rounds, calls = (3, 5_000) if args.quick else (args.rounds, args.calls)
-    samples = interleave(VARIANTS, rounds, calls)
+    run = timing_run(__doc__.splitlines()[0], 31, 50_000, 5_000)
+    samples = interleave(VARIANTS, run.rounds, run.calls)
     baseline = samples[next(iter(VARIANTS))]
     rows = [
         [name, Stats.of(found).format(0, " ns"), ratio_of_medians(found, baseline).format(2, "x")]
         for name, found in samples.items()
     ]
     table = markdown_table(["id", "per id", "vs former"], rows)
-    command = "python benchmarks/ids.py" + (" --quick" if args.quick else "")
-    body = f"{table}\n\n{provenance(command, ('opentelemetry-sdk',))}"
-    print(body)
-    if args.write_readme:
-        replace_section(README, "ids", body)
+    command = "python benchmarks/ids.py" + (" --quick" if run.quick else "")
+    publish(table, command, ("opentelemetry-sdk",), "ids" if run.write_readme else None)
 
 
 if __name__ == "__main__":

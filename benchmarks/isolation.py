@@ -10,16 +10,13 @@ around it, in interleaved rounds on one event loop::
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-from pathlib import Path
 from typing import Any
 
-from _common import Stats, interleave, markdown_table, provenance, replace_section
+from _common import Stats, interleave, markdown_table, publish, timing_run
 
 from otel_ml.instrumentation.fastapi.isolation import IsolateRequestContext
 
-README = Path(__file__).with_name("README.md")
 SCOPE = {"type": "http"}
 START = {"type": "http.response.start", "status": 200, "headers": []}
 BODY = {"type": "http.response.body", "body": b"{}"}
@@ -41,13 +38,7 @@ async def send(message: Any) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=21)
-    parser.add_argument("--calls", type=int, default=20_000)
-    parser.add_argument("--quick", action="store_true", help="3 rounds of 2,000 requests")
-    parser.add_argument("--write-readme", action="store_true")
-    args = parser.parse_args()
-    rounds, calls = (3, 2_000) if args.quick else (args.rounds, args.calls)
+    run = timing_run(__doc__.splitlines()[0], 21, 20_000, 2_000)
     loop = asyncio.new_event_loop()
     isolated = IsolateRequestContext(app)
     variants = {
@@ -56,7 +47,7 @@ def main() -> None:
             isolated(SCOPE, receive, send)
         ),
     }
-    samples = interleave(variants, rounds, calls)
+    samples = interleave(variants, run.rounds, run.calls)
     bare = samples["bare ASGI app"]
     added = [i - b for i, b in zip(samples["IsolateRequestContext around it"], bare, strict=True)]
     rows = [
@@ -66,11 +57,8 @@ def main() -> None:
     rows.append(["added per request", Stats.of([v / 1000 for v in added]).format(2, " us")])
     loop.close()
     table = markdown_table(["per request (loop.run_until_complete included)", "time"], rows)
-    command = "python benchmarks/isolation.py" + (" --quick" if args.quick else "")
-    body = f"{table}\n\n{provenance(command, ('starlette', 'uvicorn'))}"
-    print(body)
-    if args.write_readme:
-        replace_section(README, "isolation", body)
+    command = "python benchmarks/isolation.py" + (" --quick" if run.quick else "")
+    publish(table, command, ("starlette", "uvicorn"), "isolation" if run.write_readme else None)
 
 
 if __name__ == "__main__":
