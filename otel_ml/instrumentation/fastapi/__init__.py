@@ -27,6 +27,7 @@ from opentelemetry.util.http import parse_excluded_urls
 from starlette.middleware import Middleware
 
 from otel_ml._internal.arguments import check_name
+from otel_ml._internal.log_once import limit_repeated_logs
 from otel_ml.config import Settings, get_settings
 from otel_ml.instrumentation.fastapi.app_model import AppModel
 from otel_ml.instrumentation.fastapi.contrib import (
@@ -36,6 +37,7 @@ from otel_ml.instrumentation.fastapi.contrib import (
 )
 from otel_ml.instrumentation.fastapi.drift_route import DriftPage
 from otel_ml.instrumentation.fastapi.http_server import HttpServerMiddleware
+from otel_ml.instrumentation.fastapi.isolation import ContextIsolation
 from otel_ml.instrumentation.fastapi.middleware import (
     INSTRUMENTED_ATTRIBUTE,
     ModelRequestMiddleware,
@@ -182,6 +184,7 @@ def instrument(
     if isinstance(existing, Instrumentation) and existing.active:
         return existing
     _check_can_instrument(app, settings, reference, feedback_route)
+    limit_repeated_logs()  # process-wide, like the resource metrics: nothing to undo
     layer = _layer_to_apply(app, settings)
     model = AppModel(
         settings.model_name, settings.model_version, tracer_provider, meter_provider, settings
@@ -253,6 +256,7 @@ def _parts(
 ) -> list[Part]:
     """What this call applies, in order; building them checks the route paths."""
     parts: list[Part] = [ModelSetup(model, reference), *_layers(settings, model, layer)]
+    parts.append(ContextIsolation())  # after the HTTP layer: outermost of the stack
     if settings.instrument_sklearn:
         parts.append(SklearnHook(model))
     parts += [ResourceMetrics(model, settings), ShutdownFlush(model)]
@@ -263,7 +267,10 @@ def _parts(
             raise ValueError(f"drift_page={page_path!r}: feedback_route has that path already")
         # The page looks the model's monitor up per request, so a monitor added
         # later (`wrap_model(..., reference=...)`) shows up too.
-        page = DriftPage.check(app, page_path, model.name, model.monitor, model.internal_errors)
+        token = settings.drift_page_token or settings.feedback_token
+        page = DriftPage.check(
+            app, page_path, model.name, model.monitor, model.internal_errors, token
+        )
         parts.append(page)
     return parts
 
