@@ -35,6 +35,23 @@ def _parse_bool(raw: str) -> bool:
     raise ValueError("expected one of 1/0, true/false, yes/no, on/off")
 
 
+CAPTURE_MODES = {"span_only": True, "span_and_event": True, "event_only": False,
+                 "no_content": False}  # fmt: skip
+"""The values of ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` that the
+OpenTelemetry util-genai reads, and whether each puts content on spans (otel_ml
+emits no GenAI events: ``event_only`` keeps spans free of content)."""
+
+
+def _parse_capture(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in CAPTURE_MODES:
+        return CAPTURE_MODES[value]
+    try:
+        return _parse_bool(value)
+    except ValueError:
+        raise ValueError(f"expected one of {', '.join(CAPTURE_MODES)} or a boolean") from None
+
+
 def _parse_positive_int(raw: str) -> int:
     try:
         value = int(raw.strip())
@@ -299,8 +316,10 @@ class Settings:
     capture_content: bool = _setting(
         False,
         "OTEL_ML_CAPTURE_CONTENT",
-        _parse_bool,
-        "Capture prompts, completions and document text on GenAI spans (off by default).",
+        _parse_capture,
+        "Capture prompts, completions, system instructions, tool definitions and document ids "
+        "on GenAI spans (off by default): a boolean, or util-genai's `span_only`, "
+        "`span_and_event` (on), `event_only`, `no_content` (off: otel_ml emits no GenAI events).",
         fallback_env=("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",),
     )
     http_excluded_urls: str = _setting(
@@ -313,10 +332,18 @@ class Settings:
     )
 
     @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    def load(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        errors: list[SettingsError] | None = None,
+        **overrides: Any,
+    ) -> Settings:
         """Resolve every setting: ``overrides`` > ``OTEL_ML_*`` > ``OTEL_*`` > default.
 
-        Raises :class:`SettingsError` naming the variable or argument at fault.
+        Raises :class:`SettingsError` naming the variable or argument at fault;
+        given an ``errors`` list, a variable it cannot use is appended there
+        instead and its setting keeps the default (hooks that must not stay off).
         """
         env = os.environ if environ is None else environ
         fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -330,7 +357,12 @@ class Settings:
                 continue
             for var in (f.metadata["env"], *f.metadata["fallback_env"]):
                 if var and var in env:
-                    values[name] = _parse_env(f, var, env[var])
+                    try:
+                        values[name] = _parse_env(f, var, env[var])
+                    except SettingsError as exc:
+                        if errors is None:
+                            raise
+                        errors.append(exc)
                     break
         return cls(**values)
 
