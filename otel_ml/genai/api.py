@@ -164,7 +164,7 @@ def llm(
     Decorating a generator function times its items as streamed chunks.
     """
     options = dict(locals())
-    attrs = {semconv.GEN_AI_REQUEST_STREAM: stream}
+    attrs = {semconv.GEN_AI_REQUEST_STREAM: True if stream else None}  # set only when streaming
     return _scope(operation, semconv.genai_span_name(operation, model), attrs, None, options)
 
 

@@ -31,5 +31,16 @@ def identity(url: str, model: str, operation: str = "chat") -> dict[str, Any]:
     }
 
 
+CHAT_API = {"openai.api.type": "chat_completions"}
+RESPONSES_API = {"openai.api.type": "responses"}
+SERVED = {
+    "openai.response.service_tier": "default",
+    "openai.response.system_fingerprint": "fp_fake_1",
+}
+"""What the stand-in reports about itself on chat (span and metric attributes)."""
+NO_CACHE = {"gen_ai.usage.cache_read.input_tokens": 0, "gen_ai.usage.reasoning.output_tokens": 0}
+"""The stand-in's usage details by default: nothing cached, no reasoning."""
+
+
 def loads(value: Any) -> Any:
     return json.loads(value)
