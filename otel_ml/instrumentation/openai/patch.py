@@ -19,7 +19,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml._internal.scope import run_async, run_sync
-from otel_ml._internal.stream import follow_stream
+from otel_ml._internal.stream import AsyncStream, SyncStream
 from otel_ml.genai.api import GenAICall
 from otel_ml.genai.content import ContentPolicy
 from otel_ml.genai.invocation import GenAIConfig, GenAIInvocation, identity, traced_elsewhere
@@ -141,7 +141,8 @@ class OpenAICall(GenAICall):
         try:
             if isinstance(result, openai.Stream | openai.AsyncStream):
                 invocation.leave_call()
-                return follow_stream(result, StreamHandler(self))
+                followed = FollowedAsync if isinstance(result, openai.AsyncStream) else FollowedSync
+                return followed(result, StreamHandler(self))
             body = _body(result)
             if body is not None:
                 fields = self.api.read(body, content.capture)
@@ -190,6 +191,43 @@ class StreamHandler:
         for index in set(fields.texts) | set(fields.tool_calls) | {0}:
             fields.finish_reasons.setdefault(index, "error")
         _apply(self._call.invocation, fields, self._call.config.content)
+
+
+class _ClosingResponse(wrapt.ObjectProxy):  # type: ignore[type-arg]
+    """The HTTP response of a followed stream: the SDK's ``stream()`` helpers close
+    it, not the stream, when their ``with`` block ends early; that ends the call."""
+
+    def __init__(self, response: Any, stream: SyncStream | AsyncStream) -> None:
+        super().__init__(response)
+        self._self_stream = stream
+
+    def close(self) -> None:
+        try:
+            self.__wrapped__.close()
+        finally:
+            self._self_stream._self_finish()
+
+    async def aclose(self) -> None:
+        try:
+            await self.__wrapped__.aclose()
+        finally:
+            self._self_stream._self_finish()
+
+
+class FollowedSync(SyncStream):
+    """An ``openai.Stream`` followed to its end, also when a helper closes its response."""
+
+    @property
+    def response(self) -> Any:
+        return _ClosingResponse(self.__wrapped__.response, self)
+
+
+class FollowedAsync(AsyncStream):
+    """An ``openai.AsyncStream`` followed to its end (see :class:`FollowedSync`)."""
+
+    @property
+    def response(self) -> Any:
+        return _ClosingResponse(self.__wrapped__.response, self)
 
 
 def _body(result: Any) -> Any:
