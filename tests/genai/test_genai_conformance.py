@@ -11,11 +11,7 @@ from typing import Any
 
 import openai
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.metrics.export import HistogramDataPoint
 from pydantic import BaseModel
 from support import Telemetry
 
@@ -139,10 +135,7 @@ def _decorated_calls(t: Telemetry) -> None:
 
 @pytest.fixture(scope="module")
 def emitted() -> Iterator[Telemetry]:
-    exporter, reader = InMemorySpanExporter(), InMemoryMetricReader()
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-    t = Telemetry(tracer_provider, MeterProvider(metric_readers=[reader]), exporter, reader)
+    t = Telemetry.create()
     instrumentor = OpenAIInstrumentor()
     instrumentor.instrument(**t.providers, capture_content=True)
     try:
@@ -152,7 +145,7 @@ def emitted() -> Iterator[Telemetry]:
     finally:
         instrumentor.uninstrument()
     yield t
-    tracer_provider.shutdown()
+    t.shutdown()
 
 
 def _conforms(name: str, value: Any) -> bool:
