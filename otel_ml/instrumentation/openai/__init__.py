@@ -36,6 +36,7 @@ _CHAT = "openai.resources.chat.completions"
 _COMPLETIONS = "openai.resources.completions"
 _EMBEDDINGS = "openai.resources.embeddings"
 _RESPONSES = "openai.resources.responses"
+_BETA_CHAT = "openai.resources.beta.chat.completions"  # parse before openai 1.92
 _CHAT_API, _RESPONSES_API = "chat_completions", "responses"
 _CHAT_OP, _TEXT_OP = semconv.GEN_AI_CHAT, semconv.GEN_AI_TEXT_COMPLETION
 
@@ -46,6 +47,8 @@ _METHODS = (
     (_CHAT, "AsyncCompletions", "create", _CHAT_OP, _CHAT_API, True),
     (_CHAT, "Completions", "parse", _CHAT_OP, _CHAT_API, False),
     (_CHAT, "AsyncCompletions", "parse", _CHAT_OP, _CHAT_API, True),
+    (_BETA_CHAT, "Completions", "parse", _CHAT_OP, _CHAT_API, False),
+    (_BETA_CHAT, "AsyncCompletions", "parse", _CHAT_OP, _CHAT_API, True),
     (_RESPONSES, "Responses", "create", _CHAT_OP, _RESPONSES_API, False),
     (_RESPONSES, "AsyncResponses", "create", _CHAT_OP, _RESPONSES_API, True),
     (_RESPONSES, "Responses", "parse", _CHAT_OP, _RESPONSES_API, False),
@@ -89,7 +92,7 @@ def _targets() -> list[Method]:
     for module, cls, method, operation, api, is_async in _METHODS:
         try:
             owner = getattr(importlib.import_module(module), cls, None)
-        except ImportError:  # an SDK older than this API
+        except ImportError:  # an SDK older (or newer) than this module
             continue
         if owner is not None and method in owner.__dict__:
             targets.append((owner, method, operation, api, is_async))

@@ -206,7 +206,8 @@ class ResponseFields:
 
 def _count(owner: Any, *names: str) -> int | None:
     for name in names:
-        value = getattr(owner, name, None)
+        # SDKs older than a field keep it as an extra: a plain dict
+        value = owner.get(name) if isinstance(owner, Mapping) else getattr(owner, name, None)
         if isinstance(value, int):
             return value
     return None

@@ -42,5 +42,12 @@ NO_CACHE = {"gen_ai.usage.cache_read.input_tokens": 0, "gen_ai.usage.reasoning.o
 """The stand-in's usage details by default: nothing cached, no reasoning."""
 
 
+def chat_helpers(client: Any) -> Any:
+    """``client.chat.completions``, or ``client.beta.chat.completions`` where an SDK
+    older than 1.92 keeps ``parse`` and ``stream`` there."""
+    completions = client.chat.completions
+    return completions if hasattr(completions, "parse") else client.beta.chat.completions
+
+
 def loads(value: Any) -> Any:
     return json.loads(value)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import openai
-from openai_support import CHAT_API, SERVED, identity, loads
+from openai_support import CHAT_API, SERVED, chat_helpers, identity, loads
 from pydantic import BaseModel
 from support import Telemetry
 
@@ -23,7 +23,7 @@ class City(BaseModel):
 
 
 def test_parse(instrumented: Telemetry, client: openai.OpenAI, llm_url: str) -> None:
-    completion = client.chat.completions.parse(
+    completion = chat_helpers(client).parse(
         model="m1", messages=MESSAGES, response_format=City, service_tier="priority",  # type: ignore[arg-type]
         extra_body=JSON_WORDS,
     )  # fmt: skip
@@ -56,7 +56,7 @@ def test_beta_and_async_parse(instrumented: Telemetry, client: openai.OpenAI, ll
 
     async def run() -> City | None:
         async with openai.AsyncOpenAI(base_url=llm_url, api_key="k", max_retries=0) as aclient:
-            done = await aclient.chat.completions.parse(
+            done = await chat_helpers(aclient).parse(
                 model="m1", messages=MESSAGES, response_format=City, extra_body=JSON_WORDS  # type: ignore[arg-type]
             )  # fmt: skip
             return done.choices[0].message.parsed
@@ -101,7 +101,7 @@ def test_tool_definitions_only_with_capture(telemetry: Telemetry, client: openai
 def test_chat_stream_helper_early_exit_ends_the_span(
     instrumented: Telemetry, client: openai.OpenAI
 ) -> None:
-    with client.chat.completions.stream(
+    with chat_helpers(client).stream(
         model="m1",
         messages=MESSAGES,
         extra_body={"fake": {"chunks": 50, "first_delay": 0.05}},  # type: ignore[arg-type]

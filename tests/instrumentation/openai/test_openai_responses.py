@@ -19,6 +19,7 @@ from otel_ml.demo.llm_responses import RESPONSE_ID
 from otel_ml.demo.llm_server import PROMPT_TOKENS, RESPONSE_MODEL
 from otel_ml.instrumentation.openai import OpenAIInstrumentor
 
+pytest.importorskip("openai.resources.responses", reason="the Responses API came in openai 1.66")
 PROMPT = "What is the capital of France? top-secret-prompt"
 TIER = {"openai.response.service_tier": "default"}
 USAGE = {"gen_ai.usage.input_tokens": PROMPT_TOKENS, "gen_ai.usage.cache_read.input_tokens": 4,
