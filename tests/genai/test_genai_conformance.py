@@ -76,9 +76,7 @@ METRICS: dict[str, tuple[str, tuple[float, ...], set[str]]] = {
     "gen_ai.server.time_per_output_token": ("s", PER_TOKEN, COMMON),
 }
 REQUIRED_ON_METRICS = {"gen_ai.operation.name", "gen_ai.provider.name"}
-RESPONSES_API = hasattr(openai.resources, "responses") or bool(
-    importlib.util.find_spec("openai.resources.responses")
-)
+RESPONSES_API = importlib.util.find_spec("openai.resources.responses") is not None
 
 
 class City(BaseModel):
@@ -106,6 +104,9 @@ def _openai_calls(url: str) -> None:
             list(client.responses.create(model="r", input="hi", stream=True))
             list(client.responses.create(model="r", input="hi", stream=True,
                                          extra_body={"fake": {"error_after": 1}}))  # fmt: skip
+        with pytest.raises(openai.InternalServerError):
+            client.chat.completions.create(model="m", messages=chat,  # type: ignore[arg-type]
+                                           extra_body={"fake": {"status": 500}})  # fmt: skip
         list(client.completions.create(model="c", prompt="x", stream=True))
         client.embeddings.create(model="e", input=["a"], encoding_format="float")
 
