@@ -101,6 +101,24 @@ def test_stream_true_times_chunks_against_the_injected_delays(
     assert gaps.count == 4 and gaps.sum >= 4 * 0.03 * 0.75
 
 
+def test_calls_in_a_request_are_children_of_its_span(
+    instrumented: Telemetry, client: openai.OpenAI
+) -> None:
+    tracer = instrumented.tracer_provider.get_tracer("app")
+    with tracer.start_as_current_span("handle request"):
+        client.responses.create(model="r1", input=PROMPT)
+        for _ in _create(client):
+            pass
+        with client.responses.stream(model="r1", input=PROMPT) as stream:
+            stream.get_final_response()
+
+    *calls, parent = instrumented.spans()
+    assert [s.name for s in calls] == ["chat r1"] * 3 and parent.name == "handle request"
+    for call in calls:
+        assert call.parent is not None and call.parent.span_id == parent.context.span_id
+        assert call.context.trace_id == parent.context.trace_id
+
+
 def test_stream_helper_is_one_span(instrumented: Telemetry, client: openai.OpenAI) -> None:
     with client.responses.stream(
         model="r1", input=PROMPT, extra_body={"fake": {**FAKE, "first_delay": 0.1}}
