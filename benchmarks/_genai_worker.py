@@ -1,6 +1,7 @@
 """One instrumentation's GenAI overhead, timed in its own process (and virtualenv).
 
-Run by ``genai.py`` as ``python _genai_worker.py NAME ROUNDS CALLS``; prints
+Run by ``genai.py`` as ``python _genai_worker.py NAME ROUNDS CALLS [API]``
+(API: ``chat``, the default, or ``responses`` for ``client.responses.create``); prints
 JSON ``{"variant": [ns per call, per round], ...}``. The ``openai`` client
 talks to an in-process ``MockTransport`` serving pre-encoded bodies, so the
 network is out of the picture. "bare" calls the SDK's own ``create`` (saved
@@ -50,10 +51,34 @@ def _bodies() -> tuple[bytes, bytes]:
     return json.dumps(plain).encode(), stream
 
 
-def client() -> openai.OpenAI:
+def _responses_bodies() -> tuple[bytes, bytes]:
+    """The Responses API's answer and its event stream (typed SSE events)."""
+    usage = {"input_tokens": 5, "output_tokens": CHUNKS, "total_tokens": CHUNKS + 5,
+             "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+             "output_tokens_details": {"reasoning_tokens": 0}}  # fmt: skip
+    head = {"id": "r1", "object": "response", "created_at": 1, "model": "m", "tools": [],
+            "parallel_tool_calls": True, "tool_choice": "auto"}  # fmt: skip
+    text = {"type": "output_text", "text": "hello", "annotations": []}
+    message = {"type": "message", "id": "m1", "role": "assistant", "status": "completed",
+               "content": [text]}  # fmt: skip
+    done = {**head, "status": "completed", "output": [message], "usage": usage}
+    events = [{"type": "response.created", "response": {**head, "status": "in_progress",
+                                                        "output": []}}]  # fmt: skip
+    delta: dict[str, Any] = {"type": "response.output_text.delta", "item_id": "m1",
+                             "output_index": 0, "content_index": 0, "logprobs": []}  # fmt: skip
+    events += [{**delta, "delta": f"t{i} "} for i in range(CHUNKS)]
+    events.append({"type": "response.completed", "response": done})
+    stream = b"".join(
+        f"event: {e['type']}\ndata: {json.dumps({**e, 'sequence_number': i})}\n\n".encode()
+        for i, e in enumerate(events)
+    )
+    return json.dumps(done).encode(), stream
+
+
+def client(api: str = "chat") -> openai.OpenAI:
     # openai 3 ships on httpx2, earlier versions on httpx
     httpx: Any = getattr(openai._base_client, "httpx2", None) or importlib.import_module("httpx")
-    plain, stream = _bodies()
+    plain, stream = _responses_bodies() if api == "responses" else _bodies()
 
     def handler(request: Any) -> Any:
         streaming = b'"stream":true' in request.content.replace(b" ", b"")
@@ -87,15 +112,21 @@ def instrument(name: str, tracer_provider: TracerProvider, meter_provider: Meter
     )
 
 
-def calls(c: openai.OpenAI, create: Callable[..., Any]) -> dict[str, Callable[[], object]]:
-    resource = c.chat.completions
-    opts = {"include_usage": True}
+def calls(
+    c: openai.OpenAI, create: Callable[..., Any], api: str = "chat"
+) -> dict[str, Callable[[], object]]:
+    if api == "responses":
+        resource: Any = c.responses
+        request: dict[str, Any] = {"model": "m", "input": "Say something."}
+    else:
+        resource = c.chat.completions
+        request = {"model": "m", "messages": MESSAGES, "stream_options": {"include_usage": True}}
 
     def plain() -> object:
-        return create(resource, model="m", messages=MESSAGES)
+        return create(resource, **{k: v for k, v in request.items() if k != "stream_options"})
 
     def streamed() -> object:
-        for _ in create(resource, model="m", messages=MESSAGES, stream=True, stream_options=opts):
+        for _ in create(resource, **request, stream=True):
             pass
         return None
 
@@ -131,15 +162,18 @@ def time_rounds(
 
 def main() -> None:
     name, rounds, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    original = openai.resources.chat.completions.Completions.create
+    api = sys.argv[4] if len(sys.argv) > 4 else "chat"
+    module = "responses" if api == "responses" else "chat.completions"
+    resources = importlib.import_module(f"openai.resources.{module}")
+    owner: Any = resources.Responses if api == "responses" else resources.Completions
+    original = owner.create
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(Discard()))
     reader = InMemoryMetricReader()
     meter_provider = MeterProvider(metric_readers=[reader])
     instrument(name, tracer_provider, meter_provider)
-    c = client()
-    patched = openai.resources.chat.completions.Completions.create
-    bare, traced = calls(c, original), calls(c, patched)
+    c = client(api)
+    bare, traced = calls(c, original, api), calls(c, owner.create, api)
     variants = {"bare plain": bare["plain"], "plain": traced["plain"],
                 "bare stream": bare["stream"], "stream": traced["stream"]}  # fmt: skip
     print(json.dumps(time_rounds(variants, rounds, n, reader.collect)))

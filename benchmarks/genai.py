@@ -1,8 +1,10 @@
 """GenAI client overhead: otel_ml against no instrumentation and its peers.
 
-Per call of ``chat.completions.create`` through the real ``openai`` SDK on an
-in-process ``MockTransport``: a non-streamed call, and a streamed one of 100
-content chunks plus a usage chunk, consumed fully. Each instrumentation runs
+Per call of ``chat.completions.create`` (and, in the rows marked so,
+``responses.create``) through the real ``openai`` SDK on an in-process
+``MockTransport``: a non-streamed call, and a streamed one of 100 content
+chunks plus a usage chunk (Responses API: 100 text deltas between
+``response.created`` and ``response.completed``), consumed fully. Each instrumentation runs
 in a process of its own (``_genai_worker.py``); the peers run in virtualenvs
 this script creates under ``benchmarks/.venvs/`` (never project dependencies).
 "Added" is the instrumented call minus the SDK's own ``create`` of the same
@@ -48,6 +50,8 @@ class Variant(NamedTuple):
     instrumentor: str = ""
     """The worker's name for its instrumentation (default: the row's name)."""
     environ: dict[str, str] = {}  # noqa: RUF012 - never mutated
+    api: str = "chat"
+    """``chat`` (``chat.completions.create``) or ``responses`` (``responses.create``)."""
 
 
 VARIANTS: dict[str, Variant] = {
@@ -55,6 +59,9 @@ VARIANTS: dict[str, Variant] = {
     # the same telemetry as OpenLIT emits: what otel_ml costs like for like
     "otel_ml (per-chunk off)": Variant(
         None, "TTFT, tokens", "otel_ml", {"OTEL_ML_GENAI_TIME_PER_CHUNK": "false"}
+    ),
+    "otel_ml (Responses API)": Variant(
+        None, "yes: TTFT, per-chunk, tokens", "otel_ml", {}, "responses"
     ),
     # util-genai 1.x dropped a module openai-v2 2.4b0 imports: pin the last that has it
     "openai-v2": Variant(
@@ -94,7 +101,8 @@ def run(name: str, rounds: int, calls: int) -> dict[str, list[float]] | str:
     if python is None:
         return problem
     variant = VARIANTS[name]
-    command = [str(python), str(WORKER), variant.instrumentor or name, str(rounds), str(calls)]
+    command = [str(python), str(WORKER), variant.instrumentor or name, str(rounds), str(calls),
+               variant.api]  # fmt: skip
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=3600, check=False, cwd=HERE.parent,
         env={**os.environ, **variant.environ},

@@ -8,83 +8,23 @@ variables (where a setting has one) > defaults. The environment is passed in
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from otel_ml._internal import values as _values
+
 __all__ = ["Settings", "SettingsError", "get_settings", "settings_table"]
+
+
+_logger = logging.getLogger("otel_ml")
+_warned: set[tuple[str, str]] = set()
 
 
 class SettingsError(ValueError):
     """A setting has a value otel_ml cannot use; the message names its source."""
-
-
-HTTP_LAYERS = ("otel_ml", "contrib")
-"""The HTTP server layers ``instrument(app)`` can apply (``OTEL_ML_HTTP_INSTRUMENTATION``)."""
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off", ""})
-
-
-def _parse_bool(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError("expected one of 1/0, true/false, yes/no, on/off")
-
-
-def _parse_positive_int(raw: str) -> int:
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ValueError("expected a whole number") from None
-    if value < 1:
-        raise ValueError("expected a number >= 1")
-    return value
-
-
-def _parse_positive_float(raw: str) -> float:
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        raise ValueError("expected a number") from None
-    if not value > 0 or value == float("inf"):
-        raise ValueError("expected a finite number > 0")
-    return value
-
-
-def _parse_str(raw: str) -> str:
-    value = raw.strip()
-    if not value:
-        raise ValueError("expected a non-empty string")
-    return value
-
-
-def _parse_optional_str(raw: str) -> str | None:
-    return raw.strip() or None
-
-
-def _parse_names(raw: str) -> tuple[str, ...]:
-    names = tuple(n.strip() for n in raw.split(",") if n.strip())
-    if not all(n.replace("_", "").replace("-", "").isalnum() for n in names):
-        raise ValueError("expected comma separated names (letters, digits, '-', '_')")
-    return names
-
-
-def _parse_header_name(raw: str) -> str:
-    value = raw.strip().lower()
-    if not value or not all(c.isalnum() or c in "-_" for c in value):
-        raise ValueError("expected an HTTP header name (letters, digits, '-', '_')")
-    return value
-
-
-def _parse_http_layer(raw: str) -> str:
-    value = raw.strip().lower()
-    if value not in HTTP_LAYERS:
-        raise ValueError(f"expected one of {', '.join(HTTP_LAYERS)}")
-    return value
 
 
 def _setting(
@@ -107,63 +47,70 @@ class Settings:
     model_name: str | None = _setting(
         None,
         "OTEL_ML_MODEL_NAME",
-        _parse_optional_str,
+        _values.parse_optional_str,
         "Model name for auto-instrumented calls; default: the model's class name (a "
         "transformers model or pipeline: its `name_or_path`, else the pipeline's task).",
     )
     model_version: str = _setting(
-        "unknown", "OTEL_ML_MODEL_VERSION", _parse_str, "Model version for auto-instrumented calls."
+        "unknown",
+        "OTEL_ML_MODEL_VERSION",
+        _values.parse_str,
+        "Model version for auto-instrumented calls.",
     )
     strict: bool = _setting(
         False,
         "OTEL_ML_STRICT",
-        _parse_bool,
+        _values.parse_bool,
         "Re-raise failures inside otel_ml's telemetry code instead of swallowing them (tests).",
     )
     max_class_labels: int = _setting(
-        50, "OTEL_ML_MAX_CLASS_LABELS", _parse_positive_int,
+        50,
+        "OTEL_ML_MAX_CLASS_LABELS",
+        _values.parse_positive_int,
         "Distinct class labels per model on metrics; further labels become `__other__`.",
     )  # fmt: skip
     max_rows_recorded: int = _setting(
-        1024, "OTEL_ML_MAX_ROWS_RECORDED", _parse_positive_int,
+        1024,
+        "OTEL_ML_MAX_ROWS_RECORDED",
+        _values.parse_positive_int,
         "Rows of one batch call recorded into the confidence histogram (evenly sampled above).",
     )  # fmt: skip
     prediction_id_header: str = _setting(
         "x-prediction-id",
         "OTEL_ML_PREDICTION_ID_HEADER",
-        _parse_header_name,
+        _values.parse_header_name,
         "Response header that carries the request's prediction id.",
     )
     http_asgi_spans: bool = _setting(
         False,
         "OTEL_ML_HTTP_ASGI_SPANS",
-        _parse_bool,
+        _values.parse_bool,
         "Keep the ASGI `receive`/`send` child spans of the FastAPI instrumentation.",
     )
     http_instrumentation: str = _setting(
         "otel_ml",
         "OTEL_ML_HTTP_INSTRUMENTATION",
-        _parse_http_layer,
+        _values.parse_http_layer,
         "HTTP server layer of `instrument(app)`: `otel_ml` (one lean middleware) or `contrib` "
         "(the contrib FastAPI instrumentation; needed for `OTEL_ML_HTTP_ASGI_SPANS`).",
     )
     instrument_sklearn: bool = _setting(
         True,
         "OTEL_ML_INSTRUMENT_SKLEARN",
-        _parse_bool,
+        _values.parse_bool,
         "`instrument(app)` also patches scikit-learn estimators when scikit-learn is installed.",
     )
     logits_softmax: bool = _setting(
         True,
         "OTEL_ML_LOGITS_SOFTMAX",
-        _parse_bool,
+        _values.parse_bool,
         "Read logits (PyTorch, transformers) through softmax (sigmoid for one column) as class "
         "and confidence; `false`: the class (arg max) only.",
     )
     read_device_outputs: bool = _setting(
         False,
         "OTEL_ML_READ_DEVICE_OUTPUTS",
-        _parse_bool,
+        _values.parse_bool,
         "Copy outputs that live on an accelerator (a CUDA tensor) to the host to read class and "
         "confidence, which waits for the device on every call; off, such calls record duration "
         "and batch size only.",
@@ -171,138 +118,143 @@ class Settings:
     reference_profile: str | None = _setting(
         None,
         "OTEL_ML_REFERENCE_PROFILE",
-        _parse_optional_str,
+        _values.parse_optional_str,
         "Path of a reference profile JSON (`otel-ml profile`); turns drift monitoring on.",
     )
     drift_window_rows: int = _setting(
         1000,
         "OTEL_ML_DRIFT_WINDOW_ROWS",
-        _parse_positive_int,
+        _values.parse_positive_int,
         "Rows after which a drift window closes.",
     )
     drift_window_seconds: float = _setting(
         60.0,
         "OTEL_ML_DRIFT_WINDOW_SECONDS",
-        _parse_positive_float,
+        _values.parse_positive_float,
         "Age after which a drift window closes (once it holds the minimum count).",
     )
     drift_min_count: int = _setting(
         500,
         "OTEL_ML_DRIFT_MIN_COUNT",
-        _parse_positive_int,
+        _values.parse_positive_int,
         "Valid values a feature needs in a window before its drift score is published.",
     )
     drift_buffer_rows: int = _setting(
         256,
         "OTEL_ML_DRIFT_BUFFER_ROWS",
-        _parse_positive_int,
+        _values.parse_positive_int,
         "Rows buffered on the request path before they are binned in one numpy pass.",
     )
     drift_psi_warn: float = _setting(
-        0.1, "OTEL_ML_DRIFT_PSI_WARN", _parse_positive_float, "PSI at which a feature is `warn`."
+        0.1,
+        "OTEL_ML_DRIFT_PSI_WARN",
+        _values.parse_positive_float,
+        "PSI at which a feature is `warn`.",
     )
     drift_psi_threshold: float = _setting(
         0.25,
         "OTEL_ML_DRIFT_PSI_THRESHOLD",
-        _parse_positive_float,
+        _values.parse_positive_float,
         "PSI at which a feature drifted.",
     )
     drift_ks_threshold: float = _setting(
         0.1,
         "OTEL_ML_DRIFT_KS_THRESHOLD",
-        _parse_positive_float,
+        _values.parse_positive_float,
         "KS statistic at which a feature drifted.",
     )
     drift_js_threshold: float = _setting(
         0.1,
         "OTEL_ML_DRIFT_JS_THRESHOLD",
-        _parse_positive_float,
+        _values.parse_positive_float,
         "Jensen-Shannon distance at which a feature drifted.",
     )
     feedback_enabled: bool = _setting(
         False,
         "OTEL_ML_FEEDBACK_ENABLED",
-        _parse_bool,
+        _values.parse_bool,
         "Keep recent predictions so `record_feedback` can join labels (the route turns it on).",
     )
     feedback_max_predictions: int = _setting(
         100_000,
         "OTEL_ML_FEEDBACK_MAX_PREDICTIONS",
-        _parse_positive_int,
+        _values.parse_positive_int,
         "Predictions kept for labels; the oldest leave first, 1/16 of them at a time.",
     )
     feedback_ttl_seconds: float = _setting(
         7 * 86400.0,
         "OTEL_ML_FEEDBACK_TTL_SECONDS",
-        _parse_positive_float,
+        _values.parse_positive_float,
         "Age after which a prediction can no longer be labelled (`expired`).",
     )
     feedback_window: int = _setting(
         1000,
         "OTEL_ML_FEEDBACK_WINDOW",
-        _parse_positive_int,
+        _values.parse_positive_int,
         "Labels behind the sliding-window accuracy, precision, recall and MAE gauges.",
     )
     feedback_segments: tuple[str, ...] = _setting(
         (),
         "OTEL_ML_FEEDBACK_SEGMENTS",
-        _parse_names,
+        _values.parse_names,
         "Segment names (`set_segments`) that label metrics carry as `ml.segment.<name>`.",
     )
     max_segment_values: int = _setting(
         20,
         "OTEL_ML_MAX_SEGMENT_VALUES",
-        _parse_positive_int,
+        _values.parse_positive_int,
         "Distinct values per segment on metrics; further values become `__other__`.",
     )
     feedback_token: str | None = _setting(
-        None, "OTEL_ML_FEEDBACK_TOKEN", _parse_optional_str,
+        None, "OTEL_ML_FEEDBACK_TOKEN", _values.parse_optional_str,
         "Bearer token the feedback route requires (unset: anyone can label; logged at start-up).",
     )  # fmt: skip
     drift_page_token: str | None = _setting(
-        None, "OTEL_ML_DRIFT_PAGE_TOKEN", _parse_optional_str,
+        None, "OTEL_ML_DRIFT_PAGE_TOKEN", _values.parse_optional_str,
         "Bearer token the drift page requires; unset: `OTEL_ML_FEEDBACK_TOKEN`'s, else none.",
     )  # fmt: skip
     shutdown_timeout: float = _setting(
-        5.0, "OTEL_ML_SHUTDOWN_TIMEOUT", _parse_positive_float,
+        5.0, "OTEL_ML_SHUTDOWN_TIMEOUT", _values.parse_positive_float,
         "Seconds the flush at shutdown may take in all; what is left is dropped and counted.",
     )  # fmt: skip
     feedback_max_items: int = _setting(
         1000,
         "OTEL_ML_FEEDBACK_MAX_ITEMS",
-        _parse_positive_int,
+        _values.parse_positive_int,
         "Labels accepted in one feedback request.",
     )
     feedback_max_body_bytes: int = _setting(
         1_048_576,
         "OTEL_ML_FEEDBACK_MAX_BODY_BYTES",
-        _parse_positive_int,
+        _values.parse_positive_int,
         "Largest feedback request body, in bytes.",
     )
     process_metrics: bool = _setting(
         True,
         "OTEL_ML_PROCESS_METRICS",
-        _parse_bool,
+        _values.parse_bool,
         "Export process metrics (CPU, memory, threads, file descriptors, GC, cgroup memory limit).",
     )
     gpu_metrics: bool = _setting(
         True,
         "OTEL_ML_GPU_METRICS",
-        _parse_bool,
+        _values.parse_bool,
         "Export NVIDIA GPU metrics (`hw.gpu.*`) when nvidia-ml-py and a GPU are present.",
     )
     genai_time_per_chunk: bool = _setting(
         True,
         "OTEL_ML_GENAI_TIME_PER_CHUNK",
-        _parse_bool,
+        _values.parse_bool,
         "Record `gen_ai.client.operation.time_per_output_chunk`, one value per streamed chunk "
         "after the first: most of a stream's telemetry CPU (off: TTFT, duration, tokens stay).",
     )
     capture_content: bool = _setting(
         False,
         "OTEL_ML_CAPTURE_CONTENT",
-        _parse_bool,
-        "Capture prompts, completions and document text on GenAI spans (off by default).",
+        _values.parse_capture,
+        "Capture prompts, completions, system instructions, tool definitions and document ids "
+        "on GenAI spans (off by default): a boolean, or util-genai's `span_only`, "
+        "`span_and_event` (on), `event_only`, `no_content` (off: otel_ml emits no GenAI events).",
         fallback_env=("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",),
     )
     http_excluded_urls: str = _setting(
@@ -315,10 +267,20 @@ class Settings:
     )
 
     @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    def load(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        errors: list[SettingsError] | None = None,
+        **overrides: Any,
+    ) -> Settings:
         """Resolve every setting: ``overrides`` > ``OTEL_ML_*`` > ``OTEL_*`` > default.
 
-        Raises :class:`SettingsError` naming the variable or argument at fault.
+        Raises :class:`SettingsError` naming the ``OTEL_ML_*`` variable or
+        argument at fault; given an ``errors`` list, such a variable is appended
+        there instead and its setting keeps the default (hooks that must not
+        stay off). A standard ``OTEL_*`` variable it cannot use is logged once,
+        naming it, and the default kept, as the OpenTelemetry specification asks.
         """
         env = os.environ if environ is None else environ
         fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -332,7 +294,15 @@ class Settings:
                 continue
             for var in (f.metadata["env"], *f.metadata["fallback_env"]):
                 if var and var in env:
-                    values[name] = _parse_env(f, var, env[var])
+                    try:
+                        values[name] = _parse_env(f, var, env[var])
+                    except SettingsError as exc:
+                        if var != f.metadata["env"]:
+                            _standard_invalid(exc, var, env[var])
+                        elif errors is None:
+                            raise
+                        else:
+                            errors.append(exc)
                     break
         return cls(**values)
 
@@ -341,6 +311,14 @@ class Settings:
         fields = {f.name: f for f in dataclasses.fields(self)}
         checked = {k: _check_override(fields[k], v) for k, v in changes.items() if v is not None}
         return dataclasses.replace(self, **checked)
+
+
+def _standard_invalid(exc: SettingsError, var: str, raw: str) -> None:
+    """A standard ``OTEL_*`` variable otel_ml cannot use: logged once, default kept
+    (the OpenTelemetry specification); ``OTEL_ML_*`` variables raise instead."""
+    if (var, raw) not in _warned:
+        _warned.add((var, raw))
+        _logger.error("otel_ml: %s; using the default", exc)
 
 
 def _parse_env(f: dataclasses.Field[Any], var: str, raw: str) -> Any:

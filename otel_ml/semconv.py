@@ -215,6 +215,26 @@ GEN_AI_RETRIEVAL_QUERY_TEXT: Final = "gen_ai.retrieval.query.text"
 """Content (opt-in only): the retrieval query."""
 GEN_AI_RETRIEVAL_DOCUMENTS: Final = "gen_ai.retrieval.documents"
 """Content (opt-in only): ``[{"id": ..., "score": ...}]`` of retrieved documents, as JSON."""
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+"""Input tokens served from the provider's prompt cache, when reported. Span only."""
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+"""Output tokens spent on reasoning, when reported. Span only."""
+GEN_AI_OUTPUT_TYPE: Final = "gen_ai.output.type"
+"""``text`` or ``json``: the output format the request asked for, when it asked."""
+GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
+"""Content (opt-in only): instructions given apart from the messages, as semconv JSON parts."""
+GEN_AI_TOOL_DEFINITIONS: Final = "gen_ai.tool.definitions"
+"""Opt-in (with content): the tools the request offered, as JSON."""
+GEN_AI_PROVIDER_OTHER: Final = "_OTHER"
+"""``gen_ai.provider.name`` of a call whose provider the caller did not name."""
+OPENAI_API_TYPE: Final = "openai.api.type"
+"""``chat_completions`` or ``responses``. Span only."""
+OPENAI_REQUEST_SERVICE_TIER: Final = "openai.request.service_tier"
+"""Service tier the request asked for (not set for ``auto``). Span only."""
+OPENAI_RESPONSE_SERVICE_TIER: Final = "openai.response.service_tier"
+"""Service tier that served the response (metric + span)."""
+OPENAI_RESPONSE_SYSTEM_FINGERPRINT: Final = "openai.response.system_fingerprint"
+"""Backend configuration fingerprint of the response (metric + span)."""
 GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
 """``input`` or ``output`` on ``gen_ai.client.token.usage`` (metric)."""
 SERVER_ADDRESS: Final = "server.address"
@@ -262,6 +282,9 @@ GEN_AI_TOKEN_BUCKETS: Final = (
 GEN_AI_FIRST_CHUNK_BUCKETS: Final = (
     0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 )  # fmt: skip
+GEN_AI_CLIENT_CHUNK_BUCKETS: Final = GEN_AI_DURATION_BUCKETS
+"""Client time to first chunk and time per output chunk: the conventions advise
+the duration buckets (the server's TTFT buckets stop at 10 s)."""
 GEN_AI_PER_TOKEN_BUCKETS: Final = (
     0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
 )  # fmt: skip

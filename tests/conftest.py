@@ -16,13 +16,6 @@ os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
 from collections.abc import Iterator
 
 import pytest
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
-    InMemorySpanExporter,
-)
 from support import Telemetry
 
 from otel_ml._internal import guard
@@ -30,14 +23,9 @@ from otel_ml._internal import guard
 
 @pytest.fixture
 def telemetry() -> Iterator[Telemetry]:
-    exporter = InMemorySpanExporter()
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-    reader = InMemoryMetricReader()
-    meter_provider = MeterProvider(metric_readers=[reader])
-    yield Telemetry(tracer_provider, meter_provider, exporter, reader)
-    tracer_provider.shutdown()
-    meter_provider.shutdown()
+    t = Telemetry.create()
+    yield t
+    t.shutdown()
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ from typing import Any
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 
@@ -19,6 +20,19 @@ class Telemetry:
     meter_provider: MeterProvider
     exporter: InMemorySpanExporter
     reader: InMemoryMetricReader
+
+    @classmethod
+    def create(cls) -> Telemetry:
+        """Fresh SDK providers exporting to memory (shut them down when done)."""
+        exporter, reader = InMemorySpanExporter(), InMemoryMetricReader()
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+        return cls(tracer_provider, MeterProvider(metric_readers=[reader]), exporter, reader)
+
+    def shutdown(self) -> None:
+        """Shut both providers down."""
+        self.tracer_provider.shutdown()
+        self.meter_provider.shutdown()
 
     @property
     def providers(self) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 The demo's RAG endpoint talks to it through the real ``openai`` client, and the
 tests use it to drive every streaming edge case.
 
-It serves ``/v1/chat/completions``, ``/v1/completions`` and ``/v1/embeddings``
+It serves ``/v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings`` and
+the Responses API's ``/v1/responses`` (:mod:`otel_ml.demo.llm_responses`)
 (SSE streaming included) with uvicorn in a background thread. Each request
 chooses its behaviour through ``extra_body={"fake": {...}}``:
 
@@ -13,7 +14,10 @@ chooses its behaviour through ``extra_body={"fake": {...}}``:
 - ``status`` (int): answer with this HTTP error instead;
 - ``error_after`` (int): send an SSE error event after this many chunks;
 - ``truncate_after`` (int): drop the connection after this many chunks;
-- ``tool_call`` (bool): stream a tool call instead of text.
+- ``tool_call`` (bool): stream a tool call instead of text;
+- ``cached`` / ``reasoning`` (int): cached input and reasoning output tokens
+  reported in the usage details (default 0);
+- ``incomplete`` (bool): Responses API only, end as ``incomplete``.
 
 Without ``fake`` options a :data:`Responder` given to :func:`create_app` (the
 demo's) writes the answer and sets the pace; with neither, the answer is
@@ -36,6 +40,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from otel_ml.demo import llm_responses
 from otel_ml.demo.server import serve
 
 MAX_CHUNKS = 1000
@@ -75,6 +80,9 @@ def _options(body: dict[str, Any], responder: Responder | None = None) -> dict[s
         "truncate_after": fake.get("truncate_after"),
         "tool_call": bool(fake.get("tool_call")),
         "stream": bool(body.get("stream")),
+        "cached": int(fake.get("cached", 0)),
+        "reasoning": int(fake.get("reasoning", 0)),
+        "incomplete": bool(fake.get("incomplete")),
     }
 
 
@@ -98,7 +106,11 @@ def _sse(payload: dict[str, Any]) -> bytes:
 def _chunk(choices: list[dict[str, Any]], kind: str, model: str,
            usage: dict[str, Any] | None = None) -> bytes:  # fmt: skip
     return _sse({"id": RESPONSE_ID, "object": kind, "created": 1, "model": model,
-                 "choices": choices, "usage": usage})  # fmt: skip
+                 "choices": choices, "usage": usage, **_FINGERPRINT})  # fmt: skip
+
+
+SYSTEM_FINGERPRINT = "fp_fake_1"
+_FINGERPRINT = {"system_fingerprint": SYSTEM_FINGERPRINT, "service_tier": "default"}
 
 
 def _chat_deltas(opts: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -134,7 +146,7 @@ async def _stream(opts: dict[str, Any], chat: bool, model: str) -> AsyncIterator
     last = {"index": 0, "finish_reason": reason, **ending}
     yield _chunk([last], kind, model)
     if opts["usage"]:
-        yield _chunk([], kind, model, _usage(sent, opts["prompt_tokens"]))
+        yield _chunk([], kind, model, _usage(sent, opts))
     yield b"data: [DONE]\n\n"
 
 
@@ -145,9 +157,12 @@ def _pause(opts: dict[str, Any], output_position: int) -> float:
     return float(opts["first_delay"] if output_position == 0 else opts["delay"])
 
 
-def _usage(output_tokens: int, prompt_tokens: int = PROMPT_TOKENS) -> dict[str, int]:
-    return {"prompt_tokens": prompt_tokens, "completion_tokens": output_tokens,
-            "total_tokens": prompt_tokens + output_tokens}  # fmt: skip
+def _usage(output_tokens: int, opts: dict[str, Any]) -> dict[str, Any]:
+    prompt = opts["prompt_tokens"]
+    return {"prompt_tokens": prompt, "completion_tokens": output_tokens,
+            "total_tokens": prompt + output_tokens,
+            "prompt_tokens_details": {"cached_tokens": opts["cached"]},
+            "completion_tokens_details": {"reasoning_tokens": opts["reasoning"]}}  # fmt: skip
 
 
 def create_app(responder: Responder | None = None, model: str = RESPONSE_MODEL) -> FastAPI:
@@ -177,6 +192,17 @@ def create_app(responder: Responder | None = None, model: str = RESPONSE_MODEL) 
                              "usage": {"prompt_tokens": 3 * len(inputs),
                                        "total_tokens": 3 * len(inputs)}})  # fmt: skip
 
+    @app.post("/v1/responses")
+    async def responses(request: Request) -> Response:
+        body = await request.json()
+        opts = _options(body, responder)
+        if opts["status"]:
+            return _error(int(opts["status"]))
+        if opts["stream"]:
+            events = llm_responses.stream(body, opts, _words(opts), model)
+            return StreamingResponse(events, media_type="text/event-stream")
+        return JSONResponse(llm_responses.complete(body, opts, _words(opts), model))
+
     return app
 
 
@@ -194,8 +220,8 @@ async def _complete(opts: dict[str, Any], chat: bool, model: str) -> Response:
         choice = {"index": 0, "finish_reason": "length", "text": text}
     kind = "chat.completion" if chat else "text_completion"
     return JSONResponse({"id": RESPONSE_ID, "object": kind, "created": 1, "model": model,
-                         "choices": [choice],
-                         "usage": _usage(len(words), opts["prompt_tokens"])})  # fmt: skip
+                         "choices": [choice], "usage": _usage(len(words), opts),
+                         **_FINGERPRINT})  # fmt: skip
 
 
 @contextmanager

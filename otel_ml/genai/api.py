@@ -164,7 +164,7 @@ def llm(
     Decorating a generator function times its items as streamed chunks.
     """
     options = dict(locals())
-    attrs = {semconv.GEN_AI_REQUEST_STREAM: stream}
+    attrs = {semconv.GEN_AI_REQUEST_STREAM: True if stream else None}  # set only when streaming
     return _scope(operation, semconv.genai_span_name(operation, model), attrs, None, options)
 
 
@@ -208,6 +208,10 @@ def retrieval(
     ``retrieval {data_source}``; a decorated function's returned documents
     give their count and score range (ids only with content capture)."""
     options = dict(locals())
-    attrs = {semconv.GEN_AI_DATA_SOURCE_ID: data_source, semconv.GEN_AI_REQUEST_TOP_K: top_k}
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int | float)):
+        raise TypeError(f"retrieval(top_k={top_k!r}): expected a number")
+    # The conventions type gen_ai.request.top_k as a double.
+    top = None if top_k is None else float(top_k)
+    attrs = {semconv.GEN_AI_DATA_SOURCE_ID: data_source, semconv.GEN_AI_REQUEST_TOP_K: top}
     name = semconv.retrieval_span_name(data_source)
     return _scope(semconv.GEN_AI_RETRIEVAL, name, attrs, GenAICall.record_documents, options)

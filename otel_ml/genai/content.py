@@ -61,6 +61,24 @@ class ContentPolicy:
         kept = [self._message(message) for message in messages]
         return json.dumps(kept, ensure_ascii=False, separators=(",", ":"))
 
+    def parts_json(self, parts: Iterable[Mapping[str, Any]]) -> str | None:
+        """Parts (``gen_ai.system_instructions``) as JSON, each text passing :meth:`text`."""
+        if not self.capture:
+            return None
+        return json.dumps([self._part(part) for part in parts], ensure_ascii=False,
+                          separators=(",", ":"))  # fmt: skip
+
+    def tools_json(self, tools: Iterable[Mapping[str, Any]]) -> str | None:
+        """Tool definitions (``gen_ai.tool.definitions``) as JSON; descriptions pass
+        :meth:`text`, names and parameter schemas are kept as given."""
+        if not self.capture:
+            return None
+        kept = [dict(tool) for tool in tools]
+        for tool in kept:
+            if tool.get("description") is not None:
+                tool["description"] = self.text(tool["description"])
+        return json.dumps(kept, ensure_ascii=False, separators=(",", ":"), default=str)
+
     def _message(self, message: Mapping[str, Any]) -> dict[str, Any]:
         out = dict(message)
         out["parts"] = [self._part(part) for part in message.get("parts", ())]

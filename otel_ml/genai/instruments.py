@@ -26,10 +26,10 @@ HISTOGRAMS: dict[str, tuple[str, str, Sequence[float]]] = {
         "{token}", "Number of input and output tokens used.", semconv.GEN_AI_TOKEN_BUCKETS),
     semconv.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK: (
         "s", "Time from the request to the first chunk of the response stream.",
-        semconv.GEN_AI_FIRST_CHUNK_BUCKETS),
+        semconv.GEN_AI_CLIENT_CHUNK_BUCKETS),
     semconv.GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK: (
         "s", "Time between the previous output chunk and each later one.",
-        semconv.GEN_AI_FIRST_CHUNK_BUCKETS),
+        semconv.GEN_AI_CLIENT_CHUNK_BUCKETS),
     semconv.GEN_AI_SERVER_REQUEST_DURATION: (
         "s", "GenAI server request duration, to the last output token.",
         semconv.GEN_AI_DURATION_BUCKETS),

@@ -48,10 +48,13 @@ def identity(
     server_address: str | None = None,
     server_port: int | None = None,
 ) -> dict[str, Any]:
-    """The bounded attributes of a call, shared by its span and its metrics."""
-    attrs: dict[str, Any] = {semconv.GEN_AI_OPERATION_NAME: operation}
-    if provider:
-        attrs[semconv.GEN_AI_PROVIDER_NAME] = provider
+    """The bounded attributes of a call, shared by its span and its metrics
+    (``gen_ai.provider.name`` is required on every GenAI metric: ``_OTHER``
+    when the caller did not name one)."""
+    attrs: dict[str, Any] = {
+        semconv.GEN_AI_OPERATION_NAME: operation,
+        semconv.GEN_AI_PROVIDER_NAME: provider or semconv.GEN_AI_PROVIDER_OTHER,
+    }
     if request_model:
         attrs[semconv.GEN_AI_REQUEST_MODEL] = request_model
     if server_address:
@@ -152,6 +155,14 @@ class GenAIInvocation(Invocation):
             self._input_tokens = int(input_tokens)
         if _is_count(output_tokens):
             self._output_tokens = int(output_tokens)
+
+    def set_metric_attributes(self, attributes: Mapping[str, Any]) -> None:
+        """Bounded strings the response told (``openai.response.service_tier``):
+        on the span and on every metric of the call; empty values are skipped."""
+        attrs = {k: v for k, v in attributes.items() if isinstance(v, str) and v}
+        if attrs:
+            self._metric_attrs = {**self._metric_attrs, **attrs}
+            self.set_attributes(attrs)
 
     def set_attributes(self, attributes: Mapping[str, Any]) -> None:
         """Add span-only attributes (``None`` values are skipped)."""

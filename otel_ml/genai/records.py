@@ -56,9 +56,8 @@ def document_attributes(documents: Any, content: ContentPolicy) -> dict[str, Any
         records = []
         for document, score in pairs:
             doc_id = _field(document, _ID_KEYS)
-            records.append(
-                {"id": content.text(doc_id) if doc_id is not None else None, "score": score}
-            )
+            record = {"id": None if doc_id is None else content.text(doc_id), "score": score}
+            records.append({k: v for k, v in record.items() if v is not None})  # no nulls
         attrs[semconv.GEN_AI_RETRIEVAL_DOCUMENTS] = json.dumps(records, separators=(",", ":"))
     return attrs
 

@@ -26,7 +26,7 @@ from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-de
 )
 
 from otel_ml._internal import guard
-from otel_ml.config import Settings, get_settings
+from otel_ml.config import Settings, SettingsError, get_settings
 
 Target = tuple[type, str, Any]
 """A patched class attribute: ``(owner, name, original __dict__ entry)``."""
@@ -114,7 +114,7 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def _instrument(self, **kwargs: Any) -> None:
         if not library_usable(self.instruments, self.library):
             return
-        settings = kwargs.get("settings") or get_settings()
+        settings = kwargs.get("settings") or self._settings()
         with self._lock:
             self._generation += 1
             generation = self._generation
@@ -127,6 +127,19 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             self._apply(generation, settings, kwargs)
 
         wrapt.register_post_import_hook(on_import, self.patch_on_import)
+
+    def _settings(self) -> Settings:
+        """The process's settings; a variable otel_ml cannot use is logged as an
+        error naming it and left at its default: a typo never leaves a library
+        untraced (``configure()`` and ``get_settings()`` still raise on it)."""
+        try:
+            return get_settings()
+        except SettingsError:
+            errors: list[SettingsError] = []
+            settings = Settings.load(errors=errors)
+            for error in errors:
+                _logger.error("otel_ml: %s; %s instrumented with its default", error, self.library)
+            return settings
 
     def _watch_other_imports(self, settings: Settings, options: dict[str, Any]) -> None:
         """Register patches of other modules with :meth:`when_imported`, whether or

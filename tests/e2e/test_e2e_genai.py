@@ -94,8 +94,8 @@ def test_prometheus_genai_histograms_match_the_llm_traffic(stack: Stack, traffic
     asks = len(traffic.answers)
     job = f'job="{traffic.service}"'
     chat = ("chat", PROVIDER, LLM_MODEL)
-    embeddings = ("embeddings", "", EMBEDDING_MODEL)  # a local embedder: no provider
-    retrieval = ("retrieval", "", "")  # a retrieval names no provider or model here
+    embeddings = ("embeddings", "_OTHER", EMBEDDING_MODEL)  # a local embedder: no provider named
+    retrieval = ("retrieval", "_OTHER", "")  # a retrieval names no provider or model here
     tokens = (*CALL, "gen_ai_token_type")
     output_chunks = len(ANSWER_CHUNKS)
     expectations: list[tuple[str, tuple[str, ...], dict[tuple[str, ...], float]]] = [

@@ -81,6 +81,7 @@ def test_llm_decorated_async_generator_failing_midway(telemetry: Telemetry) -> N
     assert span.attributes["error.type"] == "ConnectionResetError"  # type: ignore[index]
     ((attrs, _),) = telemetry.points("gen_ai.client.operation.duration")
     assert attrs == {"gen_ai.operation.name": "chat", "gen_ai.request.model": "local",
+                     "gen_ai.provider.name": "_OTHER",  # required: no provider given
                      "error.type": "ConnectionResetError"}  # fmt: skip
 
 
@@ -111,12 +112,30 @@ def test_retrieval_without_capture_records_no_ids_or_query(telemetry: Telemetry)
     assert span.name == "retrieval faq"
     assert dict(span.attributes or {}) == {
         "gen_ai.operation.name": "retrieval",
+        "gen_ai.provider.name": "_OTHER",
         "gen_ai.data_source.id": "faq",
         "gen_ai.request.top_k": 3,
         "ml.retrieval.documents.count": 2,
         "ml.retrieval.score.min": 0.3,
         "ml.retrieval.score.max": 0.8,
     }
+
+
+def test_captured_documents_without_id_or_score_export_no_nulls(telemetry: Telemetry) -> None:
+    with retrieval("faq", capture_content=True, **telemetry.providers) as call:
+        call.record_documents([{"id": "d1"}, {"score": 0.5}, "bare text"])
+    (span,) = telemetry.spans()
+    documents = span.attributes["gen_ai.retrieval.documents"]  # type: ignore[index]
+    assert json.loads(documents) == [{"id": "d1"}, {"score": 0.5}, {}]  # type: ignore[arg-type]
+    assert "null" not in documents  # type: ignore[operator]
+
+
+def test_llm_sets_request_stream_only_when_streaming(telemetry: Telemetry) -> None:
+    for stream in (False, True, None):
+        with llm("m", stream=stream, provider="vllm", **telemetry.providers):
+            pass
+    flags = [(s.attributes or {}).get("gen_ai.request.stream") for s in telemetry.spans()]
+    assert flags == [None, True, None]
 
 
 def test_user_exception_propagates_unchanged(telemetry: Telemetry) -> None:

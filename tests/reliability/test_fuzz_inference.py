@@ -293,16 +293,7 @@ def test_an_enormous_batch_is_summarised_in_bounded_memory(telemetry: Telemetry)
 @pytest.fixture(scope="module")
 def sklearn_hook() -> Iterator[Telemetry]:
     """The scikit-learn hook on real estimators, exporting to providers of its own."""
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-    exporter, reader = InMemorySpanExporter(), InMemoryMetricReader()
-    tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
-    hooked = Telemetry(tracer_provider, MeterProvider(metric_readers=[reader]), exporter, reader)
+    hooked = Telemetry.create()
     instrumentor = SklearnInstrumentor()
     instrumentor.instrument(**hooked.providers, settings=Settings.load(environ={}))
     yield hooked

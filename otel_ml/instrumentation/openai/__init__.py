@@ -7,6 +7,9 @@ Under ``opentelemetry-instrument`` (entry point ``otel_ml_openai``), by hand::
 or with :func:`instrument_openai`. Chat completions (streamed or not, also
 through ``.stream()`` and ``.with_raw_response``), text completions and
 embeddings become one GenAI CLIENT span each, with the GenAI client metrics.
+The Responses API (``responses.create``, streamed or not, ``responses.stream()``,
+``responses.parse``) and ``chat.completions.parse`` (also ``client.beta.chat``)
+are chat calls too, read through the API's own shapes.
 It works against any OpenAI-compatible server: provider and server come from
 the client's base URL. A method another OpenTelemetry instrumentation (e.g.
 the contrib ``openai-v2``) already wraps is left to it: one span per call.
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from otel_ml import semconv
 from otel_ml.config import Settings
@@ -24,20 +27,36 @@ from otel_ml.genai.invocation import GenAIConfig
 from otel_ml.instrumentation._patching import PatchingInstrumentor, Target
 from otel_ml.instrumentation.openai.package import _instruments
 
+if TYPE_CHECKING:
+    from otel_ml.instrumentation.openai.patch import Method
+
 __all__ = ["OpenAIInstrumentor", "instrument_openai"]
 
 _CHAT = "openai.resources.chat.completions"
 _COMPLETIONS = "openai.resources.completions"
 _EMBEDDINGS = "openai.resources.embeddings"
+_RESPONSES = "openai.resources.responses"
+_BETA_CHAT = "openai.resources.beta.chat.completions"  # parse before openai 1.92
+_CHAT_API, _RESPONSES_API = "chat_completions", "responses"
+_CHAT_OP, _TEXT_OP = semconv.GEN_AI_CHAT, semconv.GEN_AI_TEXT_COMPLETION
 
-# (module, class, method, operation, is_async): the wiring table.
+# (module, class, method, operation, openai.api.type, is_async): the wiring table.
+# ``stream()`` helpers call ``create``; ``parse`` posts by itself.
 _METHODS = (
-    (_CHAT, "Completions", "create", semconv.GEN_AI_CHAT, False),
-    (_CHAT, "AsyncCompletions", "create", semconv.GEN_AI_CHAT, True),
-    (_COMPLETIONS, "Completions", "create", semconv.GEN_AI_TEXT_COMPLETION, False),
-    (_COMPLETIONS, "AsyncCompletions", "create", semconv.GEN_AI_TEXT_COMPLETION, True),
-    (_EMBEDDINGS, "Embeddings", "create", semconv.GEN_AI_EMBEDDINGS, False),
-    (_EMBEDDINGS, "AsyncEmbeddings", "create", semconv.GEN_AI_EMBEDDINGS, True),
+    (_CHAT, "Completions", "create", _CHAT_OP, _CHAT_API, False),
+    (_CHAT, "AsyncCompletions", "create", _CHAT_OP, _CHAT_API, True),
+    (_CHAT, "Completions", "parse", _CHAT_OP, _CHAT_API, False),
+    (_CHAT, "AsyncCompletions", "parse", _CHAT_OP, _CHAT_API, True),
+    (_BETA_CHAT, "Completions", "parse", _CHAT_OP, _CHAT_API, False),
+    (_BETA_CHAT, "AsyncCompletions", "parse", _CHAT_OP, _CHAT_API, True),
+    (_RESPONSES, "Responses", "create", _CHAT_OP, _RESPONSES_API, False),
+    (_RESPONSES, "AsyncResponses", "create", _CHAT_OP, _RESPONSES_API, True),
+    (_RESPONSES, "Responses", "parse", _CHAT_OP, _RESPONSES_API, False),
+    (_RESPONSES, "AsyncResponses", "parse", _CHAT_OP, _RESPONSES_API, True),
+    (_COMPLETIONS, "Completions", "create", _TEXT_OP, None, False),
+    (_COMPLETIONS, "AsyncCompletions", "create", _TEXT_OP, None, True),
+    (_EMBEDDINGS, "Embeddings", "create", semconv.GEN_AI_EMBEDDINGS, None, False),
+    (_EMBEDDINGS, "AsyncEmbeddings", "create", semconv.GEN_AI_EMBEDDINGS, None, True),
 )
 
 
@@ -68,12 +87,15 @@ class OpenAIInstrumentor(PatchingInstrumentor):
         return patch.apply(_targets(), config)
 
 
-def _targets() -> list[tuple[type, str, str, bool]]:
-    targets = []
-    for module, cls, method, operation, is_async in _METHODS:
-        owner = getattr(importlib.import_module(module), cls, None)
+def _targets() -> list[Method]:
+    targets: list[Method] = []
+    for module, cls, method, operation, api, is_async in _METHODS:
+        try:
+            owner = getattr(importlib.import_module(module), cls, None)
+        except ImportError:  # an SDK older (or newer) than this module
+            continue
         if owner is not None and method in owner.__dict__:
-            targets.append((owner, method, operation, is_async))
+            targets.append((owner, method, operation, api, is_async))
     return targets
 
 

@@ -37,6 +37,7 @@ _NUMBER_PARAMS = (
 _INT_PARAMS = (
     ("max_tokens", semconv.GEN_AI_REQUEST_MAX_TOKENS),
     ("max_completion_tokens", semconv.GEN_AI_REQUEST_MAX_TOKENS),
+    ("max_output_tokens", semconv.GEN_AI_REQUEST_MAX_TOKENS),
     ("seed", semconv.GEN_AI_REQUEST_SEED),
     ("dimensions", semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT),
 )
@@ -84,7 +85,43 @@ def request_attributes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     encoding = kwargs.get("encoding_format")
     if isinstance(encoding, str):
         attrs[semconv.GEN_AI_REQUEST_ENCODING_FORMATS] = [encoding]
+    tier = kwargs.get("service_tier")
+    if isinstance(tier, str) and tier != "auto":  # the conventions leave "auto" out
+        attrs[semconv.OPENAI_REQUEST_SERVICE_TIER] = tier
+    attrs[semconv.GEN_AI_OUTPUT_TYPE] = output_type(kwargs)
     return attrs
+
+
+_OUTPUT_TYPES = {"text": "text", "json_object": "json", "json_schema": "json"}
+
+
+def output_type(kwargs: Mapping[str, Any]) -> str | None:
+    """``gen_ai.output.type`` of the format the request asked for (chat's
+    ``response_format``, the Responses API's ``text.format``; a class given to
+    ``parse()`` is a JSON schema); ``None`` when it asked for none."""
+    fmt = kwargs.get("response_format")
+    text = kwargs.get("text")
+    if fmt is None and isinstance(text, Mapping):
+        fmt = text.get("format")
+    if isinstance(fmt, type) or isinstance(kwargs.get("text_format"), type):
+        return "json"
+    return _OUTPUT_TYPES.get(str(fmt.get("type"))) if isinstance(fmt, Mapping) else None
+
+
+def tool_definitions(kwargs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The request's tools in the conventions' flat shape (content: callers gate it)."""
+    tools = kwargs.get("tools")
+    defined = []
+    for tool in tools if isinstance(tools, list | tuple) else ():
+        if not isinstance(tool, Mapping):
+            continue
+        function = tool.get("function")
+        spec = function if isinstance(function, Mapping) else tool  # chat nests it
+        entry = {"type": tool.get("type") or "function", "name": spec.get("name"),
+                 "description": spec.get("description"),
+                 "parameters": spec.get("parameters")}  # fmt: skip
+        defined.append({k: v for k, v in entry.items() if v is not None})
+    return defined
 
 
 def requested_stream(kwargs: Mapping[str, Any]) -> bool:
@@ -103,15 +140,12 @@ def input_count(kwargs: Mapping[str, Any]) -> int | None:
 
 
 def input_messages(operation: str, kwargs: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The request's messages in the semconv shape (content included: callers gate it)."""
+    """The request's messages in the semconv shape (content included: callers gate it;
+    embeddings have none: their inputs are not messages)."""
     if operation == semconv.GEN_AI_TEXT_COMPLETION:
         prompt = kwargs.get("prompt")
         prompts = prompt if isinstance(prompt, list) else [prompt]
         return [{"role": "user", "parts": [{"type": "text", "content": p}]} for p in prompts]
-    if operation == semconv.GEN_AI_EMBEDDINGS:
-        value = kwargs.get("input")
-        texts = value if isinstance(value, list) else [value]
-        return [{"role": "user", "parts": [{"type": "text", "content": t}]} for t in texts]
     return [_chat_message(m) for m in kwargs.get("messages") or () if isinstance(m, Mapping)]
 
 
@@ -144,6 +178,12 @@ class ResponseFields:
     finish_reasons: dict[int, str] = field(default_factory=dict)
     input_tokens: int | None = None
     output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    service_tier: str | None = None
+    fingerprint: str | None = None
+    error: tuple[str, str] | None = None
+    """``(code, message)`` of a failure the response reported (Responses API)."""
     dimensions: int | None = None
     texts: dict[int, list[str]] = field(default_factory=dict)
     tool_calls: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
@@ -158,20 +198,35 @@ class ResponseFields:
                 parts.append({"type": "text", "content": "".join(self.texts[index])})
             for call in self.tool_calls.get(index, {}).values():
                 parts.append({"type": "tool_call", **call})
+            # A choice without a reason was interrupted (a failure, an early close).
             messages.append({"role": "assistant", "parts": parts,
-                             "finish_reason": self.finish_reasons.get(index, "")})  # fmt: skip
+                             "finish_reason": self.finish_reasons.get(index, "error")})  # fmt: skip
         return messages
 
 
-def _usage(fields: ResponseFields, usage: Any) -> None:
+def _count(owner: Any, *names: str) -> int | None:
+    for name in names:
+        # SDKs older than a field keep it as an extra: a plain dict
+        value = owner.get(name) if isinstance(owner, Mapping) else getattr(owner, name, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def read_usage(fields: ResponseFields, usage: Any) -> None:
+    """Token counts of a chat/completions ``usage`` or a Responses API one."""
     if usage is None:
         return
-    prompt = getattr(usage, "prompt_tokens", None)
-    completion = getattr(usage, "completion_tokens", None)
-    if isinstance(prompt, int):
-        fields.input_tokens = prompt
-    if isinstance(completion, int):
-        fields.output_tokens = completion
+    fields.input_tokens = _count(usage, "prompt_tokens", "input_tokens")
+    fields.output_tokens = _count(usage, "completion_tokens", "output_tokens")
+    inputs = getattr(usage, "prompt_tokens_details", None) or getattr(
+        usage, "input_tokens_details", None
+    )
+    outputs = getattr(usage, "completion_tokens_details", None) or getattr(
+        usage, "output_tokens_details", None
+    )
+    fields.cache_read_tokens = _count(inputs, "cached_tokens")
+    fields.reasoning_tokens = _count(outputs, "reasoning_tokens")
 
 
 def read_response(result: Any, keep_text: bool) -> ResponseFields:
@@ -179,7 +234,9 @@ def read_response(result: Any, keep_text: bool) -> ResponseFields:
     fields = ResponseFields(
         model=getattr(result, "model", None), response_id=getattr(result, "id", None)
     )
-    _usage(fields, getattr(result, "usage", None))
+    read_usage(fields, getattr(result, "usage", None))
+    fields.service_tier = getattr(result, "service_tier", None)
+    fields.fingerprint = getattr(result, "system_fingerprint", None)
     data = getattr(result, "data", None)
     if isinstance(data, list) and data:
         embedding = getattr(data[0], "embedding", None)
@@ -219,9 +276,11 @@ class StreamReader:
         if fields.response_id is None:
             fields.response_id = getattr(chunk, "id", None)
             fields.model = getattr(chunk, "model", None)
+            fields.service_tier = getattr(chunk, "service_tier", None)
+            fields.fingerprint = getattr(chunk, "system_fingerprint", None)
         usage = getattr(chunk, "usage", None)
         if usage is not None:
-            _usage(fields, usage)
+            read_usage(fields, usage)
         output = False
         for choice in getattr(chunk, "choices", None) or ():
             if choice.finish_reason:

@@ -31,5 +31,23 @@ def identity(url: str, model: str, operation: str = "chat") -> dict[str, Any]:
     }
 
 
+CHAT_API = {"openai.api.type": "chat_completions"}
+RESPONSES_API = {"openai.api.type": "responses"}
+SERVED = {
+    "openai.response.service_tier": "default",
+    "openai.response.system_fingerprint": "fp_fake_1",
+}
+"""What the stand-in reports about itself on chat (span and metric attributes)."""
+NO_CACHE = {"gen_ai.usage.cache_read.input_tokens": 0, "gen_ai.usage.reasoning.output_tokens": 0}
+"""The stand-in's usage details by default: nothing cached, no reasoning."""
+
+
+def chat_helpers(client: Any) -> Any:
+    """``client.chat.completions``, or ``client.beta.chat.completions`` where an SDK
+    older than 1.92 keeps ``parse`` and ``stream`` there."""
+    completions = client.chat.completions
+    return completions if hasattr(completions, "parse") else client.beta.chat.completions
+
+
 def loads(value: Any) -> Any:
     return json.loads(value)

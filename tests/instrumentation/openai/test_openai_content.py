@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import openai
 import pytest
-from openai_support import API_KEY, exported_text, identity
+from openai_support import API_KEY, NO_CACHE, SERVED, exported_text, identity
 from support import Telemetry
 
 from otel_ml.config import Settings
@@ -36,6 +36,14 @@ def test_embeddings(instrumented: Telemetry, client: openai.OpenAI, llm_url: str
     assert tokens == [("input", 6)]
 
 
+def test_embeddings_carry_no_messages_even_when_captured(
+    capturing: Telemetry, client: openai.OpenAI
+) -> None:
+    client.embeddings.create(model="e1", input=["alpha"])
+    (span,) = capturing.spans()
+    assert not {"gen_ai.input.messages", "gen_ai.output.messages"} & set(span.attributes or {})
+
+
 def test_text_completion_stream(
     instrumented: Telemetry, client: openai.OpenAI, llm_url: str
 ) -> None:
@@ -51,6 +59,8 @@ def test_text_completion_stream(
     assert attrs.pop("gen_ai.response.time_to_first_chunk") > 0
     assert attrs == {
         **identity(llm_url, "c1", "text_completion"),
+        **SERVED,
+        **NO_CACHE,
         "gen_ai.request.stream": True,
         "gen_ai.response.model": RESPONSE_MODEL,
         "gen_ai.response.id": "chatcmpl-fake-1",

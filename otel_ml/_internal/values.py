@@ -1,0 +1,88 @@
+"""Parsers of setting values: each takes the raw text of a variable and
+returns the value, or raises ``ValueError`` saying what was expected (the
+caller names the variable)."""
+
+from __future__ import annotations
+
+HTTP_LAYERS = ("otel_ml", "contrib")
+"""The HTTP server layers ``instrument(app)`` can apply (``OTEL_ML_HTTP_INSTRUMENTATION``)."""
+TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
+FALSE_VALUES = frozenset({"0", "false", "no", "off", ""})
+
+
+def parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in TRUE_VALUES:
+        return True
+    if value in FALSE_VALUES:
+        return False
+    raise ValueError("expected one of 1/0, true/false, yes/no, on/off")
+
+
+CAPTURE_MODES = {"span_only": True, "span_and_event": True, "event_only": False,
+                 "no_content": False}  # fmt: skip
+"""The values of ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` that the
+OpenTelemetry util-genai reads, and whether each puts content on spans (otel_ml
+emits no GenAI events: ``event_only`` keeps spans free of content)."""
+
+
+def parse_capture(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in CAPTURE_MODES:
+        return CAPTURE_MODES[value]
+    try:
+        return parse_bool(value)
+    except ValueError:
+        raise ValueError(f"expected one of {', '.join(CAPTURE_MODES)} or a boolean") from None
+
+
+def parse_positive_int(raw: str) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ValueError("expected a whole number") from None
+    if value < 1:
+        raise ValueError("expected a number >= 1")
+    return value
+
+
+def parse_positive_float(raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ValueError("expected a number") from None
+    if not value > 0 or value == float("inf"):
+        raise ValueError("expected a finite number > 0")
+    return value
+
+
+def parse_str(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise ValueError("expected a non-empty string")
+    return value
+
+
+def parse_optional_str(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def parse_names(raw: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in raw.split(",") if n.strip())
+    if not all(n.replace("_", "").replace("-", "").isalnum() for n in names):
+        raise ValueError("expected comma separated names (letters, digits, '-', '_')")
+    return names
+
+
+def parse_header_name(raw: str) -> str:
+    value = raw.strip().lower()
+    if not value or not all(c.isalnum() or c in "-_" for c in value):
+        raise ValueError("expected an HTTP header name (letters, digits, '-', '_')")
+    return value
+
+
+def parse_http_layer(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in HTTP_LAYERS:
+        raise ValueError(f"expected one of {', '.join(HTTP_LAYERS)}")
+    return value
