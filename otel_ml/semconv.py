@@ -221,6 +221,20 @@ SERVER_ADDRESS: Final = "server.address"
 """Host of the GenAI endpoint, from the client's base URL (metric + span)."""
 SERVER_PORT: Final = "server.port"
 """Port of the GenAI endpoint (metric + span)."""
+# Framework hooks (Anthropic, LiteLLM, LangChain, LlamaIndex): cached input
+# tokens and tool runs.
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+"""Input tokens served from the provider's prompt cache (included in the input
+tokens). Span only."""
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+"""Input tokens written to the provider's prompt cache (included in the input
+tokens). Span only."""
+GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
+"""Name of the tool an ``execute_tool`` span runs."""
+GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+"""Id of the model's tool call an ``execute_tool`` span answers, where known."""
+GEN_AI_TOOL_TYPE: Final = "gen_ai.tool.type"
+"""``function`` (a tool the application runs)."""
 ML_EMBEDDINGS_INPUT_COUNT: Final = "ml.embeddings.input.count"
 """Inputs embedded in one call (no semconv name yet). Span only."""
 ML_RETRIEVAL_DOCUMENTS_COUNT: Final = "ml.retrieval.documents.count"
@@ -234,6 +248,7 @@ GEN_AI_CHAT: Final = "chat"
 GEN_AI_TEXT_COMPLETION: Final = "text_completion"
 GEN_AI_EMBEDDINGS: Final = "embeddings"
 GEN_AI_RETRIEVAL: Final = "retrieval"
+GEN_AI_EXECUTE_TOOL: Final = "execute_tool"
 GEN_AI_TOKEN_INPUT: Final = "input"
 GEN_AI_TOKEN_OUTPUT: Final = "output"
 

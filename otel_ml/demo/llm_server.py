@@ -3,8 +3,9 @@
 The demo's RAG endpoint talks to it through the real ``openai`` client, and the
 tests use it to drive every streaming edge case.
 
-It serves ``/v1/chat/completions``, ``/v1/completions`` and ``/v1/embeddings``
-(SSE streaming included) with uvicorn in a background thread. Each request
+It serves ``/v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings``
+and Anthropic's ``/v1/messages`` (:mod:`otel_ml.demo.anthropic_messages`),
+SSE streaming included, with uvicorn in a background thread. Each request
 chooses its behaviour through ``extra_body={"fake": {...}}``:
 
 - ``chunks`` (int): content chunks of a stream, ``words`` (list): their text;
@@ -36,6 +37,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from otel_ml.demo.anthropic_messages import messages_reply
 from otel_ml.demo.server import serve
 
 MAX_CHUNKS = 1000
@@ -176,6 +178,12 @@ def create_app(responder: Responder | None = None, model: str = RESPONSE_MODEL) 
         return JSONResponse({"object": "list", "data": data, "model": model,
                              "usage": {"prompt_tokens": 3 * len(inputs),
                                        "total_tokens": 3 * len(inputs)}})  # fmt: skip
+
+    @app.post("/v1/messages")
+    async def messages(request: Request) -> Response:
+        body = await request.json()
+        opts = {**_options(body), "fake": body.get("fake") or {}}
+        return messages_reply(opts, _words(opts), model)
 
     return app
 
