@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import litellm
@@ -17,7 +16,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from support import Telemetry
 
 from otel_ml.config import Settings
-from otel_ml.demo.llm_server import PROMPT_TOKENS, RESPONSE_ID, RESPONSE_MODEL, running_server
+from otel_ml.demo.llm_server import PROMPT_TOKENS, RESPONSE_ID, RESPONSE_MODEL
 from otel_ml.instrumentation._patching import PatchingInstrumentor
 from otel_ml.instrumentation.litellm import LiteLLMInstrumentor, instrument_litellm
 from otel_ml.instrumentation.openai import OpenAIInstrumentor
@@ -27,15 +26,9 @@ MESSAGES = [{"role": "user", "content": "Capital of France? top-secret-prompt"}]
 Instrument = Callable[..., PatchingInstrumentor]
 
 
-@pytest.fixture(scope="module")
-def url() -> Iterator[str]:
-    with running_server() as base:
-        yield base
-    # LiteLLM leaves event loops of its own unclosed; they are collected here,
-    # quietly, not in a later test.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
+@pytest.fixture
+def url(llm_server_url: str) -> str:
+    return llm_server_url
 
 
 @pytest.fixture
