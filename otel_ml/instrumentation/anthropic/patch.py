@@ -28,8 +28,8 @@ from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml._internal.scope import run_async, run_sync
 from otel_ml._internal.stream import follow_stream
-from otel_ml.genai.api import GenAICall
 from otel_ml.genai.invocation import GenAIConfig, GenAIInvocation, identity, traced_elsewhere
+from otel_ml.instrumentation._genai_hooks import HookCall, ReadingHandler
 from otel_ml.instrumentation._patching import Args, Kwargs, Target, Wrapped, replace_all
 
 from . import extract
@@ -79,14 +79,11 @@ def _start(config: GenAIConfig, resource: Any, kwargs: Kwargs, stream: bool) -> 
     return config.start(metric_attrs, semconv.genai_span_name(_CHAT, model), attrs)
 
 
-class AnthropicCall(GenAICall):
-    """One ``messages`` call in progress: its invocation and the config it reads with."""
+class AnthropicCall(HookCall):
+    """One ``messages`` call in progress."""
 
-    __slots__ = ("config",)
-
-    def __init__(self, config: GenAIConfig, invocation: GenAIInvocation) -> None:
-        super().__init__(invocation, config.content)
-        self.config = config
+    __slots__ = ()
+    error_kind = staticmethod(extract.error_kind)
 
     def apply(self, fields: extract.MessageFields) -> None:
         """Record what the message said: model, id, finish reason, usage, content."""
@@ -99,23 +96,16 @@ class AnthropicCall(GenAICall):
             attrs = {**attrs, semconv.GEN_AI_OUTPUT_MESSAGES: messages}
         invocation.set_attributes(attrs)
 
-    def fail(self, exc: BaseException) -> None:
-        """End the call with the API error's status code and ``error.type``."""
-        code = getattr(exc, "status_code", None)
-        if isinstance(code, int):
-            self.invocation.set_attributes({"http.response.status_code": code})
-        self.invocation.fail(exc, extract.error_kind(exc))
-
     def finish(self, result: Any) -> Any:
         """Follow a stream, or read a message and end the call."""
         try:
             if isinstance(result, anthropic.Stream | anthropic.AsyncStream):
                 self.invocation.leave_call()
-                return follow_stream(result, EventHandler(self))
+                return follow_stream(result, self._handler())
             raw = getattr(result, "_raw_stream", None)  # a MessageStream of stream()
             if raw is not None:
                 self.invocation.leave_call()
-                result._raw_stream = follow_stream(raw, EventHandler(self))
+                result._raw_stream = follow_stream(raw, self._handler())
                 return result
             if isinstance(result, anthropic.types.Message):
                 self.apply(extract.read_message(result, self.config.content.capture))
@@ -124,27 +114,8 @@ class AnthropicCall(GenAICall):
         self.invocation.stop()
         return result
 
-
-class EventHandler:
-    """Reads a stream's events into its call."""
-
-    __slots__ = ("_call", "_reader")
-
-    def __init__(self, call: AnthropicCall) -> None:
-        self._call = call
-        self._reader = extract.EventReader(keep_text=call.config.content.capture)
-
-    def on_chunk(self, chunk: Any) -> None:
-        if self._reader.add(chunk):
-            self._call.invocation.chunk()
-
-    def on_end(self, abandoned: bool) -> None:
-        self._call.apply(self._reader.fields)
-        self._call.invocation.stop(abandoned)
-
-    def on_error(self, exc: BaseException) -> None:
-        self._call.apply(self._reader.fields)
-        self._call.fail(exc)
+    def _handler(self) -> ReadingHandler:
+        return ReadingHandler(self, extract.EventReader(keep_text=self.config.content.capture))
 
 
 class Traced:

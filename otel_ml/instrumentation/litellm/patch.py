@@ -20,8 +20,8 @@ from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml._internal.scope import run_async, run_sync
 from otel_ml._internal.stream import AsyncStream, SyncStream
-from otel_ml.genai.api import GenAICall
 from otel_ml.genai.invocation import GenAIConfig, GenAIInvocation, identity, traced_elsewhere
+from otel_ml.instrumentation._genai_hooks import HookCall, ReadingHandler
 from otel_ml.instrumentation._patching import Args, Kwargs, Target, Wrapped, replace_all
 from otel_ml.instrumentation.openai import extract as openai_extract
 
@@ -48,14 +48,14 @@ def _start(config: GenAIConfig, operation: str, kwargs: Kwargs) -> GenAIInvocati
     return config.start(metric_attrs, semconv.genai_span_name(operation, model), attrs)
 
 
-class LiteLLMCall(GenAICall):
+class LiteLLMCall(HookCall):
     """One LiteLLM call in progress."""
 
-    __slots__ = ("config", "is_async")
+    __slots__ = ("is_async",)
+    error_kind = staticmethod(extract.error_kind)
 
     def __init__(self, config: GenAIConfig, invocation: GenAIInvocation, is_async: bool) -> None:
-        super().__init__(invocation, config.content)
-        self.config = config
+        super().__init__(config, invocation)
         self.is_async = is_async
 
     def apply(self, fields: openai_extract.ResponseFields) -> None:
@@ -69,20 +69,14 @@ class LiteLLMCall(GenAICall):
             attrs[semconv.GEN_AI_OUTPUT_MESSAGES] = content.messages_json(fields.output_messages())
         invocation.set_attributes(attrs)
 
-    def fail(self, exc: BaseException) -> None:
-        """End the call with the provider's status code and LiteLLM's ``error.type``."""
-        code = getattr(exc, "status_code", None)
-        if isinstance(code, int):
-            self.invocation.set_attributes({"http.response.status_code": code})
-        self.invocation.fail(exc, extract.error_kind(exc))
-
     def finish(self, result: Any) -> Any:
         """Follow a stream, or read a response and end the call."""
         try:
             if isinstance(result, litellm.CustomStreamWrapper):
                 self.invocation.leave_call()
                 proxy = AsyncStream if self.is_async else SyncStream
-                return proxy(result, ChunkHandler(self))
+                reader = openai_extract.StreamReader(keep_text=self.config.content.capture)
+                return proxy(result, ReadingHandler(self, reader))
             fields = openai_extract.read_response(result, self.config.content.capture)
             fields.dimensions = extract.embedding_dimension(result)
             self.apply(fields)
@@ -90,28 +84,6 @@ class LiteLLMCall(GenAICall):
             guard.report("litellm.response", exc, self.config.telemetry.internal_errors)
         self.invocation.stop()
         return result
-
-
-class ChunkHandler:
-    """Reads a ``CustomStreamWrapper``'s OpenAI-shaped chunks into its call."""
-
-    __slots__ = ("_call", "_reader")
-
-    def __init__(self, call: LiteLLMCall) -> None:
-        self._call = call
-        self._reader = openai_extract.StreamReader(keep_text=call.config.content.capture)
-
-    def on_chunk(self, chunk: Any) -> None:
-        if self._reader.add(chunk):
-            self._call.invocation.chunk()
-
-    def on_end(self, abandoned: bool) -> None:
-        self._call.apply(self._reader.fields)
-        self._call.invocation.stop(abandoned)
-
-    def on_error(self, exc: BaseException) -> None:
-        self._call.apply(self._reader.fields)
-        self._call.fail(exc)
 
 
 class Traced:
