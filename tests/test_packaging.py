@@ -102,7 +102,7 @@ def test_the_lane_covers_every_extra_but_gpu() -> None:
     # were written and tested, not a lane of their own (their dependency trees
     # pin openai and pydantic ranges that would hold the lane back).
     outside = set(project["optional-dependencies"]) - set(gathered_extras(project))
-    assert outside == {"dev", "instruments-any", "gpu", *LLM_EXTRAS}
+    assert outside == {"dev", "dev-base", "instruments-any", "gpu", *LLM_EXTRAS}
 
 
 def test_the_launchers_dependency_checks_ask_for_the_floors() -> None:
@@ -136,9 +136,8 @@ def test_installed_versions_meet_the_floors_and_are_them_in_the_lowest_lane() ->
 def test_the_readme_states_the_declared_floors() -> None:
     project = load_project()
     gpu = map(Requirement, project["optional-dependencies"]["gpu"])
-    declared = {
-        canonicalize_name(r.name): r.specifier for r in [*runtime_requirements(project), *gpu]
-    }
+    stated_extras = [*runtime_requirements(project, (*LANE_EXTRAS, "llm")), *gpu]
+    declared = {canonicalize_name(r.name): r.specifier for r in stated_extras}
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     stated = [Requirement(text) for text in re.findall(r"`([\w.-]+>=[^`]+)`", readme)]
     assert len(stated) >= 10
