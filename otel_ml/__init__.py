@@ -16,6 +16,10 @@ from otel_ml.config import Settings, SettingsError
 from otel_ml.feedback.recorder import reset_segments, set_segments
 from otel_ml.genai import embedding, generation, llm, retrieval
 from otel_ml.inference import InferenceInvocation, InferenceScope
+from otel_ml.instrumentation.anthropic import instrument_anthropic
+from otel_ml.instrumentation.langchain import instrument_langchain
+from otel_ml.instrumentation.litellm import instrument_litellm
+from otel_ml.instrumentation.llamaindex import instrument_llamaindex
 from otel_ml.instrumentation.openai import instrument_openai
 from otel_ml.models.labels import record_feedback
 from otel_ml.models.load import load_model
@@ -43,6 +47,10 @@ __all__ = [
     "generation",
     "inference",
     "instrument",
+    "instrument_anthropic",
+    "instrument_langchain",
+    "instrument_litellm",
+    "instrument_llamaindex",
     "instrument_openai",
     "last_prediction_id",
     "llm",

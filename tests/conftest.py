@@ -12,6 +12,8 @@ import os
 os.environ["OTEL_ML_STRICT"] = "1"
 # What otel_ml.instrument() opts into; set before any test initialises the contrib HTTP layer.
 os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
+# LiteLLM fetches its model cost map from the network at import unless told not to.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from collections.abc import Iterator
 

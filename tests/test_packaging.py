@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from floors import (
+    LANE_EXTRAS,
     FloorError,
     constraints,
     floors,
@@ -26,6 +27,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
+LLM_EXTRAS = {"llm", "anthropic", "litellm", "langchain", "llamaindex"}
 
 
 @pytest.mark.subprocess
@@ -96,20 +98,28 @@ def test_the_lane_covers_every_extra_but_gpu() -> None:
     project = load_project()
     # gpu: the unit tests replace NVML with a stand-in module, so its floor would
     # be installed and never run; instruments-any repeats floors (checked below).
+    # llm and what it gathers: the LLM frameworks' floors are where their hooks
+    # were written and tested, not a lane of their own (their dependency trees
+    # pin openai and pydantic ranges that would hold the lane back).
     outside = set(project["optional-dependencies"]) - set(gathered_extras(project))
-    assert outside == {"dev", "instruments-any", "gpu"}
+    assert outside == {"dev", "dev-base", "instruments-any", "gpu", *LLM_EXTRAS}
 
 
 def test_the_launchers_dependency_checks_ask_for_the_floors() -> None:
     project = load_project()
-    declared = {canonicalize_name(r.name): r.specifier for r in runtime_requirements(project)}
+    requirements = runtime_requirements(project, (*LANE_EXTRAS, "llm"))
+    declared = {canonicalize_name(r.name): r.specifier for r in requirements}
     checks = [Requirement(text) for text in project["optional-dependencies"]["instruments-any"]]
     for entry_point in entry_points(group="opentelemetry_instrumentor"):
         if entry_point.value.startswith("otel_ml."):
             instrumentor = entry_point.load()()
             checks += map(Requirement, instrumentor.instrumentation_dependencies())
     libraries = {"scikit-learn", "fastapi", "openai", "xgboost", "lightgbm", "onnxruntime"}
-    assert {canonicalize_name(r.name) for r in checks} == libraries | {"transformers", "torch"}
+    llm = {"anthropic", "litellm", "langchain-core", "llama-index-core"}
+    assert {canonicalize_name(r.name) for r in checks} == libraries | {
+        "transformers",
+        "torch",
+    } | llm
     for requirement in checks:
         assert requirement.specifier == declared[canonicalize_name(requirement.name)], requirement
 
@@ -126,9 +136,8 @@ def test_installed_versions_meet_the_floors_and_are_them_in_the_lowest_lane() ->
 def test_the_readme_states_the_declared_floors() -> None:
     project = load_project()
     gpu = map(Requirement, project["optional-dependencies"]["gpu"])
-    declared = {
-        canonicalize_name(r.name): r.specifier for r in [*runtime_requirements(project), *gpu]
-    }
+    stated_extras = [*runtime_requirements(project, (*LANE_EXTRAS, "llm")), *gpu]
+    declared = {canonicalize_name(r.name): r.specifier for r in stated_extras}
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     stated = [Requirement(text) for text in re.findall(r"`([\w.-]+>=[^`]+)`", readme)]
     assert len(stated) >= 10

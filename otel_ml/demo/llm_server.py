@@ -3,9 +3,10 @@
 The demo's RAG endpoint talks to it through the real ``openai`` client, and the
 tests use it to drive every streaming edge case.
 
-It serves ``/v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings`` and
-the Responses API's ``/v1/responses`` (:mod:`otel_ml.demo.llm_responses`)
-(SSE streaming included) with uvicorn in a background thread. Each request
+It serves ``/v1/chat/completions``, ``/v1/completions``, ``/v1/embeddings``,
+the Responses API's ``/v1/responses`` (:mod:`otel_ml.demo.llm_responses`) and
+Anthropic's ``/v1/messages`` (:mod:`otel_ml.demo.anthropic_messages`), SSE
+streaming included, with uvicorn in a background thread. Each request
 chooses its behaviour through ``extra_body={"fake": {...}}``:
 
 - ``chunks`` (int): content chunks of a stream, ``words`` (list): their text;
@@ -41,6 +42,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from otel_ml.demo import llm_responses
+from otel_ml.demo.anthropic_messages import messages_reply
 from otel_ml.demo.server import serve
 
 MAX_CHUNKS = 1000
@@ -202,6 +204,12 @@ def create_app(responder: Responder | None = None, model: str = RESPONSE_MODEL) 
             events = llm_responses.stream(body, opts, _words(opts), model)
             return StreamingResponse(events, media_type="text/event-stream")
         return JSONResponse(llm_responses.complete(body, opts, _words(opts), model))
+
+    @app.post("/v1/messages")
+    async def messages(request: Request) -> Response:
+        body = await request.json()
+        opts = {**_options(body), "fake": body.get("fake") or {}}
+        return messages_reply(opts, _words(opts), model)
 
     return app
 

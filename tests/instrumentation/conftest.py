@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -9,6 +11,7 @@ import pytest
 from support import Telemetry
 
 from otel_ml.config import Settings
+from otel_ml.demo.llm_server import running_server
 from otel_ml.instrumentation._patching import PatchingInstrumentor
 
 
@@ -32,3 +35,15 @@ def instrumented(
     for instrumentor in reversed(used):
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()
+
+
+@pytest.fixture(scope="module")
+def llm_server_url() -> Iterator[str]:
+    """The stand-in LLM's ``/v1`` URL, for a module whose clients (LiteLLM's,
+    langchain-openai's) leave sockets and event loops unclosed: those are
+    collected here, quietly, not in a later test."""
+    with running_server() as url:
+        yield url
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()

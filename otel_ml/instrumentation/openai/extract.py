@@ -88,7 +88,9 @@ def request_attributes(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     tier = kwargs.get("service_tier")
     if isinstance(tier, str) and tier != "auto":  # the conventions leave "auto" out
         attrs[semconv.OPENAI_REQUEST_SERVICE_TIER] = tier
-    attrs[semconv.GEN_AI_OUTPUT_TYPE] = output_type(kwargs)
+    kind = output_type(kwargs)
+    if kind is not None:
+        attrs[semconv.GEN_AI_OUTPUT_TYPE] = kind
     return attrs
 
 

@@ -1,0 +1,3 @@
+"""The library this instrumentation patches (read by the dependency check)."""
+
+_instruments = ("litellm >= 1.110",)
