@@ -1,0 +1,259 @@
+"""The cells path exports what the SDK instruments export, point by point.
+
+The same traffic goes through otel_ml's real instrument bundles on two meter
+providers: one with the SDK's own reader (otel_ml records through the SDK
+instruments there) and one built by ``cells_meter_provider`` (otel_ml records
+into cells there). Both exports are compared whole, timestamps aside:
+names, units, descriptions, scopes, temporality, attributes, buckets, sums,
+counts, min, max and the exemplars' values and span and trace ids.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from opentelemetry import context
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.sdk.metrics import Histogram as HistogramInstrument
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    InMemoryMetricReader,
+    MetricExporter,
+    MetricExportResult,
+    MetricsData,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from otlp_receiver import HttpReceiver
+
+from otel_ml import semconv
+from otel_ml._internal.cells import CellHistogram
+from otel_ml._internal.deferred import DeferredHistogram
+from otel_ml.genai.instruments import GenAITelemetry
+from otel_ml.inference.instruments import InferenceTelemetry
+from otel_ml.instrumentation.fastapi.http_server import HttpServerMiddleware
+from otel_ml.sdk import cells_in_use, cells_meter_provider
+
+DELTA = {HistogramInstrument: AggregationTemporality.DELTA}
+SAMPLED = TracerProvider()
+SAMPLED_OUT = TracerProvider(sampler=ALWAYS_OFF)
+
+
+class KeepingExporter(MetricExporter):
+    """Keeps every export (the cells reader's counterpart of InMemoryMetricReader)."""
+
+    def __init__(self, preferred_temporality: dict[type, AggregationTemporality] | None = None):
+        super().__init__(preferred_temporality=preferred_temporality)
+        self.exports: list[MetricsData] = []
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+               ) -> MetricExportResult:  # fmt: skip
+        self.exports.append(metrics_data)
+        return MetricExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        pass
+
+
+def traffic(providers: Sequence[MeterProvider], round_: int) -> None:
+    """The same values recorded through otel_ml's bundles of each provider, in
+    the same spans: some sampled (those become exemplars), some sampled out,
+    one under none."""
+    model = {semconv.ML_MODEL_NAME: "fraud", semconv.ML_MODEL_VERSION: "3",
+             semconv.ML_OPERATION_NAME: "predict"}  # fmt: skip
+    failed = {**model, semconv.ERROR_TYPE: "ValueError"}
+    chat = {semconv.GEN_AI_OPERATION_NAME: "chat", semconv.GEN_AI_REQUEST_MODEL: "m"}
+    bundles = [
+        (InferenceTelemetry.of(SAMPLED, p), GenAITelemetry.of(SAMPLED, p)) for p in providers
+    ]
+    for i, tracer in enumerate(SPANS):
+        with tracer.start_as_current_span(f"call {i}"):
+            value = 0.0007 * (i + 1) * (round_ + 1)
+            for inference, genai in bundles:
+                inference.duration.record(value, model)
+                inference.duration.record(value * 40, failed if i % 3 == 0 else model)
+                inference.confidence.record(0.5 + 0.04 * i, model)
+                genai.duration.record(value * 900, chat)
+                genai.tokens.record(17 * i + round_, {**chat, semconv.GEN_AI_TOKEN_TYPE: "input"})
+                genai.first_chunk.record(value * 30, chat)
+                genai.server_per_token.record(value, chat)
+                gaps = [value, value * 2, value * 3]
+                genai.per_chunk.record_many(gaps, chat, context.get_current())
+    for inference, genai in bundles:
+        inference.duration.record(0.3, {**model, semconv.ML_OPERATION_NAME: "predict_proba"})
+        if isinstance(genai.per_chunk, DeferredHistogram):
+            genai.per_chunk.flush()
+
+
+SPANS = [SAMPLED.get_tracer("t")] * 4 + [SAMPLED_OUT.get_tracer("t")] * 3
+
+
+def normalized(data: MetricsData | None) -> dict[tuple[str, str | None, str], Any]:
+    """(scope, version, metric) -> everything but timestamps, points sorted."""
+    out: dict[tuple[str, str | None, str], Any] = {}
+    assert data is not None
+    for rm in data.resource_metrics:
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                points = sorted(
+                    (_point(p) for p in metric.data.data_points), key=lambda p: repr(p[0])
+                )
+                key = (sm.scope.name, sm.scope.version, metric.name)
+                kind = type(metric.data).__name__
+                temporality = getattr(metric.data, "aggregation_temporality", None)
+                out[key] = (metric.unit, metric.description, kind, temporality, points)
+    return out
+
+
+def _point(point: Any) -> tuple[Any, ...]:
+    attributes = sorted(dict(point.attributes or {}).items())
+    if not hasattr(point, "bucket_counts"):
+        return (attributes, point.value)
+    exemplars = [(e.value, e.span_id, e.trace_id, e.filtered_attributes) for e in point.exemplars]
+    return (attributes, point.count, point.sum, point.bucket_counts, point.explicit_bounds,
+            point.min, point.max, exemplars)  # fmt: skip
+
+
+@pytest.fixture
+def providers_pair(request: pytest.FixtureRequest) -> Iterator[tuple[Any, Any]]:
+    preferred = DELTA if request.param == "delta" else None
+    sdk_reader = InMemoryMetricReader(preferred_temporality=preferred)
+    sdk = MeterProvider(metric_readers=[sdk_reader])
+    exporter = KeepingExporter(preferred)
+    cells = cells_meter_provider([exporter], export_interval_millis=math.inf)
+    yield (sdk, sdk_reader), (cells, exporter)
+    sdk.shutdown()
+    cells.shutdown()
+
+
+@pytest.mark.parametrize("providers_pair", ["cumulative", "delta"], indirect=True)
+def test_cells_export_the_sdk_points(providers_pair: tuple[Any, Any]) -> None:
+    (sdk, sdk_reader), (cells, exporter) = providers_pair
+    assert cells_in_use(cells) and not cells_in_use(sdk)
+    for round_ in range(3):
+        traffic([sdk, cells], round_)
+        expected = normalized(sdk_reader.get_metrics_data())
+        cells.force_flush()
+        got = normalized(exporter.exports[-1])
+        assert got == expected
+        assert (None, None, semconv.ML_INFERENCE_DURATION) not in got
+        histogram = got[("otel_ml", got_version(got), semconv.ML_INFERENCE_DURATION)]
+        assert histogram[4][0][7], "sampled spans left exemplars"
+
+
+def got_version(got: dict[tuple[str, str | None, str], Any]) -> str | None:
+    return next(version for scope, version, _ in got if scope == "otel_ml")
+
+
+def test_cells_alone_are_exported_when_the_sdk_has_nothing() -> None:
+    exporter = KeepingExporter()
+    cells = cells_meter_provider([exporter], export_interval_millis=math.inf)
+    GenAITelemetry.of(SAMPLED, cells).duration.record(1.5, {"gen_ai.operation.name": "chat"})
+    cells.force_flush()
+    [data] = exporter.exports
+    [(key, value)] = normalized(data).items()
+    assert key[2] == semconv.GEN_AI_CLIENT_OPERATION_DURATION
+    assert value[4][0][1:3] == (1, 1.5)
+    cells.shutdown()
+
+
+def test_the_http_layer_records_into_cells_with_the_same_points() -> None:
+    """Real requests through otel_ml's HTTP layer on both paths: all but the
+    measured durations agree."""
+    seen = []
+    for build in (_sdk_provider, _cells_provider):
+        provider, read = build()
+        app = FastAPI()
+        app.get("/items/{item}")(lambda item: {"item": item})
+        app.add_middleware(HttpServerMiddleware, tracer_provider=SAMPLED, meter_provider=provider)
+        with TestClient(app) as client:
+            for path in ("/items/1", "/items/2", "/missing"):
+                client.get(path)
+        seen.append(_without_durations(normalized(read())))
+        provider.shutdown()
+    assert seen[0] == seen[1]
+    assert any("http.server.request.duration" in key for key in seen[0])
+
+
+def _sdk_provider() -> tuple[MeterProvider, Any]:
+    reader = InMemoryMetricReader()
+    return MeterProvider(metric_readers=[reader]), reader.get_metrics_data
+
+
+def _cells_provider() -> tuple[MeterProvider, Any]:
+    exporter = KeepingExporter()
+    provider = cells_meter_provider([exporter], export_interval_millis=math.inf)
+
+    def read() -> MetricsData:
+        provider.force_flush()
+        return exporter.exports[-1]
+
+    return provider, read
+
+
+def _without_durations(found: dict[Any, Any]) -> dict[Any, Any]:
+    return {
+        key: (*value[:4], [(p[0], p[1], p[3][-1] is not None, p[4]) for p in value[4]])
+        for key, value in found.items()
+    }
+
+
+def _otlp_points(receiver: HttpReceiver) -> dict[str, list[bytes]]:
+    """Metric name -> its data points serialised with the timestamps cleared."""
+    out: dict[str, list[bytes]] = {}
+    for received in receiver.metrics:
+        for rm in received.request.resource_metrics:
+            for sm in rm.scope_metrics:
+                for metric in sm.metrics:
+                    kind = metric.WhichOneof("data")
+                    for point in getattr(metric, kind).data_points:
+                        point.ClearField("start_time_unix_nano")
+                        point.ClearField("time_unix_nano")
+                        for exemplar in getattr(point, "exemplars", ()):
+                            exemplar.ClearField("time_unix_nano")
+                        name = f"{sm.scope.name}/{metric.name}/{metric.unit}/{kind}"
+                        out.setdefault(name, []).append(point.SerializeToString())
+    return {name: sorted(points) for name, points in out.items()}
+
+
+@pytest.mark.parametrize("preferred", [None, DELTA], ids=["cumulative", "delta"])
+def test_otlp_receives_the_same_points_on_both_paths(preferred: Any) -> None:
+    with HttpReceiver() as to_sdk, HttpReceiver() as to_cells:
+
+        def exporter(receiver: HttpReceiver) -> OTLPMetricExporter:
+            endpoint = f"{receiver.endpoint}/v1/metrics"
+            return OTLPMetricExporter(endpoint=endpoint, preferred_temporality=preferred)
+
+        sdk = MeterProvider(
+            [PeriodicExportingMetricReader(exporter(to_sdk), export_interval_millis=math.inf)]
+        )
+        cells = cells_meter_provider([exporter(to_cells)], export_interval_millis=math.inf)
+        for round_ in range(2):
+            traffic([sdk, cells], round_)
+            sdk.force_flush()
+            cells.force_flush()
+        sdk.shutdown()
+        cells.shutdown()
+        assert len(to_sdk.metrics) == len(to_cells.metrics) == 2
+        expected, got = _otlp_points(to_sdk), _otlp_points(to_cells)
+    assert got == expected
+    assert any(semconv.ML_INFERENCE_DURATION in name for name in got)
+
+
+def test_readers_of_other_kinds_keep_the_sdk_instruments() -> None:
+    """A provider built without cells_meter_provider (the user's own, a
+    Prometheus pull reader, another vendor's) records through the SDK."""
+    provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    assert not cells_in_use(provider)
+    assert not isinstance(InferenceTelemetry.of(SAMPLED, provider).duration, CellHistogram)
+    provider.shutdown()
