@@ -10,7 +10,11 @@ counts, min, max and the exemplars' values and span and trace ids.
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -257,3 +261,48 @@ def test_readers_of_other_kinds_keep_the_sdk_instruments() -> None:
     assert not cells_in_use(provider)
     assert not isinstance(InferenceTelemetry.of(SAMPLED, provider).duration, CellHistogram)
     provider.shutdown()
+
+
+_CONFIGURED = """
+import json, sys
+import otel_ml
+from otel_ml.sdk import cells_in_use
+handle = otel_ml.configure(endpoint=sys.argv[1], protocol="http/protobuf", service_name="svc")
+with otel_ml.inference("fraud", "3") as call:
+    pass
+print(json.dumps({"cells": cells_in_use(), "flushed": handle.force_flush(10_000)}))
+"""
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize(
+    ("aggregation", "cells", "kind"),
+    [
+        ("explicit_bucket_histogram", True, "histogram"),
+        ("base2_exponential_bucket_histogram", False, "exponential_histogram"),
+    ],
+)
+def test_configure_uses_cells_unless_an_exporter_wants_other_histograms(
+    aggregation: str, cells: bool, kind: str
+) -> None:
+    with HttpReceiver() as receiver:
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+        environ.update(
+            OTEL_ML_PROCESS_METRICS="false",
+            OTEL_ML_GPU_METRICS="false",
+            OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=aggregation,
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", _CONFIGURED, receiver.endpoint],
+            env=environ, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == {"cells": cells, "flushed": True}
+        kinds = {
+            metric.name: metric.WhichOneof("data")
+            for received in receiver.metrics
+            for rm in received.request.resource_metrics
+            for sm in rm.scope_metrics
+            for metric in sm.metrics
+        }
+    assert kinds[semconv.ML_INFERENCE_DURATION] == kind
