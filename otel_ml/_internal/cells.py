@@ -152,6 +152,10 @@ class CellHistogram:
         self._size = len(self.boundaries) + 1
         self._hub = hub
         self._cells: dict[frozenset[tuple[str, Any]], Cell] = {}
+        # Callers on the request path pass the same few dicts again and again
+        # (a model's attributes per operation): found by identity, no hashing.
+        self._by_id: dict[int, tuple[Mapping[str, Any], Cell]] = {}
+        self._exemplar = hub.exemplar
         self._lock = threading.Lock()
 
     def record(
@@ -164,10 +168,12 @@ class CellHistogram:
         try:
             if amount < 0:
                 return  # the SDK drops negative histogram values too
-            key = frozenset(attributes.items()) if attributes else frozenset()
-            cell = self._cells.get(key) or self._cell(key, attributes)
+            found = self._by_id.get(id(attributes))
+            cell = found[1] if found is not None and found[0] is attributes else None
+            if cell is None:
+                cell = self._find(attributes)
             index = bisect_left(self.boundaries, amount)
-            cell.add(index, amount, self._hub.exemplar(amount, attributes, context))
+            cell.add(index, amount, self._exemplar(amount, attributes, context))
         except Exception as exc:
             guard.report("cells.record", exc, self._hub.errors)
 
@@ -189,6 +195,14 @@ class CellHistogram:
         with self._lock:
             return list(self._cells.values())
 
+    def _find(self, attributes: Mapping[str, Any] | None) -> Cell:
+        key = frozenset(attributes.items()) if attributes else _EMPTY_KEY
+        cell = self._cells.get(key) or self._cell(key, attributes)
+        if attributes and len(self._by_id) < _IDENTITY_CACHE:
+            # The entry keeps ``attributes`` alive, so its id cannot name another dict.
+            self._by_id[id(attributes)] = (attributes, cell)
+        return cell
+
     def _cell(self, key: frozenset[tuple[str, Any]], attributes: Mapping[str, Any] | None) -> Cell:
         with self._lock:
             found = self._cells.get(key)
@@ -207,9 +221,12 @@ class CellHistogram:
         """Forget every cell (a forked child starts from nothing)."""
         self._lock = threading.Lock()
         self._cells = {}
+        self._by_id = {}
 
 
 _OVERFLOW_KEY = frozenset(OVERFLOW_ATTRIBUTES.items())
+_EMPTY_KEY: frozenset[tuple[str, Any]] = frozenset()
+_IDENTITY_CACHE = 64
 _NO_EXEMPLAR = Context()  # a context without a span: never an exemplar under trace_based
 
 
@@ -231,6 +248,8 @@ class Hub:
                 f"{', '.join(EXEMPLAR_FILTERS)}"
             )
         self.exemplar_filter = exemplar_filter
+        self._always_off = exemplar_filter == "always_off"
+        self._trace_based = exemplar_filter == "trace_based"
         self.errors = errors
         self._histograms: dict[tuple[tuple[str, str | None, str | None], str], CellHistogram] = {}
         self._consumers: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -274,11 +293,11 @@ class Hub:
         self, amount: float, attributes: Mapping[str, Any] | None, context: Context | None
     ) -> Exemplar | None:
         """The exemplar ``amount`` would leave, if the filter lets it be one."""
-        if self.exemplar_filter == "always_off":
+        if self._always_off:
             return None
         span = trace.get_current_span(context)
         span_context = span.get_span_context()
-        if self.exemplar_filter == "trace_based" and not span_context.trace_flags.sampled:
+        if self._trace_based and not span_context.trace_flags.sampled:
             return None
         if span is trace.INVALID_SPAN:
             return (amount, time.time_ns(), None, None, attributes)
