@@ -43,6 +43,7 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from otel_ml._internal import guard
 from otel_ml._internal.cells import Cell, CellHistogram, Epoch, Exemplar, Hub, attach, hub_of
+from otel_ml.version import __version__
 
 __all__ = ["CellsMetricReader", "cells_in_use", "cells_meter_provider"]
 
@@ -254,6 +255,7 @@ def cells_meter_provider(
         CellsMetricReader(exporter, hub, resource, export_interval_millis) for exporter in exporters
     ]
     provider = MeterProvider(resource=resource, metric_readers=readers)
-    hub.errors = guard.internal_errors_counter(provider.get_meter("otel_ml"))
+    # The meter of otel_ml's inference bundle: one otel_ml.internal.errors series.
+    hub.errors = guard.internal_errors_counter(provider.get_meter("otel_ml", __version__))
     attach(provider, hub)
     return provider
