@@ -268,3 +268,31 @@ def test_configure_uses_cells_unless_an_exporter_wants_other_histograms(
             for metric in sm.metrics
         }
     assert kinds[semconv.ML_INFERENCE_DURATION] == kind
+
+
+def test_two_readers_of_one_provider_each_export_every_value() -> None:
+    """configure() with ``otlp,console`` gives one reader per exporter, one hub:
+    whichever reader collects first, each exports all the values once."""
+    sdk_reader = InMemoryMetricReader()
+    sdk = MeterProvider(metric_readers=[sdk_reader])
+    first, second = KeepingExporter(), KeepingExporter(DELTA)
+    cells = cells_meter_provider([first, second], export_interval_millis=math.inf)
+    for round_ in range(2):
+        traffic([sdk, cells], round_)
+        expected = normalized(sdk_reader.get_metrics_data())
+        cells.force_flush()
+    assert normalized(first.exports[-1]) == expected
+    delta_counts = {
+        key: sum(point[1] for point in value[4])
+        for export in second.exports
+        for key, value in normalized(export).items()
+        if value[2] == "Histogram"
+    }
+    assert delta_counts.keys() <= expected.keys()
+    duration = ("otel_ml", got_version(expected), semconv.ML_INFERENCE_DURATION)
+    total = sum(
+        sum(point[1] for point in normalized(export)[duration][4]) for export in second.exports
+    )
+    assert total == sum(point[1] for point in expected[duration][4])
+    sdk.shutdown()
+    cells.shutdown()
