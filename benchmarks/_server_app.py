@@ -84,7 +84,8 @@ def training_data() -> tuple[np.ndarray, np.ndarray]:
 
 
 def install_sdk(variant: str, otlp: str | None) -> None:
-    """Global tracer and meter providers: batch span processor, periodic metric reader."""
+    """Global tracer and meter providers: batch span processor, periodic metric reader
+    (for otel_ml variants the cells reader that ``otel_ml.configure()`` builds)."""
     sampler: Sampler | None = (
         ParentBased(TraceIdRatioBased(SAMPLED_RATIO)) if variant in SAMPLED else None
     )
@@ -101,10 +102,20 @@ def install_sdk(variant: str, otlp: str | None) -> None:
     resource = Resource.create({"service.name": f"bench-{variant}"})
     tracer_provider = TracerProvider(resource=resource, sampler=sampler)
     tracer_provider.add_span_processor(BatchSpanProcessor(span_exporter))
+    trace.set_tracer_provider(tracer_provider)
+    if variant.startswith("otel_ml"):
+        # What otel_ml.configure() builds: otel_ml's histograms record into cells.
+        from otel_ml.sdk import cells_meter_provider
+
+        metrics.set_meter_provider(
+            cells_meter_provider(
+                [metric_exporter], resource=resource, export_interval_millis=METRIC_INTERVAL_MS
+            )
+        )
+        return
     reader = PeriodicExportingMetricReader(
         metric_exporter, export_interval_millis=METRIC_INTERVAL_MS
     )
-    trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))
 
 

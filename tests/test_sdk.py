@@ -510,8 +510,10 @@ def test_configure_installs_globals_once(http_receiver: HttpReceiver) -> None:
         "created": ["opentelemetry.sdk.trace", "opentelemetry.sdk.metrics._internal"],
         "flushed": True,
         "logs": [
+            "otel_ml: hot-path histograms are aggregated in-process and exported by "
+            "otel_ml's metric reader (CellsMetricReader)",
             "otel_ml.configure() was already called with different settings; "
-            "keeping the first configuration"
+            "keeping the first configuration",
         ],
     }
     [(resource, span)] = http_receiver.spans()
@@ -533,7 +535,12 @@ def test_configure_keeps_a_tracer_provider_the_app_set(http_receiver: HttpReceiv
                 "INFO",
                 "otel_ml.configure(): the application already set a TracerProvider "
                 "(TracerProvider); keeping it",
-            ]
+            ],
+            [
+                "INFO",
+                "otel_ml: hot-path histograms are aggregated in-process and exported by "
+                "otel_ml's metric reader (CellsMetricReader)",
+            ],
         ],
     }
     assert http_receiver.traces == []

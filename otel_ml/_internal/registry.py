@@ -39,6 +39,8 @@ class TelemetryBundle:
     ) -> None:
         self.tracer = trace.get_tracer(self.scope, __version__, tracer_provider=tracer_provider)
         self.meter = metrics.get_meter(self.scope, __version__, meter_provider=meter_provider)
+        self.meter_provider = meter_provider
+        """The provider given (``None``: the global one), for ``cells.create_histogram``."""
         self.internal_errors = guard.internal_errors_counter(self.meter)
         self._extensions: dict[str, Any] = {}
         self._create(self.meter)

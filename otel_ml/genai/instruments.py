@@ -7,10 +7,12 @@ without views still gets the buckets the GenAI conventions recommend.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
-from opentelemetry.metrics import Histogram, Meter
+from opentelemetry.metrics import Histogram, Meter, MeterProvider
 
 from otel_ml import semconv
+from otel_ml._internal.cells import CellHistogram, HistogramLike, create_histogram
 from otel_ml._internal.deferred import DeferredHistogram
 from otel_ml._internal.registry import TelemetryBundle
 
@@ -42,11 +44,14 @@ HISTOGRAMS: dict[str, tuple[str, str, Sequence[float]]] = {
 }  # fmt: skip
 
 
-def histogram(meter: Meter, name: str) -> Histogram:
-    """The GenAI histogram ``name`` on ``meter``, with its unit and bucket advisory."""
+def histogram(
+    meter: Meter, name: str, meter_provider: MeterProvider | None = None
+) -> HistogramLike:
+    """The GenAI histogram ``name`` on ``meter``, with its unit and bucket advisory
+    (in-process cells where ``meter_provider``'s readers export them)."""
     unit, description, buckets = HISTOGRAMS[name]
-    return meter.create_histogram(
-        name, unit=unit, description=description, explicit_bucket_boundaries_advisory=buckets
+    return create_histogram(
+        meter, meter_provider, name, unit=unit, description=description, boundaries=buckets
     )
 
 
@@ -56,13 +61,22 @@ class GenAITelemetry(TelemetryBundle):
     scope = SCOPE
 
     def _create(self, meter: Meter) -> None:
-        self.duration = histogram(meter, semconv.GEN_AI_CLIENT_OPERATION_DURATION)
-        self.tokens = histogram(meter, semconv.GEN_AI_CLIENT_TOKEN_USAGE)
-        self.first_chunk = histogram(meter, semconv.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK)
-        per_chunk = histogram(meter, semconv.GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK)
-        self.per_chunk = DeferredHistogram(per_chunk, meter, self.internal_errors)
-        """Recorded at collection: a stream's gaps are many values at once (calls of
-        entry points with ``OTEL_ML_GENAI_TIME_PER_CHUNK`` off record none)."""
-        self.server_duration = histogram(meter, semconv.GEN_AI_SERVER_REQUEST_DURATION)
-        self.server_first_token = histogram(meter, semconv.GEN_AI_SERVER_TIME_TO_FIRST_TOKEN)
-        self.server_per_token = histogram(meter, semconv.GEN_AI_SERVER_TIME_PER_OUTPUT_TOKEN)
+        provider = self.meter_provider
+        self.duration = histogram(meter, semconv.GEN_AI_CLIENT_OPERATION_DURATION, provider)
+        self.tokens = histogram(meter, semconv.GEN_AI_CLIENT_TOKEN_USAGE, provider)
+        self.first_chunk = histogram(meter, semconv.GEN_AI_CLIENT_TIME_TO_FIRST_CHUNK, provider)
+        per_chunk = histogram(meter, semconv.GEN_AI_CLIENT_TIME_PER_OUTPUT_CHUNK, provider)
+        self.per_chunk: CellHistogram | DeferredHistogram = (
+            per_chunk
+            if isinstance(per_chunk, CellHistogram)
+            else DeferredHistogram(cast(Histogram, per_chunk), meter, self.internal_errors)
+        )
+        """Cells, or through the SDK at collection: a stream's gaps are many values
+        at once (calls of entry points with ``OTEL_ML_GENAI_TIME_PER_CHUNK`` off record none)."""
+        self.server_duration = histogram(meter, semconv.GEN_AI_SERVER_REQUEST_DURATION, provider)
+        self.server_first_token = histogram(
+            meter, semconv.GEN_AI_SERVER_TIME_TO_FIRST_TOKEN, provider
+        )
+        self.server_per_token = histogram(
+            meter, semconv.GEN_AI_SERVER_TIME_PER_OUTPUT_TOKEN, provider
+        )

@@ -1,11 +1,13 @@
 """The inference instruments, built once per meter.
 
-Two instruments are synchronous (the duration and confidence histograms, which
-need per-call exemplars and bucket merging). The per-class prediction counts
-and the data-quality counts are kept as plain integers under a lock, and the
-in-flight gauge as sets of the calls in flight; observable callbacks read them
-at collection time. A locked integer add costs a fraction of an SDK
-measurement, a set add less still, and this is the request path.
+Two instruments are histograms (duration and confidence, with per-call
+exemplars), recorded into in-process cells where otel_ml's metric reader
+exports them (``otel_ml._internal.cells``) and through the SDK elsewhere.
+The per-class prediction counts and the data-quality counts are kept as plain
+integers under a lock, and the in-flight gauge as sets of the calls in flight;
+observable callbacks read them at collection time. A locked integer add costs
+a fraction of an SDK measurement, a set add less still, and this is the
+request path.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, TypeVar
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
 from otel_ml import semconv
+from otel_ml._internal.cells import create_histogram
 from otel_ml._internal.registry import TelemetryBundle, reset_after_fork
 
 Attributes = dict[str, Any]
@@ -94,17 +97,21 @@ class InferenceTelemetry(TelemetryBundle):
     scope = "otel_ml"
 
     def _create(self, meter: Meter) -> None:
-        self.duration = meter.create_histogram(
+        self.duration = create_histogram(
+            meter,
+            self.meter_provider,
             semconv.ML_INFERENCE_DURATION,
             unit="s",
             description="Duration of model inference calls.",
-            explicit_bucket_boundaries_advisory=list(semconv.INFERENCE_DURATION_BUCKETS),
+            boundaries=semconv.INFERENCE_DURATION_BUCKETS,
         )
-        self.confidence = meter.create_histogram(
+        self.confidence = create_histogram(
+            meter,
+            self.meter_provider,
             semconv.ML_PREDICTION_CONFIDENCE_METRIC,
             unit="1",
             description="Confidence (max class probability) of predicted rows.",
-            explicit_bucket_boundaries_advisory=list(semconv.CONFIDENCE_BUCKETS),
+            boundaries=semconv.CONFIDENCE_BUCKETS,
         )
         self.active = _InFlight()
         self.predictions = _Tallies()

@@ -53,11 +53,13 @@ exporter does not).
 from __future__ import annotations
 
 from otel_ml.sdk._build import build_providers, build_resource, build_sampler
+from otel_ml.sdk._cells import CellsMetricReader, cells_in_use, cells_meter_provider
 from otel_ml.sdk._handle import TelemetryHandle
 from otel_ml.sdk._install import configure
 from otel_ml.sdk._settings import SamplerSettings, SdkSettings, SignalSettings, resolve_settings
 
 __all__ = [
+    "CellsMetricReader",
     "SamplerSettings",
     "SdkSettings",
     "SignalSettings",
@@ -65,6 +67,8 @@ __all__ = [
     "build_providers",
     "build_resource",
     "build_sampler",
+    "cells_in_use",
+    "cells_meter_provider",
     "configure",
     "resolve_settings",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from importlib.metadata import entry_points
 from typing import Any
@@ -21,7 +22,9 @@ from opentelemetry.sdk.trace.sampling import (
 )
 from opentelemetry.semconv.attributes.service_attributes import SERVICE_INSTANCE_ID
 
+from otel_ml._internal.cells import EXEMPLAR_FILTERS, exemplar_filter_from
 from otel_ml.config import SettingsError
+from otel_ml.sdk._cells import _takes_cells, cells_meter_provider
 from otel_ml.sdk._export_watch import (
     ExportWatch,
     WatchedExporter,
@@ -38,6 +41,8 @@ from otel_ml.sdk._settings import (
 )
 
 __all__ = ["build_providers", "build_resource", "build_sampler"]
+
+_logger = logging.getLogger("otel_ml")
 
 
 def build_providers(settings: SdkSettings) -> TelemetryHandle:
@@ -57,15 +62,8 @@ def build_providers(settings: SdkSettings) -> TelemetryHandle:
     # without one of ours, they and the failure counters use the global one.
     own_meter_provider: MeterProvider | None = None
     if settings.metrics is not None:
-        readers = [
-            PeriodicExportingMetricReader(
-                exporter, export_interval_millis=settings.export_interval_ms
-            )
-            for exporter in _metric_exporters(settings.metrics, watched)
-        ]
-        # No exemplar_filter argument: the SDK default (trace_based, or
-        # OTEL_METRICS_EXEMPLAR_FILTER) links histogram points to sampled spans.
-        own_meter_provider = MeterProvider(resource=resource, metric_readers=readers)
+        exporters = _metric_exporters(settings.metrics, watched)
+        own_meter_provider = _meter_provider(exporters, resource, settings.export_interval_ms)
         meter_provider = own_meter_provider
     if settings.traces is not None:
         sdk_tracer_provider = TracerProvider(
@@ -82,6 +80,36 @@ def build_providers(settings: SdkSettings) -> TelemetryHandle:
     for otlp in watched:
         otlp.watch.bind(own_meter_provider or metrics.get_meter_provider())
     return TelemetryHandle(tracer_provider, meter_provider, created, watched)
+
+
+def _meter_provider(
+    exporters: list[MetricExporter], resource: Resource, interval_ms: float
+) -> MeterProvider:
+    """Readers that export otel_ml's histogram cells when every exporter takes
+    them, else the SDK's own readers (otel_ml then records through the SDK)."""
+    exemplar_filter = exemplar_filter_from()
+    if exemplar_filter in EXEMPLAR_FILTERS and all(map(_takes_cells, exporters)):
+        _logger.info(
+            "otel_ml: hot-path histograms are aggregated in-process and exported by "
+            "otel_ml's metric reader (CellsMetricReader)"
+        )
+        return cells_meter_provider(
+            exporters,
+            resource=resource,
+            export_interval_millis=interval_ms,
+            exemplar_filter=exemplar_filter,
+        )
+    _logger.info(
+        "otel_ml: hot-path histograms are recorded through the SDK instruments (an exporter "
+        "prefers another histogram aggregation, or OTEL_METRICS_EXEMPLAR_FILTER is unknown)"
+    )
+    readers = [
+        PeriodicExportingMetricReader(exporter, export_interval_millis=interval_ms)
+        for exporter in exporters
+    ]
+    # No exemplar_filter argument: the SDK default (trace_based, or
+    # OTEL_METRICS_EXEMPLAR_FILTER) links histogram points to sampled spans.
+    return MeterProvider(resource=resource, metric_readers=readers)
 
 
 def build_resource(settings: SdkSettings) -> Resource:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from opentelemetry import context, propagate, trace
-from opentelemetry.metrics import Counter, Histogram, MeterProvider, get_meter
+from opentelemetry.metrics import Counter, MeterProvider, get_meter
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.semconv.attributes import (
     client_attributes,
@@ -42,6 +42,7 @@ from opentelemetry.util.http import ExcludeList
 from starlette.routing import Mount
 
 from otel_ml._internal import guard
+from otel_ml._internal.cells import create_histogram
 from otel_ml._internal.lifecycle import error_type, mark_failed
 from otel_ml.instrumentation.fastapi.middleware import (
     ASGIApp,
@@ -130,13 +131,13 @@ class HttpServerMiddleware:
         self._app = app if inner is None else inner(app)
         self._attributes = dict(span_attributes or {})
         self._tracer = trace.get_tracer(SCOPE_NAME, __version__, tracer_provider=tracer_provider)
-        self._duration: Histogram = get_meter(
-            SCOPE_NAME, __version__, meter_provider=meter_provider
-        ).create_histogram(
+        self._duration = create_histogram(
+            get_meter(SCOPE_NAME, __version__, meter_provider=meter_provider),
+            meter_provider,
             http_metrics.HTTP_SERVER_REQUEST_DURATION,
             unit="s",
             description="Duration of HTTP server requests.",
-            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+            boundaries=DURATION_BUCKETS,
         )
         self._excluded = excluded_urls
         self._counter = internal_errors
