@@ -28,6 +28,10 @@ from otel_ml.genai.api import GenAICall
 from otel_ml.genai.framework import StepInvocation, tool_step
 from otel_ml.genai.invocation import GenAIConfig, identity
 
+MAX_OPEN_RUNS = 10_000
+"""Runs held open at once; beyond it the oldest is dropped and counted (a run
+LangChain starts and never ends must not grow the handler without bound)."""
+
 PROVIDER = "langchain"
 """``gen_ai.provider.name`` of a retrieval LangChain runs against a vector store."""
 
@@ -51,6 +55,9 @@ class OtelMLCallbackHandler(BaseCallbackHandler):
         config = self.config
         if config is None:
             return
+        if len(self._runs) >= MAX_OPEN_RUNS:
+            del self._runs[next(iter(self._runs))]
+            guard.count("langchain.open_runs", config.telemetry.internal_errors)
         try:
             self._runs[run_id] = start(config)
         except Exception as exc:

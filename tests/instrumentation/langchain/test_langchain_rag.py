@@ -144,3 +144,27 @@ def test_uninstrument_leaves_the_handler_idle(telemetry: Telemetry, url: str) ->
     undo()
     store.as_retriever().invoke("q")
     assert [s.name for s in telemetry.spans()] == ["retrieval InMemoryVectorStore"]
+
+
+def test_runs_that_never_end_are_bounded(
+    instrumented: Instrument, telemetry: Telemetry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from uuid import uuid4
+
+    from otel_ml._internal import guard
+    from otel_ml.instrumentation import langchain
+    from otel_ml.instrumentation.langchain import callbacks
+
+    monkeypatch.setattr(callbacks, "MAX_OPEN_RUNS", 3)
+    instrumented(LangChainInstrumentor)
+    handler = langchain._handler()  # the one LangChain calls
+    before = guard.error_count("langchain.open_runs")
+    runs = [uuid4() for _ in range(5)]
+    for run in runs:  # tool runs started and never ended
+        handler.on_tool_start({"name": "lookup"}, "x", run_id=run, name="lookup")
+    assert len(handler._runs) == 3
+    assert guard.error_count("langchain.open_runs") - before == 2
+    for run in runs[2:]:  # the three kept still end their spans
+        handler.on_tool_end("done", run_id=run)
+    assert [s.name for s in telemetry.spans()] == ["execute_tool lookup"] * 3
+    assert not handler._runs
