@@ -13,78 +13,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from otel_ml._config_parsers import (
+    _parse_bool,
+    _parse_header_name,
+    _parse_http_layer,
+    _parse_names,
+    _parse_optional_str,
+    _parse_positive_float,
+    _parse_positive_int,
+    _parse_store_url,
+    _parse_str,
+)
+
 __all__ = ["Settings", "SettingsError", "get_settings", "settings_table"]
 
 
 class SettingsError(ValueError):
     """A setting has a value otel_ml cannot use; the message names its source."""
-
-
-HTTP_LAYERS = ("otel_ml", "contrib")
-"""The HTTP server layers ``instrument(app)`` can apply (``OTEL_ML_HTTP_INSTRUMENTATION``)."""
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off", ""})
-
-
-def _parse_bool(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ValueError("expected one of 1/0, true/false, yes/no, on/off")
-
-
-def _parse_positive_int(raw: str) -> int:
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ValueError("expected a whole number") from None
-    if value < 1:
-        raise ValueError("expected a number >= 1")
-    return value
-
-
-def _parse_positive_float(raw: str) -> float:
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        raise ValueError("expected a number") from None
-    if not value > 0 or value == float("inf"):
-        raise ValueError("expected a finite number > 0")
-    return value
-
-
-def _parse_str(raw: str) -> str:
-    value = raw.strip()
-    if not value:
-        raise ValueError("expected a non-empty string")
-    return value
-
-
-def _parse_optional_str(raw: str) -> str | None:
-    return raw.strip() or None
-
-
-def _parse_names(raw: str) -> tuple[str, ...]:
-    names = tuple(n.strip() for n in raw.split(",") if n.strip())
-    if not all(n.replace("_", "").replace("-", "").isalnum() for n in names):
-        raise ValueError("expected comma separated names (letters, digits, '-', '_')")
-    return names
-
-
-def _parse_header_name(raw: str) -> str:
-    value = raw.strip().lower()
-    if not value or not all(c.isalnum() or c in "-_" for c in value):
-        raise ValueError("expected an HTTP header name (letters, digits, '-', '_')")
-    return value
-
-
-def _parse_http_layer(raw: str) -> str:
-    value = raw.strip().lower()
-    if value not in HTTP_LAYERS:
-        raise ValueError(f"expected one of {', '.join(HTTP_LAYERS)}")
-    return value
 
 
 def _setting(
@@ -240,6 +185,19 @@ class Settings:
         "OTEL_ML_FEEDBACK_TTL_SECONDS",
         _parse_positive_float,
         "Age after which a prediction can no longer be labelled (`expired`).",
+    )
+    feedback_store: str = _setting(
+        "memory",
+        "OTEL_ML_FEEDBACK_STORE",
+        _parse_store_url,
+        "Where predictions wait for labels: `memory` (this process), `sqlite:///path.db` (all "
+        "workers of one host) or `redis://host:6379/0`, `rediss://` (replicas; AUTH/TLS in URL).",
+    )
+    feedback_grace_seconds: float = _setting(
+        1.0,
+        "OTEL_ML_FEEDBACK_GRACE_SECONDS",
+        _parse_positive_float,
+        "How long a label waits for its prediction to reach a shared store before it is `unknown`.",
     )
     feedback_window: int = _setting(
         1000,

@@ -16,8 +16,8 @@ import pytest
 from feedback_support import UseSettings
 
 from otel_ml.config import Settings
-from otel_ml.feedback.recorder import use_prediction_store
 from otel_ml.feedback.store import PredictionStore
+from otel_ml.feedback.stores.registry import use_prediction_store
 
 
 @pytest.fixture(autouse=True)

@@ -155,6 +155,7 @@ def instrument(
     excluded_urls: str | None = None,
     reference: ReferenceProfile | str | Path | None = None,
     feedback_route: str | None = None,
+    feedback_store: str | None = None,
     drift_page: str | None = None,
     settings: Settings | None = None,
 ) -> Instrumentation:
@@ -169,13 +170,16 @@ def instrument(
     URL regexes left untraced. ``reference`` (a reference profile or its JSON path): drift
     monitoring of the model's inputs and outputs. ``feedback_route`` (e.g. ``"/feedback"``):
     a POST route joining delayed labels to the model's predictions. Both need ``model_name``.
+    ``feedback_store``: where predictions wait for labels (``OTEL_ML_FEEDBACK_STORE``:
+    ``"memory"``, ``"sqlite:///path.db"`` for the workers of one host, ``"redis://..."``).
     ``drift_page`` (e.g. ``"/ml/drift"``): a GET route showing the drift monitor (HTML, or
     JSON with ``?format=json``). Unset arguments come from ``settings`` (default: the process
     settings, ``OTEL_ML_*``). Call it before the app starts serving; calling it again returns
     the first handle. The providers are flushed when the app's lifespan ends.
     """
     _check_app(app)
-    settings = _resolve(settings, http, http_asgi_spans, instrument_sklearn, excluded_urls)
+    settings = _resolve(settings, http, http_asgi_spans, instrument_sklearn, excluded_urls,
+                        feedback_store)  # fmt: skip
     settings = _with_names(settings, model_name, model_version)
     feedback_route, drift_page = _check_paths(feedback_route, drift_page)
     existing = getattr(app, INSTRUMENTED_ATTRIBUTE, None)
@@ -198,6 +202,7 @@ def _resolve(
     http_asgi_spans: bool | None,
     instrument_sklearn: bool | None,
     excluded_urls: str | None,
+    feedback_store: str | None,
 ) -> Settings:
     """``settings`` (default: the process settings) with the keyword arguments applied,
     ``http_instrumentation`` resolved to the layer to apply."""
@@ -212,6 +217,7 @@ def _resolve(
         http_instrumentation=http,
         instrument_sklearn=instrument_sklearn,
         http_excluded_urls=excluded_urls,
+        feedback_store=feedback_store,
     )
     layer = _http_layer(settings.http_instrumentation, settings.http_asgi_spans, explicit=http)
     return settings.replace(http_instrumentation=layer)
