@@ -169,13 +169,11 @@ def instrument(
     ``instrument_sklearn``: scikit-learn estimators too. ``excluded_urls``: comma separated
     URL regexes left untraced. ``reference`` (a reference profile or its JSON path): drift
     monitoring of the model's inputs and outputs. ``feedback_route`` (e.g. ``"/feedback"``):
-    a POST route joining delayed labels to the model's predictions. Both need ``model_name``.
-    ``feedback_store``: where predictions wait for labels (``OTEL_ML_FEEDBACK_STORE``:
-    ``"memory"``, ``"sqlite:///path.db"`` for the workers of one host, ``"redis://..."``).
-    ``drift_page`` (e.g. ``"/ml/drift"``): a GET route showing the drift monitor (HTML, or
-    JSON with ``?format=json``). Unset arguments come from ``settings`` (default: the process
-    settings, ``OTEL_ML_*``). Call it before the app starts serving; calling it again returns
-    the first handle. The providers are flushed when the app's lifespan ends.
+    a POST route joining delayed labels to the model's predictions, kept in ``feedback_store``
+    (``OTEL_ML_FEEDBACK_STORE``: ``memory``, ``sqlite:///path``, ``redis://...``); both need
+    ``model_name``. ``drift_page`` (e.g. ``"/ml/drift"``): a GET route showing the drift
+    monitor (HTML, or ``?format=json``). Unset arguments come from ``settings`` (default: the
+    process's). Call it before the app serves (again: the first handle); flushes at shutdown.
     """
     _check_app(app)
     settings = _resolve(settings, http, http_asgi_spans, instrument_sklearn, excluded_urls,
