@@ -155,6 +155,22 @@ def test_gunicorn_workers_share_the_sqlite_store(tmp_path: Path) -> None:
             assert label_each(base_url, list(third), copies=2) == {"matched": 300, "duplicate": 300}
             assert _totals(sink, matched=900) == {"matched": 900.0, "duplicate": 300.0}
             _check_spans(sink, first, third)
+    assert "OTEL_ML_FEEDBACK_STORE" not in (tmp_path / "server.log").read_text()
+
+
+def test_workers_with_a_store_each_say_so_once(tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "server.log"
+    with GrpcReceiver() as sink:
+        environ = _environment(sink, "memory-store", "memory")
+        with served(server_argv("gunicorn", "one-line", port, workers=2), environ, port, log):
+            workers: set[int] = set()
+            poll(lambda: workers.update(predict(f"http://127.0.0.1:{port}", 8).values()),
+                 lambda _: len(workers) == 2, "both workers serving", timeout_s=90)  # fmt: skip
+    said = [line for line in log.read_text().splitlines() if "OTEL_ML_FEEDBACK_STORE=" in line]
+    assert len(said) == 2, log.read_text()  # once per worker, at start-up
+    assert "gunicorn with 2 workers" in said[0]
+    assert "sqlite:///path/to/predictions.db" in said[0]
 
 
 def _totals(sink: GrpcReceiver, matched: int) -> dict[str, float]:

@@ -9,6 +9,7 @@ down: counted, never raised.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import Counter
@@ -17,6 +18,10 @@ from pathlib import Path
 
 import pytest
 from redis_support import RedisServer, free_port
+from support import Telemetry
+
+import otel_ml
+from otel_ml.config import Settings, SettingsError
 
 from otel_ml.feedback.store import Record, StoredPrediction
 from otel_ml.feedback.stores import SharedStore
@@ -181,3 +186,43 @@ def test_a_store_that_is_down_is_counted_never_raised(url: str, tmp_path: Path) 
         assert store.errors == {"write": 1, "join": 2}
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("sqlite://relative.db", "expected sqlite:/// and the file.s absolute path"),
+        ("redis://", "expected a host and an optional database number"),
+        ("redis://host:port/0", "not a Redis URL"),
+        ("postgres://host/db", "expected one of memory, sqlite:///"),
+    ],
+)
+def test_a_bad_store_url_names_the_variable_and_the_argument(value: str, expected: str) -> None:
+    with pytest.raises(SettingsError, match=rf"^OTEL_ML_FEEDBACK_STORE='.*': {expected}"):
+        Settings.load(environ={"OTEL_ML_FEEDBACK_STORE": value})
+    with pytest.raises(SettingsError, match=rf"^feedback_store='.*': {expected}"):
+        otel_ml.wrap_model(lambda row: "ok", "m", "1", feedback=True, feedback_store=value)
+
+
+def test_wrap_model_joins_through_the_sqlite_store(telemetry: Telemetry, tmp_path: Path) -> None:
+    store = f"sqlite://{tmp_path}/predictions.db"
+    model = otel_ml.wrap_model(lambda row: "fraud", "fraud-model", "3", feedback=True,
+                               feedback_store=store, **telemetry.providers)  # fmt: skip
+    model({"amount": 1.0})
+    prediction_id = otel_ml.last_prediction_id()
+    assert prediction_id is not None
+    settings = Settings.load(environ={"OTEL_ML_FEEDBACK_STORE": store})
+    label = functools.partial(otel_ml.record_feedback, settings=settings, **telemetry.providers)
+    assert label(prediction_id, "fraud") == "matched"  # within the grace period
+    assert label(prediction_id, "fraud") == "duplicate"
+    (inference,) = [s for s in telemetry.spans() if s.name == "predict fraud-model"]
+    feedback = telemetry.span("feedback fraud-model")
+    assert [link.context.span_id for link in feedback.links] == [inference.context.span_id]
+    errors = {
+        frozenset(a.items()): p.value for a, p in telemetry.points("ml.feedback.store.errors")
+    }
+    sqlite = {"ml.feedback.store": "sqlite"}
+    assert errors == {
+        frozenset({**sqlite, "ml.feedback.store.operation": "write"}.items()): 0,
+        frozenset({**sqlite, "ml.feedback.store.operation": "join"}.items()): 0,
+    }
