@@ -22,7 +22,6 @@ from support import Telemetry
 
 import otel_ml
 from otel_ml.config import Settings, SettingsError
-
 from otel_ml.feedback.store import Record, StoredPrediction
 from otel_ml.feedback.stores import SharedStore
 from otel_ml.feedback.stores.redis_store import RedisStore
