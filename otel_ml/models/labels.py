@@ -23,6 +23,7 @@ def record_feedback(
     model_version: str | None = None,
     tracer_provider: trace.TracerProvider | None = None,
     meter_provider: Any = None,
+    feedback_store: str | None = None,
     settings: Settings | None = None,
 ) -> Outcome:
     """Join the label ``actual`` (a class, a value, or a list for a batch) to its
@@ -31,8 +32,9 @@ def record_feedback(
 
     Each prediction id is labelled once, across every worker and replica that
     share a store (``OTEL_ML_FEEDBACK_STORE``): later labels for it are
-    ``duplicate``. With a shared store, a label waits up to
-    ``OTEL_ML_FEEDBACK_GRACE_SECONDS`` for a prediction still on its way there.
+    ``duplicate``. ``feedback_store`` names the store, as ``wrap_model``'s did
+    (default: ``OTEL_ML_FEEDBACK_STORE``). With a shared store, a label waits up
+    to ``OTEL_ML_FEEDBACK_GRACE_SECONDS`` for a prediction still on its way there.
     ``model_name``/``model_version`` name the model unmatched labels are counted
     for (the feedback route passes its app's model; the version defaults to the
     ``settings``' model version). Never raises for a label it cannot use;
@@ -40,7 +42,7 @@ def record_feedback(
     """
     if not isinstance(prediction_id, str):
         raise TypeError(f"prediction_id must be a string, got {type(prediction_id).__name__}")
-    settings = settings or get_settings()
+    settings = (settings or get_settings()).replace(feedback_store=feedback_store)
     counts = record_labels([(prediction_id, actual)], model_name, model_version,
                            tracer_provider, meter_provider, settings)  # fmt: skip
     return next(outcome for outcome, n in counts.items() if n)
