@@ -116,7 +116,7 @@ class RedisStore(SharedStore):
 
     def _maintain(self) -> None:
         oldest = self.now() - self.ttl_s
-        for name, _ in set(self._models.values()):
+        for name in {name for name, _ in list(self._models.values())}:
             self._trim_script(
                 keys=[f"{prefix(name)}idx"],
                 args=[f"{prefix(name)}p:", oldest, self.capacity, self._ttl_whole_s],

@@ -63,7 +63,7 @@ class SharedStore:
         """Recorder ``key`` of this process remembers predictions of that model."""
         self._models[key] = (model_name, model_version)
         self._keys[(model_name, model_version)] = key
-        self._keys.setdefault((model_name, ""), key)  # any version: see _decode
+        self._keys[(model_name, "")] = key  # the newest recorder of any version: see _decode
 
     def put(self, prediction_id: str, record: Record) -> None:
         """Buffer a prediction for the writer (request path: an append, no I/O)."""
@@ -82,7 +82,7 @@ class SharedStore:
     ) -> tuple[Outcome, StoredPrediction | None]:
         """Remove the prediction atomically across processes; look again for an
         ``unknown`` one until ``grace_until`` (``time.monotonic()``)."""
-        names = sorted({name for name, _ in self._models.values()})
+        names = sorted({name for name, _ in list(self._models.values())})
         if not names:
             return "unknown", None  # no model of this process keeps predictions
         if time.monotonic() < self._down_until:
