@@ -68,21 +68,27 @@ def _redis_server(binary: str, workdir: Path) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def join_rate(store: Store, remember: Callable[[str], None], labels: int, rounds: int) -> float:
-    """Median labels joined per second (``join_label``, all matched: span, metrics, quality)."""
-    rates = []
-    for _ in range(rounds):
-        ids = [new_prediction_id() for _ in range(labels)]
-        for prediction_id in ids:
-            remember(prediction_id)
-        if isinstance(store, SharedStore):
-            store.flush()
-        started = time.perf_counter()
-        for prediction_id in ids:
-            if join_label(prediction_id, "setosa", store, _unmatched) != "matched":
-                raise RuntimeError(f"a label found no prediction in {type(store).__name__}")
-        rates.append(labels / (time.perf_counter() - started))
-    return median(rates)
+def join_rates(
+    stores: dict[str, tuple[Store, Callable[[str], None]]], labels: int, rounds: int
+) -> dict[str, float]:
+    """Median labels joined per second per store (``join_label``, all matched: span,
+    metrics, quality), in interleaved rounds (the starting store rotates)."""
+    rates: dict[str, list[float]] = {name: [] for name in stores}
+    names = list(stores)
+    for index in range(rounds):
+        for name in names[index % len(names) :] + names[: index % len(names)]:
+            store, remember = stores[name]
+            ids = [new_prediction_id() for _ in range(labels)]
+            for prediction_id in ids:
+                remember(prediction_id)
+            if isinstance(store, SharedStore):
+                store.flush()
+            started = time.perf_counter()
+            for prediction_id in ids:
+                if join_label(prediction_id, "setosa", store, _unmatched) != "matched":
+                    raise RuntimeError(f"a label found no prediction in {name}")
+            rates[name].append(labels / (time.perf_counter() - started))
+    return {name: median(found) for name, found in rates.items()}
 
 
 def _unmatched(outcome: str) -> None:

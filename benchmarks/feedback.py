@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from _common import Stats, interleave, markdown_table, provenance, replace_section
-from _stores import flusher_cpu_ms, join_rate, remembering, shared_stores
+from _stores import flusher_cpu_ms, join_rates, remembering, shared_stores
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -135,16 +135,28 @@ def _each_id(remember: Callable[[str], None], prediction_ids: Iterator[str]) -> 
 def backends(setup: Setup, shared: dict[str, SharedStore], quick: bool) -> list[list[str]]:
     """Per backend: labels joined per second and the writer's CPU per 1,000 predictions."""
     labels, rounds = (500, 3) if quick else (2000, 7)
-    rows = []
     stores: dict[str, Store] = {"memory": default_store(), **shared}
+    recorders = {name: attached(setup, name, store) for name, store in stores.items()}
+    rates = join_rates(
+        {name: (store, remembering(recorders[name], setup.summary, setup.span))
+         for name, store in stores.items()}, labels, rounds,
+    )  # fmt: skip
+    rows = []
     for name, store in stores.items():
-        recorder = setup.recorder(store)
-        setup.model.attach(recorder)  # a label joins to the model's current recorder
-        remember = remembering(recorder, setup.summary, setup.span)
-        rate = join_rate(store, remember, labels, rounds)
+        remember = remembering(recorders[name], setup.summary, setup.span)
         cpu = flusher_cpu_ms(store, remember, rounds) if isinstance(store, SharedStore) else None
-        rows.append([name, f"{rate:,.0f}", f"{cpu:.1f}" if cpu is not None else "- (no writer)"])
+        writer = f"{cpu:.1f}" if cpu is not None else "- (no writer)"
+        rows.append([name, f"{rates[name]:,.0f}", writer])
     return rows
+
+
+def attached(setup: Setup, name: str, store: Store) -> FeedbackRecorder:
+    """The feedback sink of a model of its own (``bench-<name>``): labels join to the
+    model's current recorder, so each store gets one model."""
+    model = model_for(f"bench-{name}", "1", setup.model.telemetry, get_settings())
+    recorder = FeedbackRecorder(model, store, None)
+    model.attach(recorder)
+    return recorder
 
 
 def stored(created_s: float) -> Record:
