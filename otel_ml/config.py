@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -303,7 +304,7 @@ def _parse_env(f: dataclasses.Field[Any], var: str, raw: str) -> Any:
     try:
         return f.metadata["parse"](raw)
     except ValueError as exc:
-        raise SettingsError(f"{var}={raw!r}: {exc}") from None
+        raise SettingsError(f"{var}={_without_password(raw)!r}: {exc}") from None
 
 
 def _check_override(f: dataclasses.Field[Any], value: Any) -> Any:
@@ -329,7 +330,12 @@ def _check_override(f: dataclasses.Field[Any], value: Any) -> Any:
     try:
         return f.metadata["parse"](value)
     except ValueError as exc:
-        raise SettingsError(f"{f.name}={value!r}: {exc}") from None
+        raise SettingsError(f"{f.name}={_without_password(value)!r}: {exc}") from None
+
+
+def _without_password(raw: str) -> str:
+    """``raw`` with the password of a URL (``redis://:secret@host``) masked, for messages."""
+    return re.sub(r"(://[^/@\s]*?:)[^/@\s]*@", r"\1***@", raw)
 
 
 def settings_table() -> list[tuple[str, str, str]]:

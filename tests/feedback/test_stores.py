@@ -225,3 +225,10 @@ def test_wrap_model_joins_through_the_sqlite_store(telemetry: Telemetry, tmp_pat
         frozenset({**sqlite, "ml.feedback.store.operation": "write"}.items()): 0,
         frozenset({**sqlite, "ml.feedback.store.operation": "join"}.items()): 0,
     }
+
+
+def test_a_bad_store_url_does_not_show_its_password() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.load(environ={"OTEL_ML_FEEDBACK_STORE": "redis://:s3cret@cache:port/0"})
+    assert "s3cret" not in str(raised.value)
+    assert "redis://:***@cache:port/0" in str(raised.value)
