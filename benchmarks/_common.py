@@ -8,6 +8,7 @@ difference between two variants is taken within each round before summarising.
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import gc
 import math
@@ -139,3 +140,38 @@ def replace_section(path: Path, name: str, body: str) -> None:
         raise ValueError(f"{path} has no {begin} ... {end} section")
     replaced = pattern.sub(lambda _: f"{begin}\n{body.strip()}\n{end}", text, count=1)
     path.write_text(replaced, encoding="utf-8")
+
+
+def publish(
+    table: str, command: str, distributions: Sequence[str], section: str | None = None
+) -> None:
+    """Print ``table`` with what produced it; with ``section``, also put it into
+    benchmarks/README.md between that section's markers."""
+    body = f"{table}\n\n{provenance(command, distributions)}"
+    print(body)
+    if section is not None:
+        replace_section(Path(__file__).with_name("README.md"), section, body)
+
+
+@dataclass(frozen=True)
+class TimingRun:
+    """What a timing benchmark's command line asked for."""
+
+    rounds: int
+    calls: int
+    quick: bool
+    write_readme: bool
+
+
+def timing_run(description: str, rounds: int, calls: int, quick_calls: int) -> TimingRun:
+    """Parse ``--rounds``, ``--calls``, ``--quick`` (3 rounds of ``quick_calls``) and
+    ``--write-readme`` for a benchmark timed with :func:`interleave`."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--calls", type=int, default=calls)
+    parser.add_argument("--quick", action="store_true", help=f"3 rounds of {quick_calls:,} calls")
+    parser.add_argument("--write-readme", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        return TimingRun(3, quick_calls, True, args.write_readme)
+    return TimingRun(args.rounds, args.calls, False, args.write_readme)

@@ -67,17 +67,13 @@ class Settings:
         "Re-raise failures inside otel_ml's telemetry code instead of swallowing them (tests).",
     )
     max_class_labels: int = _setting(
-        50,
-        "OTEL_ML_MAX_CLASS_LABELS",
-        _parse_positive_int,
+        50, "OTEL_ML_MAX_CLASS_LABELS", _parse_positive_int,
         "Distinct class labels per model on metrics; further labels become `__other__`.",
-    )
+    )  # fmt: skip
     max_rows_recorded: int = _setting(
-        1024,
-        "OTEL_ML_MAX_ROWS_RECORDED",
-        _parse_positive_int,
+        1024, "OTEL_ML_MAX_ROWS_RECORDED", _parse_positive_int,
         "Rows of one batch call recorded into the confidence histogram (evenly sampled above).",
-    )
+    )  # fmt: skip
     prediction_id_header: str = _setting(
         "x-prediction-id",
         "OTEL_ML_PREDICTION_ID_HEADER",
@@ -219,11 +215,17 @@ class Settings:
         "Distinct values per segment on metrics; further values become `__other__`.",
     )
     feedback_token: str | None = _setting(
-        None,
-        "OTEL_ML_FEEDBACK_TOKEN",
-        _parse_optional_str,
-        "Bearer token the feedback route requires (unset: no token).",
-    )
+        None, "OTEL_ML_FEEDBACK_TOKEN", _parse_optional_str,
+        "Bearer token the feedback route requires (unset: anyone can label; logged at start-up).",
+    )  # fmt: skip
+    drift_page_token: str | None = _setting(
+        None, "OTEL_ML_DRIFT_PAGE_TOKEN", _parse_optional_str,
+        "Bearer token the drift page requires; unset: `OTEL_ML_FEEDBACK_TOKEN`'s, else none.",
+    )  # fmt: skip
+    shutdown_timeout: float = _setting(
+        5.0, "OTEL_ML_SHUTDOWN_TIMEOUT", _parse_positive_float,
+        "Seconds the flush at shutdown may take in all; what is left is dropped and counted.",
+    )  # fmt: skip
     feedback_max_items: int = _setting(
         1000,
         "OTEL_ML_FEEDBACK_MAX_ITEMS",

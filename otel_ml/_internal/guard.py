@@ -80,6 +80,16 @@ def report(component: str, exc: BaseException, counter: Counter | None = None) -
         raise exc
 
 
+def count(component: str, counter: Counter | None = None) -> None:
+    """Count a telemetry failure that was logged elsewhere already (no log, no raise)."""
+    try:
+        with _lock:
+            _tally[component] += 1
+        (counter or _default_counter()).add(1, {semconv.COMPONENT: component})
+    except Exception:
+        pass
+
+
 def error_count(component: str | None = None) -> int:
     """Failures swallowed so far in this process, for one component or all."""
     with _lock:

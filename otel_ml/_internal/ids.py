@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
-import random
+import os
+from collections import deque
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-_random_bits = random.getrandbits  # the module's generator: it reseeds itself after fork
+_BATCH_BYTES = 4096
+"""Ids drawn per read of the OS generator: 256 of 16 bytes (a read costs about 10 us,
+a batch makes an id cost about what ``random.getrandbits`` did)."""
+
+_ready: deque[str] = deque()
+_take = _ready.popleft  # atomic: threads never get the same id, no lock
+
+
+def _refill() -> None:
+    digits = os.urandom(_BATCH_BYTES).hex()
+    _ready.extend([digits[i : i + 32] for i in range(0, 2 * _BATCH_BYTES, 32)])
 
 
 def new_prediction_id() -> str:
-    """A random 128-bit id as 32 lowercase hex digits."""
-    return _random_bits(128).to_bytes(16, "big").hex()  # half the time of a format string
+    """A random 128-bit id as 32 lowercase hex digits, from the operating system's
+    CSPRNG: ids anyone can see (response headers) say nothing of the next ones, so a
+    client cannot label another client's predictions first."""
+    try:
+        return _take()
+    except IndexError:
+        _refill()
+        return _take()
+
+
+# A forked worker must not hand out the ids its parent had drawn but not used.
+os.register_at_fork(after_in_child=_ready.clear)
 
 
 @dataclass(slots=True)

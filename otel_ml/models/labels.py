@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from opentelemetry import trace
 
 from otel_ml.config import Settings, get_settings
@@ -13,6 +14,7 @@ from otel_ml.feedback.recorder import count_unmatched, join_label
 from otel_ml.feedback.store import OUTCOMES, Outcome
 from otel_ml.feedback.stores.registry import prediction_store
 from otel_ml.inference.instruments import InferenceTelemetry
+from otel_ml.outputs.extract import encodable
 
 
 def record_feedback(
@@ -37,8 +39,11 @@ def record_feedback(
     to ``OTEL_ML_FEEDBACK_GRACE_SECONDS`` for a prediction still on its way there.
     ``model_name``/``model_version`` name the model unmatched labels are counted
     for (the feedback route passes its app's model; the version defaults to the
-    ``settings``' model version). Never raises for a label it cannot use;
-    raises ``TypeError`` for a prediction id that is not a string.
+    ``settings``' model version). Never raises for a label it cannot use: an
+    ``actual`` that is no data (a generator, an iterator, a dict, a set) takes its
+    prediction like a label of the wrong shape and compares with nothing, its repr
+    never becomes a class; a numpy array is a batch label, one per row. Raises
+    ``TypeError`` for a prediction id that is not a string.
     """
     if not isinstance(prediction_id, str):
         raise TypeError(f"prediction_id must be a string, got {type(prediction_id).__name__}")
@@ -63,11 +68,21 @@ def record_labels(
     store = prediction_store(settings)
     grace_until = time.monotonic() + settings.feedback_grace_seconds
     counts: dict[Outcome, int] = dict.fromkeys(OUTCOMES, 0)
-    for prediction_id, actual in labels:
+    for given_id, actual in labels:
+        prediction_id = encodable(given_id)  # a lone surrogate: no exporter encodes it
 
         def unmatched(outcome: Outcome, pid: str = prediction_id) -> None:
             telemetry = InferenceTelemetry.of(tracer_provider, meter_provider)
             count_unmatched(telemetry, outcome, pid, model_name, model_version)
 
-        counts[join_label(prediction_id, actual, store, unmatched, grace_until)] += 1
+        label = _checked_actual(actual)
+        counts[join_label(prediction_id, label, store, unmatched, grace_until)] += 1
     return counts
+
+
+def _checked_actual(actual: Any) -> Any:
+    if isinstance(actual, np.ndarray):
+        return actual.tolist() if actual.ndim else actual.item()
+    if isinstance(actual, dict | set | frozenset) or hasattr(actual, "__next__"):
+        return ()  # no rows: the join compares nothing, as for a label of the wrong shape
+    return actual

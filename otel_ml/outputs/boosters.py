@@ -184,6 +184,10 @@ def _binary(column: np.ndarray, logit: bool, max_rows: int) -> OutputSummary:
     if column.shape[0] == 1:  # one row in plain Python: numpy calls cost more here
         score: float = column.item()
         positive = _sigmoid(score) if logit else score
+        if positive != positive:  # NaN: no class, as a NaN row of probabilities
+            summary = OutputSummary(1)
+            summary.invalid_confidence["non_finite"] = 1
+            return summary
         label = "1" if positive > 0.5 else "0"  # 0.5 is class 0, as XGBClassifier says
         summary = OutputSummary(1, label, class_counts=[(label, 1)])
         add_confidences(summary, [max(positive, 1.0 - positive)], max_rows)

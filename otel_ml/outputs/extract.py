@@ -158,10 +158,17 @@ def summarize_probabilities(output: Any, classes: Any, max_rows: int) -> OutputS
         return summary
     probs = probs.astype(np.float64, copy=False)
     finite = np.isfinite(probs).all(axis=1)
-    top = np.argmax(np.where(np.isfinite(probs), probs, -np.inf), axis=1)
+    # An infinite entry is its row's arg max, as np.argmax says; a row with a NaN has
+    # no arg max to agree with: no class. Both count as non_finite confidences.
+    undefined = np.isnan(probs).any(axis=1)
+    top = np.argmax(np.where(np.isnan(probs), -np.inf, probs), axis=1)
     conf = probs[np.arange(summary.rows), top]
     labels = _class_names(classes, top)
-    _summarize_classes(labels, summary)
+    if undefined.any():
+        _summarize_classes(labels[~undefined], summary)
+        summary.label = summary.row_labels = None
+    else:
+        _summarize_classes(labels, summary)
     _apply_confidences(conf, finite, summary, max_rows)
     return summary
 

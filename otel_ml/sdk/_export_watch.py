@@ -87,6 +87,13 @@ class ExportWatch:
                 self.signal,
             )
 
+    def count_abandoned(self) -> None:
+        """An export given up at the shutdown deadline: counted, logged by the caller."""
+        with self._lock:
+            self._failed_in_a_row = max(self._failed_in_a_row, 1)
+        if self._counter is not None:
+            self._counter.add(1, {semconv.EXPORT_SIGNAL: self.signal})
+
     def mark_failing(self) -> None:
         """Count what follows as failures without logging it (already said)."""
         with self._lock:
@@ -109,6 +116,15 @@ class WatchedExporter:
         self._closed = False
         self._close_lock = threading.Lock()
         self._skipping = False
+        self._in_flight = 0  # items of the export running now
+
+    def abandon(self) -> int:
+        """At the shutdown deadline: the items of the export still running (0: none),
+        counted as a failed export; later exports fail at once."""
+        items, self._closed = self._in_flight, True
+        if items:
+            self.watch.count_abandoned()
+        return items
 
     @contextmanager
     def skipped_if_unreachable(self) -> Iterator[None]:
@@ -156,8 +172,10 @@ class WatchedSpanExporter(WatchedExporter, SpanExporter):
         result = SpanExportResult.FAILURE
         try:
             if not (self._closed or self._skipping):
+                self._in_flight = len(spans)
                 result = self.exporter.export(spans)
         finally:
+            self._in_flight = 0
             self.watch.record(result is SpanExportResult.SUCCESS, len(spans))
         return result
 
@@ -189,11 +207,14 @@ class WatchedMetricExporter(WatchedExporter, MetricExporter):
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
     ) -> MetricExportResult:
         result = MetricExportResult.FAILURE
+        points = _points(metrics_data)
         try:
             if not (self._closed or self._skipping):
+                self._in_flight = points
                 result = self.exporter.export(metrics_data, timeout_millis=timeout_millis, **kwargs)
         finally:
-            self.watch.record(result is MetricExportResult.SUCCESS, _points(metrics_data))
+            self._in_flight = 0
+            self.watch.record(result is MetricExportResult.SUCCESS, points)
         return result
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:

@@ -11,6 +11,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 
+from otel_ml.sdk._deadline import finish_within, run_by_deadline
 from otel_ml.sdk._export_watch import WatchedExporter
 
 __all__ = ["TelemetryHandle"]
@@ -33,7 +34,9 @@ class TelemetryHandle:
         meter_provider: metrics.MeterProvider,
         created: Sequence[SdkTracerProvider | SdkMeterProvider] = (),
         watched: Sequence[WatchedExporter] = (),
+        shutdown_timeout_s: float = 5.0,
     ) -> None:
+        self._shutdown_timeout_s = shutdown_timeout_s
         self._tracer_provider = tracer_provider
         self._meter_provider = meter_provider
         self._created = tuple(created)
@@ -64,17 +67,21 @@ class TelemetryHandle:
     def force_flush(self, timeout_ms: int = 30_000) -> bool:
         """Export everything buffered now; ``True`` when every provider finished in time.
 
-        ``timeout_ms`` bounds the whole call, not each provider. What is bound
-        for an endpoint that accepts no connection is dropped and counted at
-        once instead of retried.
+        ``timeout_ms`` bounds the whole call, not each provider, even when the
+        collector does not answer (the export goes on in the background). What
+        is bound for an endpoint that accepts no connection is dropped and
+        counted at once instead of retried.
         """
-        deadline = time.monotonic() + timeout_ms / 1000
-        ok = True
-        with self.skipping_unreachable():
-            for provider in self._created:
-                remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
-                ok = provider.force_flush(remaining_ms) and ok
-        return ok
+        flushed: list[bool] = []
+
+        def flush() -> None:
+            deadline = time.monotonic() + timeout_ms / 1000
+            with self.skipping_unreachable():
+                for provider in self._created:
+                    remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
+                    flushed.append(provider.force_flush(remaining_ms))
+
+        return finish_within(flush, timeout_ms / 1000) and all(flushed)
 
     @contextmanager
     def skipping_unreachable(self) -> Iterator[None]:
@@ -91,17 +98,22 @@ class TelemetryHandle:
         A shut-down provider stays installed globally (OpenTelemetry does not
         allow replacing it) and drops what is recorded afterwards, so call this
         at process exit; :func:`~otel_ml.configure` registers it with ``atexit``.
-        An exporter whose endpoint accepts no connection is closed first, so the
-        final flush does not wait for its retries.
+        It ends within ``OTEL_ML_SHUTDOWN_TIMEOUT`` whatever the collector does
+        (what is left is counted and logged once); an exporter whose endpoint
+        accepts no connection is closed first, without waiting.
         """
         with self._lock:
             if self._shut_down:
                 return
             self._shut_down = True
-        for exporter in self._watched:
-            exporter.close_if_unreachable()
-        for provider in self._created:
-            provider.shutdown()
+
+        def stop() -> None:
+            for exporter in self._watched:
+                exporter.close_if_unreachable()
+            for provider in self._created:
+                provider.shutdown()
+
+        run_by_deadline(stop, self._shutdown_timeout_s, self._watched)
 
     def __repr__(self) -> str:
         return (

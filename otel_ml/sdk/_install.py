@@ -17,6 +17,8 @@ from opentelemetry.metrics._internal import _ProxyMeterProvider
 from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 
+from otel_ml._internal.log_once import limit_repeated_logs
+from otel_ml.config import get_settings
 from otel_ml.resources import enable_resource_metrics
 from otel_ml.sdk._build import build_providers
 from otel_ml.sdk._handle import TelemetryHandle
@@ -60,6 +62,7 @@ def configure(**arguments: Any) -> TelemetryHandle:
     variable whose value cannot be used, and ``TypeError`` for an unknown argument.
     """
     settings = resolve_settings(**arguments)
+    limit_repeated_logs()
     global _configured
     with _lock:
         if _configured is None:
@@ -119,7 +122,11 @@ def _install(settings: SdkSettings) -> TelemetryHandle:
         else:  # another thread installed one between the check and the set
             provider.shutdown()
     handle = TelemetryHandle(
-        trace.get_tracer_provider(), metrics.get_meter_provider(), created, built.watched
+        trace.get_tracer_provider(),
+        metrics.get_meter_provider(),
+        created,
+        built.watched,
+        get_settings().shutdown_timeout,
     )
     # Runs before the SDK's own exit handlers (registered earlier, run later),
     # whose provider shutdown it takes over: unreachable endpoints are closed first.

@@ -16,14 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
+from served_process import free_port
 
 INSTALL_HINT = "apt-get install redis-server (.ci/run installs it)"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def redis_binary() -> str:

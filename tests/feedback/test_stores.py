@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from redis_support import RedisServer, free_port
+from redis_support import RedisServer
+from served_process import free_port
 from support import Telemetry
 
 import otel_ml

@@ -275,9 +275,12 @@ def test_the_drift_page_is_off_by_default_and_shows_only_aggregates(exported: Ex
     with serving(with_page) as url, httpx.Client(base_url=url, timeout=10) as http:
         for _ in range(5):
             assert http.post("/predict", json=row).status_code == 200
-        page = http.get("/ml/drift")
-        document = http.get("/ml/drift", params={"format": "json"})
+        anonymous = http.get("/ml/drift")  # the feedback token closes the page too
+        auth = {"Authorization": f"Bearer {FEEDBACK_TOKEN}"}
+        page = http.get("/ml/drift", headers=auth)
+        document = http.get("/ml/drift", params={"format": "json"}, headers=auth)
 
+    assert anonymous.status_code == 401 and FEEDBACK_TOKEN not in anonymous.text
     assert page.status_code == 200 and document.status_code == 200
     assert "amount" in page.text and "country" in document.text  # the features, by name
     shown = page.text + document.text

@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
 import pytest
 from otlp_receiver import Receiver, attributes
+from served_process import free_port, stop_group
+from served_process import served as served_process
 
 T = TypeVar("T")
 
@@ -32,12 +32,6 @@ HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 LAUNCHER = BIN / "opentelemetry-instrument"
 APP = "reliability_app:app"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def poll(fetch: Callable[[], T], done: Callable[[T], bool], what: str, timeout_s: float) -> T:
@@ -50,25 +44,6 @@ def poll(fetch: Callable[[], T], done: Callable[[T], bool], what: str, timeout_s
         if time.monotonic() > deadline:
             pytest.fail(f"{what}: not seen within {timeout_s:.0f} s; last seen: {found!r}"[:4000])
         time.sleep(0.2)
-
-
-def stop_group(
-    process: subprocess.Popen[Any], sig: int = signal.SIGTERM, grace_s: float = 20
-) -> int:
-    """Send ``sig`` to the process group; SIGKILL it after ``grace_s``. The exit code."""
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, sig)
-            process.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-    # Workers left behind by a master that died first.
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    return int(process.wait(timeout=10))
 
 
 class Collector:
@@ -189,35 +164,11 @@ def server_argv(server: str, mode: str, port: int, workers: int = 1) -> list[str
     return [str(LAUNCHER), *argv] if mode == "launcher" else argv
 
 
-@contextmanager
 def served(
     argv: list[str], environ: dict[str, str], port: int, log: Path, timeout_s: float = 120
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Run the server; yield once ``/healthz`` answers; kill its process group on exit."""
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            argv,
-            env=environ,
-            cwd=HERE,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not start (exit {process.poll()}):\n{log.read_text()}")
-            time.sleep(0.2)
-        yield process
-    finally:
-        stop_group(process, signal.SIGKILL, grace_s=0)
+) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    """Run the server here; yield once ``/healthz`` answers; kill its process group on exit."""
+    return served_process(argv, environ, port, log, cwd=HERE, timeout_s=timeout_s)
 
 
 # --- reading what the receiver got ------------------------------------------------

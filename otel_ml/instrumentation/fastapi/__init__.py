@@ -27,6 +27,7 @@ from opentelemetry.util.http import parse_excluded_urls
 from starlette.middleware import Middleware
 
 from otel_ml._internal.arguments import check_name
+from otel_ml._internal.log_once import limit_repeated_logs
 from otel_ml.config import Settings, get_settings
 from otel_ml.instrumentation.fastapi.app_model import AppModel
 from otel_ml.instrumentation.fastapi.contrib import (
@@ -36,6 +37,7 @@ from otel_ml.instrumentation.fastapi.contrib import (
 )
 from otel_ml.instrumentation.fastapi.drift_route import DriftPage
 from otel_ml.instrumentation.fastapi.http_server import HttpServerMiddleware
+from otel_ml.instrumentation.fastapi.isolation import ContextIsolation
 from otel_ml.instrumentation.fastapi.middleware import (
     INSTRUMENTED_ATTRIBUTE,
     ModelRequestMiddleware,
@@ -177,13 +179,13 @@ def instrument(
     """
     _check_app(app)
     settings = _resolve(settings, http, http_asgi_spans, instrument_sklearn, excluded_urls,
-                        feedback_store)  # fmt: skip
-    settings = _with_names(settings, model_name, model_version)
+                        feedback_store, (model_name, model_version))  # fmt: skip
     feedback_route, drift_page = _check_paths(feedback_route, drift_page)
     existing = getattr(app, INSTRUMENTED_ATTRIBUTE, None)
     if isinstance(existing, Instrumentation) and existing.active:
         return existing
     _check_can_instrument(app, settings, reference, feedback_route)
+    limit_repeated_logs()  # process-wide, like the resource metrics: nothing to undo
     layer = _layer_to_apply(app, settings)
     model = AppModel(
         settings.model_name, settings.model_version, tracer_provider, meter_provider, settings
@@ -201,9 +203,11 @@ def _resolve(
     instrument_sklearn: bool | None,
     excluded_urls: str | None,
     feedback_store: str | None,
+    names: tuple[str | None, str | None],
 ) -> Settings:
     """``settings`` (default: the process settings) with the keyword arguments applied,
-    ``http_instrumentation`` resolved to the layer to apply."""
+    ``http_instrumentation`` resolved to the layer to apply, ``names`` (model name and version)
+    checked as ``wrap_model`` checks them."""
     if settings is None:
         settings = get_settings()
     elif not isinstance(settings, Settings):
@@ -218,7 +222,7 @@ def _resolve(
         feedback_store=feedback_store,
     )
     layer = _http_layer(settings.http_instrumentation, settings.http_asgi_spans, explicit=http)
-    return settings.replace(http_instrumentation=layer)
+    return _with_names(settings.replace(http_instrumentation=layer), *names)
 
 
 def _with_names(settings: Settings, model_name: str | None, model_version: str | None) -> Settings:
@@ -257,6 +261,7 @@ def _parts(
 ) -> list[Part]:
     """What this call applies, in order; building them checks the route paths."""
     parts: list[Part] = [ModelSetup(model, reference), *_layers(settings, model, layer)]
+    parts.append(ContextIsolation())  # after the HTTP layer: outermost of the stack
     if settings.instrument_sklearn:
         parts.append(SklearnHook(model))
     parts += [ResourceMetrics(model, settings), ShutdownFlush(model)]
@@ -267,7 +272,10 @@ def _parts(
             raise ValueError(f"drift_page={page_path!r}: feedback_route has that path already")
         # The page looks the model's monitor up per request, so a monitor added
         # later (`wrap_model(..., reference=...)`) shows up too.
-        page = DriftPage.check(app, page_path, model.name, model.monitor, model.internal_errors)
+        token = settings.drift_page_token or settings.feedback_token
+        page = DriftPage.check(
+            app, page_path, model.name, model.monitor, model.internal_errors, token
+        )
         parts.append(page)
     return parts
 

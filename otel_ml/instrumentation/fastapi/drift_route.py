@@ -6,6 +6,9 @@ its JSON twin with ``?format=json``. It reads a snapshot of the monitor (see
 are those of the last window closed at metric collection time. The endpoint
 is synchronous, so Starlette runs it in its thread pool, away from the event
 loop. Only aggregates are shown: counts per bin of the reference profile.
+With a token (``OTEL_ML_DRIFT_PAGE_TOKEN``, else ``OTEL_ML_FEEDBACK_TOKEN``)
+a request without it gets 401; without one the page is open, which is
+logged once when it is added.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from otel_ml._internal import guard
+from otel_ml.instrumentation.fastapi.auth import BearerToken, announce_open
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import Counter
@@ -46,11 +50,14 @@ class DriftPage:
         model: str | None,
         monitor: Callable[[], DriftMonitor | None],
         internal_errors: Counter | None = None,
+        token: str | None = None,
     ) -> None:
         self.path = path
         self._model = model
         self._monitor = monitor
         self._errors = internal_errors
+        self._token = token
+        self._bearer = BearerToken(token, "otel-ml drift page")
         self.route = Route(path, self._endpoint, methods=["GET"], name="otel_ml_drift_page")
 
     @classmethod
@@ -61,15 +68,17 @@ class DriftPage:
         model: str | None,
         monitor: Callable[[], Any],
         internal_errors: Counter | None = None,
+        token: str | None = None,
     ) -> DriftPage:
         """The route to add, after checking that no route of the app owns ``path``."""
         if any(getattr(route, "path", None) == path for route in app.router.routes):
             raise ValueError(f"drift_page={path!r}: the app already has a route at that path")
-        return cls(path, model, monitor, internal_errors)
+        return cls(path, model, monitor, internal_errors, token)
 
     def apply(self, app: Starlette) -> None:
         """Mount the route first, so no catch-all route hides it."""
         app.router.routes.insert(0, self.route)
+        announce_open(self._token, "drift page", self.path, "OTEL_ML_DRIFT_PAGE_TOKEN")
 
     def undo(self, app: Starlette) -> None:
         """Remove the route."""
@@ -98,6 +107,10 @@ class DriftPage:
         return page_document("Drift", [], note)
 
     def _endpoint(self, request: Request) -> Response:
+        if not self._bearer.allows(dict(request.scope.get("headers", ()))):
+            name, value = self._bearer.challenge
+            headers = {**_HEADERS, name.decode(): value.decode()}
+            return PlainTextResponse("missing or wrong bearer token", 401, headers=headers)
         wanted = request.query_params.get("format", "html")
         if wanted not in ("html", "json"):
             return PlainTextResponse(

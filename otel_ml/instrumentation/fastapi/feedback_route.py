@@ -12,7 +12,8 @@ Status codes: 200 with counts per outcome; 401 (with ``WWW-Authenticate:
 Bearer``) when ``OTEL_ML_FEEDBACK_TOKEN`` is set and the request does not
 carry it; 413 for a body over ``OTEL_ML_FEEDBACK_MAX_BODY_BYTES`` or more
 than ``OTEL_ML_FEEDBACK_MAX_ITEMS`` labels (split the batch and retry);
-422 for a body that is not the JSON described above; 503 (with
+422 for a body that is not the JSON described above (a string with a lone
+surrogate, which no exporter can encode, included); 503 (with
 ``Retry-After``) when a shared prediction store (``OTEL_ML_FEEDBACK_STORE``)
 could not be asked about some labels: the body counts them under
 ``store_unavailable``; the others were recorded, so resend only those.
@@ -20,7 +21,6 @@ could not be asked about some labels: the body counts them under
 
 from __future__ import annotations
 
-import hmac
 import json
 import math
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
@@ -33,8 +33,9 @@ from starlette.routing import Route
 
 from otel_ml.config import Settings, get_settings
 from otel_ml.feedback.store import OUTCOMES
+from otel_ml.instrumentation.fastapi.auth import BearerToken
 from otel_ml.models.labels import record_labels
-from otel_ml.outputs.extract import MAX_ROW_DETAIL
+from otel_ml.outputs.extract import MAX_ROW_DETAIL, encodable
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -80,13 +81,13 @@ class FeedbackEndpoint:
 
     def __init__(self, config: FeedbackConfig) -> None:
         self._config = config
-        self._token = config.token.encode("utf-8") if config.token is not None else None
+        self._token = BearerToken(config.token, "otel-ml feedback")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers", ()))
-        if not self._authorized(headers.get(b"authorization")):
-            await _respond(send, 401, {"detail": "missing or wrong bearer token"},
-                           [(b"www-authenticate", b'Bearer realm="otel-ml feedback"')])  # fmt: skip
+        if not self._token.allows(headers):
+            detail = {"detail": "missing or wrong bearer token"}
+            await _respond(send, 401, detail, [self._token.challenge])
             return
         try:
             body = await read_body(receive, headers, self._config.max_body_bytes)
@@ -107,12 +108,6 @@ class FeedbackEndpoint:
             await _respond(send, 503, answer, [(b"retry-after", str(RETRY_AFTER_S).encode())])
             return
         await _respond(send, 200, answer)
-
-    def _authorized(self, header: bytes | None) -> bool:
-        if self._token is None:
-            return True
-        scheme, _, credentials = (header or b"").partition(b" ")
-        return scheme.lower() == b"bearer" and hmac.compare_digest(credentials.strip(), self._token)
 
     def _record(self, labels: list[tuple[str, Any]]) -> dict[str, int]:
         config = self._config
@@ -185,7 +180,18 @@ def _item(item: Any, where: str) -> tuple[str, Any]:
             f"{prefix}prediction_id: expected a non-empty string of at most "
             f"{MAX_PREDICTION_ID_LENGTH} characters, got {_kind(prediction_id)}",
         )
+    _check_text(prediction_id, f"{prefix}prediction_id")
     return prediction_id, _actual(item["actual"], f"{prefix}actual")
+
+
+def _check_text(value: Any, where: str) -> None:
+    """Refuse a string that is not valid Unicode (a lone surrogate, ``"\\ud800"`` in JSON):
+    no exporter can encode it, and each one would be logged with a traceback."""
+    if isinstance(value, str) and encodable(value) != value:
+        position = next(i for i, c in enumerate(value) if "\ud800" <= c <= "\udfff")
+        raise PayloadError(
+            422, f"{where}: not valid Unicode (a lone surrogate at character {position})"
+        )
 
 
 def _actual(actual: Any, where: str) -> Any:
@@ -200,6 +206,7 @@ def _actual(actual: Any, where: str) -> Any:
                 raise PayloadError(
                     422, f"{where}[{i}]: expected a class (string) or a number, got {_kind(row)}"
                 )
+            _check_text(row, f"{where}[{i}]")
         return actual
     if not _is_scalar(actual):
         raise PayloadError(
@@ -207,6 +214,7 @@ def _actual(actual: Any, where: str) -> Any:
             f"{where}: expected a class (string), a number or a list of them (one per row of "
             f"a batch prediction), got {_kind(actual)}",
         )
+    _check_text(actual, where)
     return actual
 
 

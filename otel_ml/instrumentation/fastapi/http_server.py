@@ -53,7 +53,13 @@ from otel_ml.instrumentation.fastapi.middleware import (
 )
 from otel_ml.version import __version__
 
-__all__ = ["DURATION_BUCKETS", "SCOPE_NAME", "HttpServerMiddleware", "mute_fastapi_telemetry"]
+__all__ = [
+    "DURATION_BUCKETS",
+    "MAX_VALUE_CHARS",
+    "SCOPE_NAME",
+    "HttpServerMiddleware",
+    "mute_fastapi_telemetry",
+]
 
 SCOPE_NAME = "otel_ml.instrumentation.fastapi"
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
@@ -64,6 +70,9 @@ _METHODS = frozenset(
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _REDACTED_QUERY_KEYS = frozenset(("awsaccesskeyid", "signature", "sig", "x-goog-signature"))
+MAX_VALUE_CHARS = 1024
+"""Longest request-supplied string put on a span (User-Agent, path, query, method):
+a client's 10 kB header would otherwise go unchanged to every span and exporter."""
 
 
 class _HeaderGetter(Getter[Iterable[tuple[bytes, bytes]]]):
@@ -183,24 +192,25 @@ class HttpServerMiddleware:
         attributes: dict[str, Any] = {
             **self._attributes,
             http_attributes.HTTP_REQUEST_METHOD: method,
-            url_attributes.URL_PATH: scope.get("path", ""),
+            url_attributes.URL_PATH: scope.get("path", "")[:MAX_VALUE_CHARS],
             url_attributes.URL_SCHEME: scheme,
             network_attributes.NETWORK_PROTOCOL_VERSION: scope.get("http_version", "1.1"),
         }
         if method == "_OTHER":
-            attributes[http_attributes.HTTP_REQUEST_METHOD_ORIGINAL] = raw_method
+            attributes[http_attributes.HTTP_REQUEST_METHOD_ORIGINAL] = raw_method[:MAX_VALUE_CHARS]
         if query := scope.get("query_string"):
-            attributes[url_attributes.URL_QUERY] = _redacted_query(query.decode("latin-1"))
+            redacted = _redacted_query(query.decode("latin-1"))
+            attributes[url_attributes.URL_QUERY] = redacted[:MAX_VALUE_CHARS]
         host, user_agent = _request_headers(headers)
         address, port = _server_address(host, scope.get("server"), scheme)
         if address:
-            attributes[server_attributes.SERVER_ADDRESS] = address
+            attributes[server_attributes.SERVER_ADDRESS] = address[:MAX_VALUE_CHARS]
         if port:
             attributes[server_attributes.SERVER_PORT] = port
         if client := scope.get("client"):
             attributes[client_attributes.CLIENT_ADDRESS] = client[0]
         if user_agent:
-            attributes[user_agent_attributes.USER_AGENT_ORIGINAL] = user_agent
+            attributes[user_agent_attributes.USER_AGENT_ORIGINAL] = user_agent[:MAX_VALUE_CHARS]
         span = self._tracer.start_span(
             "HTTP" if method == "_OTHER" else method,
             context=propagate.extract(headers, getter=_GETTER),

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from otel_ml._internal import guard
+from otel_ml.instrumentation.fastapi.auth import announce_open
 from otel_ml.instrumentation.fastapi.feedback_route import FeedbackConfig, feedback_route
 from otel_ml.instrumentation.fastapi.http_server import mute_fastapi_telemetry
 from otel_ml.instrumentation.fastapi.shutdown import flush_at_shutdown, restore_lifespan
@@ -161,7 +162,10 @@ class ShutdownFlush:
 
     def apply(self, app: Starlette) -> None:
         model = self._model
-        flush_at_shutdown(app, model.tracer_provider, model.meter_provider, model.internal_errors)
+        timeout = model.settings.shutdown_timeout
+        flush_at_shutdown(
+            app, model.tracer_provider, model.meter_provider, model.internal_errors, timeout
+        )
 
     def undo(self, app: Starlette) -> None:
         restore_lifespan(app)
@@ -182,6 +186,7 @@ class FeedbackRoute:
             raise ValueError("instrument(app, feedback_route=...) needs model_name")
         self.path = path
         self._model = model
+        self._token = settings.feedback_token
         self._route = feedback_route(
             path,
             FeedbackConfig(
@@ -200,6 +205,7 @@ class FeedbackRoute:
         """Remember the model's predictions; put the route first so no catch-all hides it."""
         self._model.enable_feedback()
         app.router.routes.insert(0, self._route)
+        announce_open(self._token, "feedback route", self.path, "OTEL_ML_FEEDBACK_TOKEN")
 
     def undo(self, app: Starlette) -> None:
         app.router.routes[:] = [r for r in app.router.routes if r is not self._route]
