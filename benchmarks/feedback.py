@@ -4,7 +4,11 @@ Part 1 times, in interleaved rounds, one insert into the prediction store and
 the whole ``FeedbackRecorder.remember`` call an inference makes when feedback
 is on, against a floor that only takes the next prediction id. Part 2 measures
 the memory per stored prediction with tracemalloc. Part 3 remembers 1M
-predictions with the default bounds and reports memory at checkpoints::
+predictions with the default bounds and reports memory at checkpoints. Part 4 does
+the same for the shared stores (``OTEL_ML_FEEDBACK_STORE``: SQLite, and Redis when
+``redis-server`` is installed): ``remember`` in the same interleaved rounds,
+labels joined per second for each backend, and the CPU of the shared stores'
+writer thread per 1,000 predictions::
 
     python benchmarks/feedback.py [--quick] [--rounds R] [--calls N] [--predictions P]
                                   [--write-readme]
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from _common import Stats, interleave, markdown_table, provenance, replace_section
+from _stores import flusher_cpu_ms, join_rates, remembering, shared_stores
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -31,7 +36,8 @@ from opentelemetry.trace import Span
 from otel_ml._internal.ids import new_prediction_id
 from otel_ml.config import get_settings
 from otel_ml.feedback.recorder import FeedbackRecorder
-from otel_ml.feedback.store import PredictionStore, Record
+from otel_ml.feedback.store import PredictionStore, Record, Store
+from otel_ml.feedback.stores.shared import SharedStore
 from otel_ml.inference.instruments import InferenceTelemetry
 from otel_ml.inference.model import ModelContext
 from otel_ml.models.sinks import model_for
@@ -66,7 +72,7 @@ class Setup:
         summary = OutputSummary(rows=1, label="setosa", confidence=0.93)
         return cls(model, span, summary, (tracer_provider, meter_provider))
 
-    def recorder(self, store: PredictionStore) -> FeedbackRecorder:
+    def recorder(self, store: Store) -> FeedbackRecorder:
         """A recorder of the bench model that remembers into ``store``."""
         return FeedbackRecorder(self.model, store, None)
 
@@ -95,9 +101,12 @@ def fill(recorder: FeedbackRecorder, setup: Setup, count: int) -> None:
         remember(new_prediction_id(), setup.summary, setup.span)
 
 
-def request_path(setup: Setup, rounds: int, calls: int) -> dict[str, list[float]]:
+def request_path(
+    setup: Setup, rounds: int, calls: int, shared: dict[str, SharedStore]
+) -> dict[str, list[float]]:
     """Per-round ns per call: the floor, ``store.put`` and ``remember``, on full stores
-    (the steady state of a server: every insert also evicts the oldest)."""
+    (the steady state of a server: every insert also evicts the oldest), and
+    ``remember`` into each shared store (an append to the writer's buffer)."""
     per_variant = (rounds + 1) * calls
     put_store, remember_store = default_store(), default_store()
     recorder = setup.recorder(remember_store)
@@ -113,7 +122,41 @@ def request_path(setup: Setup, rounds: int, calls: int) -> dict[str, list[float]
         "store.put": lambda: put(next(put_ids), stored(now())),
         "remember": lambda: remember(next(remember_ids), summary, span),
     }
+    for backend, store in shared.items():
+        into = remembering(setup.recorder(store), summary, span)
+        variants[f"remember ({backend})"] = _each_id(into, ids(per_variant))
     return interleave(variants, rounds, calls)
+
+
+def _each_id(remember: Callable[[str], None], prediction_ids: Iterator[str]) -> Callable[[], None]:
+    return lambda: remember(next(prediction_ids))
+
+
+def backends(setup: Setup, shared: dict[str, SharedStore], quick: bool) -> list[list[str]]:
+    """Per backend: labels joined per second and the writer's CPU per 1,000 predictions."""
+    labels, rounds = (500, 3) if quick else (2000, 7)
+    stores: dict[str, Store] = {"memory": default_store(), **shared}
+    recorders = {name: attached(setup, name, store) for name, store in stores.items()}
+    rates = join_rates(
+        {name: (store, remembering(recorders[name], setup.summary, setup.span))
+         for name, store in stores.items()}, labels, rounds,
+    )  # fmt: skip
+    rows = []
+    for name, store in stores.items():
+        remember = remembering(recorders[name], setup.summary, setup.span)
+        cpu = flusher_cpu_ms(store, remember, rounds) if isinstance(store, SharedStore) else None
+        writer = f"{cpu:.1f}" if cpu is not None else "- (no writer)"
+        rows.append([name, f"{rates[name]:,.0f}", writer])
+    return rows
+
+
+def attached(setup: Setup, name: str, store: Store) -> FeedbackRecorder:
+    """The feedback sink of a model of its own (``bench-<name>``): labels join to the
+    model's current recorder, so each store gets one model."""
+    model = model_for(f"bench-{name}", "1", setup.model.telemetry, get_settings())
+    recorder = FeedbackRecorder(model, store, None)
+    model.attach(recorder)
+    return recorder
 
 
 def stored(created_s: float) -> Record:
@@ -191,6 +234,7 @@ def report(
     costs: dict[str, list[float]],
     sizes: tuple[float, float, float],
     checkpoints: list[tuple[int, int, float, float]],
+    backend_rows: list[list[str]],
 ) -> str:
     """The markdown section: provenance, three tables, verdicts."""
     floor = costs["floor (next id)"]
@@ -218,6 +262,9 @@ def report(
             size_rows,
         ),
         markdown_table(["predictions", "live", "RSS, MiB", "tracemalloc, MiB"], memory_rows),
+        markdown_table(
+            ["store", "labels joined per s", "writer CPU per 1,000 predictions, ms"], backend_rows
+        ),
         verdict(costs, checkpoints, capacity),
     ]
     return "\n\n".join(parts)
@@ -231,11 +278,11 @@ def verdict(
     costs: dict[str, list[float]], checkpoints: list[tuple[int, int, float, float]], capacity: int
 ) -> str:
     """The request-path target, and whether memory stays flat once the bounds are reached."""
-    added = _added(costs["remember"], costs["floor (next id)"]).median
-    lines = [
-        f"- `remember` adds {added:.2f} us per prediction (target < {TARGET_US} us): "
-        + ("met" if added < TARGET_US else "not met")
-    ]
+    lines = []
+    for name in [n for n in costs if n.startswith("remember")]:
+        added = _added(costs[name], costs["floor (next id)"]).median
+        lines.append(f"- `{name}` adds {added:.2f} us per prediction (target < {TARGET_US} us): "
+                     + ("met" if added < TARGET_US else "not met"))  # fmt: skip
     # The live table is full at 1x capacity, the evicted-id table at 2x; by 3x
     # their hash tables have also reached the size that the churn keeps them at.
     steady = [(n, t) for n, _, _, t in checkpoints if n >= STEADY_AFTER * capacity]
@@ -270,14 +317,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else list(argv)
     command = " ".join(["python benchmarks/feedback.py", *given])
     setup = Setup.build()
+    settings = get_settings()
     try:
         # The 1M run first, so its RSS is not lifted by what the other parts allocated.
         checkpoints = flat_memory(setup, total, 10)
         sizes = per_prediction_bytes(setup, 10_000 if args.quick else 100_000)
-        costs = request_path(setup, rounds, calls)
+        bounds = settings.feedback_max_predictions, settings.feedback_ttl_seconds
+        with shared_stores(*bounds) as shared:
+            costs = request_path(setup, rounds, calls, shared)
+            backend_rows = backends(setup, shared, args.quick)
     finally:
         setup.shutdown()
-    section = report(command, costs, sizes, checkpoints)
+    section = report(command, costs, sizes, checkpoints, backend_rows)
     print(section)
     if args.write_readme:
         replace_section(README, "feedback", section)

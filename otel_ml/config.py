@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -187,6 +188,19 @@ class Settings:
         _values.parse_positive_float,
         "Age after which a prediction can no longer be labelled (`expired`).",
     )
+    feedback_store: str = _setting(
+        "memory",
+        "OTEL_ML_FEEDBACK_STORE",
+        _values.parse_store_url,
+        "Where predictions wait for labels: `memory` (this process), `sqlite:///path.db` (all "
+        "workers of one host) or `redis://host:6379/0`, `rediss://` (replicas; AUTH/TLS in URL).",
+    )
+    feedback_grace_seconds: float = _setting(
+        1.0,
+        "OTEL_ML_FEEDBACK_GRACE_SECONDS",
+        _values.parse_positive_float,
+        "How long a label waits for its prediction to reach a shared store before it is `unknown`.",
+    )
     feedback_window: int = _setting(
         1000,
         "OTEL_ML_FEEDBACK_WINDOW",
@@ -325,7 +339,7 @@ def _parse_env(f: dataclasses.Field[Any], var: str, raw: str) -> Any:
     try:
         return f.metadata["parse"](raw)
     except ValueError as exc:
-        raise SettingsError(f"{var}={raw!r}: {exc}") from None
+        raise SettingsError(f"{var}={_without_password(raw)!r}: {exc}") from None
 
 
 def _check_override(f: dataclasses.Field[Any], value: Any) -> Any:
@@ -351,7 +365,12 @@ def _check_override(f: dataclasses.Field[Any], value: Any) -> Any:
     try:
         return f.metadata["parse"](value)
     except ValueError as exc:
-        raise SettingsError(f"{f.name}={value!r}: {exc}") from None
+        raise SettingsError(f"{f.name}={_without_password(value)!r}: {exc}") from None
+
+
+def _without_password(raw: str) -> str:
+    """``raw`` with the password of a URL (``redis://:secret@host``) masked, for messages."""
+    return re.sub(r"(://[^/@\s]*?:)[^/@\s]*@", r"\1***@", raw)
 
 
 def settings_table() -> list[tuple[str, str, str]]:

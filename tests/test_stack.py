@@ -32,6 +32,7 @@ def test_compose_runs_the_versions_the_stack_builds(stack: ModuleType) -> None:
         "prometheus": f"prom/prometheus:{stack.PROMETHEUS_VERSION}",
         "alertmanager": f"prom/alertmanager:{stack.ALERTMANAGER_VERSION}",
         "grafana": "grafana/grafana:12.0.0",
+        "redis": "redis:7.0-alpine",  # Debian 12's redis-server (7.0) runs the store tests
     }
 
 

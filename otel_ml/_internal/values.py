@@ -86,3 +86,37 @@ def parse_http_layer(raw: str) -> str:
     if value not in HTTP_LAYERS:
         raise ValueError(f"expected one of {', '.join(HTTP_LAYERS)}")
     return value
+
+
+STORE_FORMS = (
+    "memory, sqlite:///path/to/predictions.db, redis://[:password@]host[:port][/db] or rediss://..."
+)
+
+
+def parse_store_url(raw: str) -> str:
+    """Where predictions are kept for labels: ``memory``, an SQLite file, or Redis."""
+    from urllib.parse import urlsplit
+
+    value = raw.strip()
+    if value.lower() == "memory":
+        return "memory"
+    scheme = value.partition("://")[0].lower()
+    if scheme == "sqlite":
+        if not value.startswith("sqlite:///") or value.endswith("/"):
+            raise ValueError(
+                f"expected sqlite:/// and the file's absolute path; forms: {STORE_FORMS}"
+            )
+        return value
+    if scheme in ("redis", "rediss"):
+        try:
+            parts = urlsplit(value)
+            port, db = parts.port, parts.path.strip("/")
+        except ValueError as exc:
+            raise ValueError(f"not a Redis URL ({exc}); forms: {STORE_FORMS}") from None
+        if not parts.hostname or (db and not db.isdigit()):
+            raise ValueError(
+                f"expected a host and an optional database number; forms: {STORE_FORMS}"
+            )
+        del port
+        return value
+    raise ValueError(f"expected one of {STORE_FORMS}")

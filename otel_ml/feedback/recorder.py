@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar, Token
@@ -24,9 +23,9 @@ from opentelemetry.trace import Link, SpanContext, TraceFlags
 from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml._internal.registry import SourceRegistry
-from otel_ml.config import Settings
 from otel_ml.feedback.quality import QualityWindow
-from otel_ml.feedback.store import Outcome, PredictionStore, StoredPrediction
+from otel_ml.feedback.store import Outcome, Store, StoredPrediction
+from otel_ml.feedback.stores import shared_stores
 from otel_ml.outputs.extract import OutputSummary, label_of
 from otel_ml.outputs.labels import BoundedLabels
 
@@ -62,7 +61,7 @@ class FeedbackRecorder:
     kind = "feedback"
     wants_inputs = False
 
-    def __init__(self, model: ModelContext, store: PredictionStore, baseline: float | None) -> None:
+    def __init__(self, model: ModelContext, store: Store, baseline: float | None) -> None:
         settings = model.settings
         self.model = model
         self.store = store
@@ -78,6 +77,7 @@ class FeedbackRecorder:
         # StoredPrediction for why they hold no objects.
         self.key = next(_recorder_keys)
         _recorders[self.key] = self
+        store.bind(self.key, model.name, model.version)
         feedback_instruments(model.telemetry).recorders.register(self)
 
     def record(
@@ -121,16 +121,19 @@ class FeedbackRecorder:
 def join_label(
     prediction_id: str,
     actual: Any,
-    store: PredictionStore,
+    store: Store,
     on_unmatched: Callable[[Outcome], None],
+    grace_until: float | None = None,
 ) -> Outcome:
     """Join the label ``actual`` to its prediction in ``store``; returns the outcome.
 
     A matched label gives the feedback span, outcome metrics and quality
-    gauges of its model; any other outcome goes to ``on_unmatched``.
-    Telemetry failures go to the guard (see :func:`otel_ml.record_feedback`).
+    gauges of its model; any other outcome goes to ``on_unmatched``. A shared
+    store looks for an unknown prediction until ``grace_until``
+    (``time.monotonic()``). Telemetry failures go to the guard (see
+    :func:`otel_ml.record_feedback`).
     """
-    outcome, record = store.take(prediction_id)
+    outcome, record = store.take(prediction_id, grace_until)
     recorder = _recorders.get(record.recorder) if record is not None else None
     if record is not None and (
         recorder is None or recorder.model.sink(recorder.kind) is not recorder
@@ -240,6 +243,21 @@ class FeedbackInstruments:
         )  # fmt: skip
         for name, read, unit in _GAUGES:
             meter.create_observable_gauge(name, [self.recorders.callback(read)], unit=unit)
+        meter.create_observable_counter(
+            semconv.ML_FEEDBACK_STORE_ERRORS, [_store_errors], unit="{item}",
+            description="Predictions a shared store could not keep and labels it could not check.",
+        )  # fmt: skip
+
+
+def _store_errors(options: Any) -> Sequence[Observation]:
+    return [
+        Observation(count, {semconv.ML_FEEDBACK_STORE: store.backend, _OPERATION: operation})
+        for store in shared_stores()
+        for operation, count in store.errors.items()
+    ]
+
+
+_OPERATION = semconv.ML_FEEDBACK_STORE_OPERATION
 
 
 def _accuracy(r: FeedbackRecorder) -> Sequence[Observation]:
@@ -279,31 +297,6 @@ _GAUGES: tuple[tuple[str, Callable[[FeedbackRecorder], Sequence[Observation]], s
     (semconv.ML_FEEDBACK_WINDOW_SIZE, _window_size, "{label}"),
     (semconv.ML_FEEDBACK_BASELINE, _baseline, "1"),
 )
-_lock = threading.Lock()
-_store: PredictionStore | None = None
-
-
-def prediction_store(settings: Settings) -> PredictionStore:
-    """The process-wide store of recent predictions, sized by the settings of
-    the first model that keeps predictions (or set by :func:`use_prediction_store`)."""
-    global _store
-    if _store is None:
-        with _lock:
-            if _store is None:
-                _store = PredictionStore(
-                    settings.feedback_max_predictions, settings.feedback_ttl_seconds
-                )
-    return _store
-
-
-def use_prediction_store(store: PredictionStore | None) -> PredictionStore | None:
-    """Make ``store`` the process-wide store (``None``: the next model sizes a new
-    one); returns the one it replaces. For tests and custom clocks: models that
-    already keep predictions keep the store they started with."""
-    global _store
-    with _lock:
-        previous, _store = _store, store
-    return previous
 
 
 def feedback_instruments(telemetry: InferenceTelemetry) -> FeedbackInstruments:

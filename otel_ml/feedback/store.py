@@ -20,11 +20,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
 
 from otel_ml._internal.registry import reset_after_fork
 
-Outcome = Literal["matched", "unknown", "expired", "duplicate"]
+Outcome = Literal["matched", "unknown", "expired", "duplicate", "store_unavailable"]
+OUTCOMES: tuple[Outcome, ...] = ("matched", "unknown", "expired", "duplicate", "store_unavailable")
 
 GENERATIONS = 16
 """How many generations a full store holds (fewer for stores of under 16)."""
@@ -75,6 +76,37 @@ Record = tuple[
 """A stored prediction: the fields of :class:`StoredPrediction`, as a plain tuple."""
 
 
+class Store(Protocol):
+    """What a feedback recorder and the label join need of a prediction store.
+
+    :class:`PredictionStore` keeps predictions in this process; the shared
+    stores of :mod:`otel_ml.feedback.stores` keep them for every worker and
+    replica (``OTEL_ML_FEEDBACK_STORE``).
+    """
+
+    capacity: int
+    ttl_s: float
+
+    def now(self) -> float:
+        """The store's clock, the time base of ``created_s``."""
+
+    def bind(self, key: int, model_name: str, model_version: str) -> None:
+        """Recorder ``key`` of this process remembers predictions of that model."""
+
+    def put(self, prediction_id: str, record: Record) -> None:
+        """Remember a prediction (request path: O(1), no I/O)."""
+
+    def take(
+        self, prediction_id: str, grace_until: float | None = None
+    ) -> tuple[Outcome, StoredPrediction | None]:
+        """Remove and return the prediction a label refers to, or why there is none;
+        an ``unknown`` one is looked for again until ``time.monotonic()`` reaches
+        ``grace_until`` (shared stores: its write may still be on its way)."""
+
+    def close(self) -> None:
+        """Write what is buffered and let go of connections."""
+
+
 class PredictionStore:
     """Recent predictions by id, bounded by ``capacity`` and ``ttl_s``.
 
@@ -110,6 +142,12 @@ class PredictionStore:
         with self._lock:
             return sum(map(len, self._generations))
 
+    def bind(self, key: int, model_name: str, model_version: str) -> None:
+        """Nothing to do: records name their recorder by its key in this process."""
+
+    def close(self) -> None:
+        """Nothing to do: the predictions live and die with this process."""
+
     def put(self, prediction_id: str, record: Record) -> None:
         """Remember a prediction; a second put for the same id replaces the first
         (the next :meth:`take` of that id returns the newer one)."""
@@ -118,8 +156,11 @@ class PredictionStore:
             newest = self._next_generation(newest)
         newest[prediction_id] = record  # atomic: no lock on the request path
 
-    def take(self, prediction_id: str) -> tuple[Outcome, StoredPrediction | None]:
-        """Remove and return the prediction a label refers to, or why there is none."""
+    def take(
+        self, prediction_id: str, grace_until: float | None = None
+    ) -> tuple[Outcome, StoredPrediction | None]:
+        """Remove and return the prediction a label refers to, or why there is none
+        (no grace: a prediction of this process is here once ``put`` returned)."""
         now = self.now()
         with self._lock:
             found = None

@@ -13,7 +13,8 @@ from otel_ml._internal.arguments import check_name
 from otel_ml.config import Settings
 from otel_ml.drift.monitor import DriftMonitor, window_config
 from otel_ml.drift.profile import ReferenceProfile
-from otel_ml.feedback.recorder import FeedbackRecorder, prediction_store
+from otel_ml.feedback.recorder import FeedbackRecorder
+from otel_ml.feedback.stores.registry import prediction_store
 from otel_ml.inference.instruments import InferenceTelemetry
 from otel_ml.inference.model import ModelContext, model_context
 

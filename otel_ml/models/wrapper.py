@@ -104,6 +104,7 @@ def wrap_model(
     task: Task | None = None,
     reference: ReferenceProfile | str | Path | None = None,
     feedback: bool = False,
+    feedback_store: str | None = None,
     tracer_provider: trace.TracerProvider | None = None,
     meter_provider: metrics.MeterProvider | None = None,
     settings: Settings | None = None,
@@ -116,7 +117,9 @@ def wrap_model(
     read (classes or values). ``reference`` (a :class:`ReferenceProfile` or the
     path of its JSON) turns on drift monitoring of the inputs and outputs;
     ``feedback=True`` keeps recent predictions so :func:`otel_ml.record_feedback`
-    can join delayed labels to them. ``settings`` (default: the process's,
+    can join delayed labels to them, kept where ``feedback_store`` says
+    (``OTEL_ML_FEEDBACK_STORE``: ``"memory"``, ``"sqlite:///path.db"``,
+    ``"redis://host:6379/0"``). ``settings`` (default: the process's,
     from the environment) are the model's when this call is the first for it.
     Raises ``TypeError`` for something that is not a model. Wrapping a wrapped
     model re-wraps the original.
@@ -126,7 +129,7 @@ def wrap_model(
     context = entry_model(
         ("name", name if name is not None else _default_name(model)),
         ("version", version),
-        settings or get_settings(),
+        (settings or get_settings()).replace(feedback_store=feedback_store),
         tracer_provider,
         meter_provider,
     )

@@ -10,14 +10,16 @@ in place before is put back afterwards.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from feedback_support import UseSettings
+from redis_support import RedisServer, redis_binary
 
 from otel_ml.config import Settings
-from otel_ml.feedback.recorder import use_prediction_store
 from otel_ml.feedback.store import PredictionStore
+from otel_ml.feedback.stores.registry import use_prediction_store
 
 
 @pytest.fixture(autouse=True)
@@ -49,3 +51,14 @@ def use_store() -> Callable[..., PredictionStore]:
         return store
 
     return use
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real redis-server on a free loopback port, stopped after the test."""
+    server = RedisServer(redis_binary(), tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

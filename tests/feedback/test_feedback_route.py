@@ -104,7 +104,7 @@ def predict(client: TestClient, rows: tuple[int, ...] = ROWS) -> list[str]:
 def counts(matched: int = 0, unknown: int = 0, expired: int = 0, duplicate: int = 0) -> Any:
     received = matched + unknown + expired + duplicate
     return {"received": received, "matched": matched, "unknown": unknown, "expired": expired,
-            "duplicate": duplicate}  # fmt: skip
+            "duplicate": duplicate, "store_unavailable": 0}  # fmt: skip
 
 
 def values(telemetry: Telemetry, metric: str) -> dict[frozenset[tuple[str, Any]], Any]:

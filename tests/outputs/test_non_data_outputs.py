@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from support import Telemetry
 
 import otel_ml
-from otel_ml.feedback.recorder import use_prediction_store
+from otel_ml.feedback.stores.registry import use_prediction_store
 from otel_ml.outputs.extract import summarize_probabilities
 
 CLASSES = np.array(["cat", "dog", "bird"])

@@ -33,7 +33,7 @@ import otel_ml
 from otel_ml import semconv
 from otel_ml.config import get_settings
 from otel_ml.drift.profile import ReferenceProfile
-from otel_ml.feedback.recorder import prediction_store
+from otel_ml.feedback.stores.registry import prediction_store
 from otel_ml.inference.instruments import InferenceTelemetry
 from otel_ml.models.sinks import drift_monitor, model_for
 

@@ -41,7 +41,7 @@ import otel_ml
 from otel_ml.config import Settings
 from otel_ml.demo.llm_server import running_server
 from otel_ml.drift.profile import ReferenceProfile
-from otel_ml.feedback.recorder import use_prediction_store
+from otel_ml.feedback.stores.registry import use_prediction_store
 from otel_ml.genai.content import TRUNCATED
 from otel_ml.instrumentation.openai import OpenAIInstrumentor
 

@@ -27,7 +27,7 @@ from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml.config import Settings
 from otel_ml.drift.profile import ReferenceProfile
-from otel_ml.feedback.recorder import use_prediction_store
+from otel_ml.feedback.stores.registry import use_prediction_store
 from otel_ml.instrumentation.fastapi.feedback_route import OUTCOMES
 
 

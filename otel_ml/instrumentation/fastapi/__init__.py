@@ -157,6 +157,7 @@ def instrument(
     excluded_urls: str | None = None,
     reference: ReferenceProfile | str | Path | None = None,
     feedback_route: str | None = None,
+    feedback_store: str | None = None,
     drift_page: str | None = None,
     settings: Settings | None = None,
 ) -> Instrumentation:
@@ -170,15 +171,15 @@ def instrument(
     ``instrument_sklearn``: scikit-learn estimators too. ``excluded_urls``: comma separated
     URL regexes left untraced. ``reference`` (a reference profile or its JSON path): drift
     monitoring of the model's inputs and outputs. ``feedback_route`` (e.g. ``"/feedback"``):
-    a POST route joining delayed labels to the model's predictions. Both need ``model_name``.
-    ``drift_page`` (e.g. ``"/ml/drift"``): a GET route showing the drift monitor (HTML, or
-    JSON with ``?format=json``). Unset arguments come from ``settings`` (default: the process
-    settings, ``OTEL_ML_*``). Call it before the app starts serving; calling it again returns
-    the first handle. The providers are flushed when the app's lifespan ends.
+    a POST route joining delayed labels to the model's predictions, kept in ``feedback_store``
+    (``OTEL_ML_FEEDBACK_STORE``: ``memory``, ``sqlite:///path``, ``redis://...``); both need
+    ``model_name``. ``drift_page`` (e.g. ``"/ml/drift"``): a GET route showing the drift
+    monitor (HTML, or ``?format=json``). Unset arguments come from ``settings`` (default: the
+    process's). Call it before the app serves (again: the first handle); flushes at shutdown.
     """
     _check_app(app)
-    settings = _resolve(settings, http, http_asgi_spans, instrument_sklearn, excluded_urls)
-    settings = _with_names(settings, model_name, model_version)
+    settings = _resolve(settings, http, http_asgi_spans, instrument_sklearn, excluded_urls,
+                        feedback_store, (model_name, model_version))  # fmt: skip
     feedback_route, drift_page = _check_paths(feedback_route, drift_page)
     existing = getattr(app, INSTRUMENTED_ATTRIBUTE, None)
     if isinstance(existing, Instrumentation) and existing.active:
@@ -201,9 +202,12 @@ def _resolve(
     http_asgi_spans: bool | None,
     instrument_sklearn: bool | None,
     excluded_urls: str | None,
+    feedback_store: str | None,
+    names: tuple[str | None, str | None],
 ) -> Settings:
     """``settings`` (default: the process settings) with the keyword arguments applied,
-    ``http_instrumentation`` resolved to the layer to apply."""
+    ``http_instrumentation`` resolved to the layer to apply, ``names`` (model name and version)
+    checked as ``wrap_model`` checks them."""
     if settings is None:
         settings = get_settings()
     elif not isinstance(settings, Settings):
@@ -215,9 +219,10 @@ def _resolve(
         http_instrumentation=http,
         instrument_sklearn=instrument_sklearn,
         http_excluded_urls=excluded_urls,
+        feedback_store=feedback_store,
     )
     layer = _http_layer(settings.http_instrumentation, settings.http_asgi_spans, explicit=http)
-    return settings.replace(http_instrumentation=layer)
+    return _with_names(settings.replace(http_instrumentation=layer), *names)
 
 
 def _with_names(settings: Settings, model_name: str | None, model_version: str | None) -> Settings:

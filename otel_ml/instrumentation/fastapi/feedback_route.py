@@ -13,7 +13,10 @@ Bearer``) when ``OTEL_ML_FEEDBACK_TOKEN`` is set and the request does not
 carry it; 413 for a body over ``OTEL_ML_FEEDBACK_MAX_BODY_BYTES`` or more
 than ``OTEL_ML_FEEDBACK_MAX_ITEMS`` labels (split the batch and retry);
 422 for a body that is not the JSON described above (a string with a lone
-surrogate, which no exporter can encode, included).
+surrogate, which no exporter can encode, included); 503 (with
+``Retry-After``) when a shared prediction store (``OTEL_ML_FEEDBACK_STORE``)
+could not be asked about some labels: the body counts them under
+``store_unavailable``; the others were recorded, so resend only those.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ from opentelemetry import metrics, trace
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 
+from otel_ml.config import Settings, get_settings
+from otel_ml.feedback.store import OUTCOMES
 from otel_ml.instrumentation.fastapi.auth import BearerToken
-from otel_ml.models.labels import record_feedback
+from otel_ml.models.labels import record_labels
 from otel_ml.outputs.extract import MAX_ROW_DETAIL, encodable
 
 Scope = MutableMapping[str, Any]
@@ -37,7 +42,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-OUTCOMES = ("matched", "unknown", "expired", "duplicate")
+RETRY_AFTER_S = 5
 MAX_PREDICTION_ID_LENGTH = 256
 _SCALARS = (str, int, float)  # bool is an int: JSON true/false are accepted as classes
 
@@ -62,6 +67,8 @@ class FeedbackConfig:
     token: str | None
     tracer_provider: trace.TracerProvider | None = None
     meter_provider: metrics.MeterProvider | None = None
+    settings: Settings | None = None
+    """The app's settings (its prediction store); default: the process settings."""
 
 
 def feedback_route(path: str, config: FeedbackConfig) -> Route:
@@ -91,22 +98,23 @@ class FeedbackEndpoint:
             await _respond(send, exc.status, {"detail": exc.message})
             return
         counts = await run_in_threadpool(self._record, labels)
-        await _respond(send, 200, {"received": len(labels), **counts})
+        answer: dict[str, Any] = {"received": len(labels), **counts}
+        unchecked = counts["store_unavailable"]
+        if unchecked:
+            answer["detail"] = (
+                f"the prediction store is unavailable: {unchecked} of {len(labels)} labels "
+                "could not be checked (counted under store_unavailable); send those again later"
+            )
+            await _respond(send, 503, answer, [(b"retry-after", str(RETRY_AFTER_S).encode())])
+            return
+        await _respond(send, 200, answer)
 
     def _record(self, labels: list[tuple[str, Any]]) -> dict[str, int]:
         config = self._config
-        counts = dict.fromkeys(OUTCOMES, 0)
-        for prediction_id, actual in labels:
-            outcome = record_feedback(
-                prediction_id,
-                actual,
-                model_name=config.model_name,
-                model_version=config.model_version,
-                tracer_provider=config.tracer_provider,
-                meter_provider=config.meter_provider,
-            )
-            counts[outcome] += 1
-        return counts
+        counts = record_labels(labels, config.model_name, config.model_version,
+                               config.tracer_provider, config.meter_provider,
+                               config.settings or get_settings())  # fmt: skip
+        return {outcome: counts[outcome] for outcome in OUTCOMES}
 
 
 async def read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes | None:

@@ -197,6 +197,7 @@ class FeedbackRoute:
                 token=settings.feedback_token,
                 tracer_provider=model.tracer_provider,
                 meter_provider=model.meter_provider,
+                settings=settings,
             ),
         )
 

@@ -19,7 +19,7 @@ from support import Telemetry
 
 import otel_ml
 from otel_ml import Settings, semconv
-from otel_ml.feedback.recorder import use_prediction_store
+from otel_ml.feedback.stores.registry import use_prediction_store
 from otel_ml.instrumentation.fastapi import Instrumentation
 from otel_ml.instrumentation.fastapi.http_server import MAX_VALUE_CHARS
 
