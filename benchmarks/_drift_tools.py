@@ -92,7 +92,8 @@ def otel_fit(args: argparse.Namespace) -> Outcome:
 def otel_check(args: argparse.Namespace) -> Outcome:
     """Stream the current rows through a DriftWindow; scores and verdicts of one window."""
     from otel_ml.drift.profile import ReferenceProfile
-    from otel_ml.drift.window import DriftWindow, WindowConfig
+    from otel_ml.drift.results import WindowConfig
+    from otel_ml.drift.window import DriftWindow
 
     profile = ReferenceProfile.load(args.profile)
     config = WindowConfig(max_rows=2**62, max_seconds=1e9, min_count=1)

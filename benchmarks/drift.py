@@ -27,8 +27,9 @@ from overhead import Sdk, fitted_model
 
 import otel_ml
 from otel_ml.drift.profile import ReferenceProfile
+from otel_ml.drift.results import WindowConfig
 from otel_ml.drift.rows import RowBinner
-from otel_ml.drift.window import DriftWindow, WindowConfig
+from otel_ml.drift.window import DriftWindow
 
 README = Path(__file__).with_name("README.md")
 TARGET_NS_PER_VALUE = 1000.0

@@ -38,9 +38,9 @@ class ProfileOptions:
     score: str | None = None
     features: Sequence[str] | None = None
     categorical: Sequence[str] = ()
-    n_bins: int = 100
+    n_bins: int = 500
     n_coarse_bins: int = 10
-    top_k: int = 20
+    top_k: int = 50
     max_rows: int | None = None
     file_format: str | None = None
 

@@ -28,6 +28,7 @@ from otel_ml.drift.binning import category_key
 from otel_ml.drift.inputs import InputAdapter
 from otel_ml.drift.monitor import window_config
 from otel_ml.drift.profile import ReferenceProfile
+from otel_ml.drift.results import FeatureWindow
 from otel_ml.drift.window import DriftWindow
 from otel_ml.report.data import Doc, model_section, page_document
 from otel_ml.report.page import render_page
@@ -136,11 +137,12 @@ def build_report(options: ReportOptions) -> tuple[Doc, list[str]]:
     assert report is not None, "a forced tick always closes the window"
     # An offline window has no duration: the file's rows have no arrival times.
     report = replace(report, duration_s=math.nan)
-    if table.n_rows < min_count:
-        notes.append(
-            f"{options.data} has {table.n_rows} rows, fewer than the {min_count} values a "
-            "feature needs to be scored; pass --min-count to score it anyway"
-        )
+    notes.extend(
+        f"feature {f.name!r} has {f.n} values, fewer than the {_floor(f, min_count)} its "
+        "test needs to tell drift from noise: it gets no verdict"
+        for f in report.features
+        if f.too_small
+    )
     model = options.model or options.profile.stem
     section = model_section(model, "", profile, config, last=report, data=options.data.name)
     title = f"Drift report: {options.data.name} against {options.profile.name}"
@@ -255,3 +257,8 @@ def _print_summary(out: TextIO, doc: Doc, options: ReportOptions) -> None:
 
 def _quoted(names: Sequence[str]) -> str:
     return ", ".join(repr(n) for n in names)
+
+
+def _floor(feature: FeatureWindow, min_count: int) -> int | str:
+    smallest = feature.smallest_window
+    return "unlimited number" if smallest is None else max(smallest, min_count)

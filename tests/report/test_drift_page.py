@@ -11,8 +11,9 @@ import pytest
 from drift_page_support import parse_page
 
 from otel_ml.drift.profile import ReferenceProfile
+from otel_ml.drift.results import WindowConfig, WindowReport
 from otel_ml.drift.statistics import psi
-from otel_ml.drift.window import DriftWindow, WindowConfig, WindowReport
+from otel_ml.drift.window import DriftWindow
 from otel_ml.report.chart import bin_display
 from otel_ml.report.data import model_section, page_document
 from otel_ml.report.page import render_page
