@@ -153,7 +153,7 @@ class CategoricalFeatureProfile:
         """The pooled chi-square decision on a window's counts."""
         smallest = self.smallest_window(policy)
         floor = None if smallest is None else max(smallest, min_count)
-        return chi2_decision(self.coarse_fractions, fine_counts, policy, floor)
+        return chi2_decision(self.coarse_fractions, self.count, fine_counts, policy, floor)
 
     @property
     def invalid(self) -> int:

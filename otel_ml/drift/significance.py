@@ -20,8 +20,10 @@ and the bins, so nothing has to be resampled or stored in the profile:
   at most the configured one; effect size: ``D`` itself.
 * categorical features: Pearson's chi-square on the categories, bins expecting
   fewer than 5 values pooled into one (merged into the smallest other bin while
-  it still expects fewer than 5), ``bins - 1`` degrees of freedom; effect size:
-  the total-variation distance (the share of values that moved).
+  it still expects fewer than 5); under no drift it is ``(1 + n / m)`` times a
+  chi-square with ``bins - 1`` degrees of freedom (the reference fractions are
+  a sample too); effect size: the total-variation distance (the share of
+  values that moved).
 * missing values, per feature: the window's share of missing or unusable values
   against the reference's, a two-proportion z-test; effect size: the absolute
   change of the share.
@@ -123,12 +125,14 @@ def pooled_groups(ref_frac: npt.ArrayLike, n: int) -> npt.NDArray[np.intp]:
 
 
 def chi_square_test(
-    ref_frac: npt.ArrayLike, counts: npt.ArrayLike
+    ref_frac: npt.ArrayLike, counts: npt.ArrayLike, m: float = math.inf
 ) -> tuple[FloatArray, FloatArray, int]:
     """Pooled Pearson chi-square of windows of equal size: (statistic, p-value, dof).
 
     ``counts`` is one window's counts or a matrix of windows (rows) with one
-    total; with fewer than two groups left there is no test (NaN).
+    total; with fewer than two groups left there is no test (NaN). The
+    reference fractions come from ``m`` values, themselves a sample: the
+    statistic's null distribution is ``(1 + n / m)`` times chi-square.
     """
     c = np.asarray(counts, dtype=np.float64)
     rows = c.reshape(-1, c.shape[-1])
@@ -150,7 +154,7 @@ def chi_square_test(
     # Imported here: scipy.special takes a tenth of a second to import.
     from scipy.special import chdtrc
 
-    p = np.asarray(chdtrc(g - 1, statistic), dtype=np.float64)
+    p = np.asarray(chdtrc(g - 1, statistic / (1 + n / m)), dtype=np.float64)
     return statistic.reshape(c.shape[:-1]), p.reshape(c.shape[:-1]), g - 1
 
 
@@ -239,16 +243,18 @@ def ks_decision(d: float, n: int, m: int, policy: DriftPolicy, smallest: int | N
 
 
 def chi2_decision(
-    ref_frac: FloatArray, counts: npt.ArrayLike, policy: DriftPolicy, smallest: int | None
+    ref_frac: FloatArray, m: int, counts: npt.ArrayLike, policy: DriftPolicy, smallest: int | None
 ) -> Decision:
-    """The pooled chi-square :class:`Decision` of a window's category counts."""
+    """The pooled chi-square :class:`Decision` of a window's category counts
+    against reference fractions of ``m`` values."""
     c = np.asarray(counts, dtype=np.float64)
     n = int(c.sum())
     if n == 0:
         return Decision("chi2", 0, math.nan, math.nan, math.nan, math.nan, math.nan, None)
-    statistic, p, dof = chi_square_test(ref_frac, c)
+    statistic, p, dof = chi_square_test(ref_frac, c, m)
     effect = float(total_variation(ref_frac, c))
-    at = [chi_square_critical(dof, a) for a in (policy.drift_rate, policy.warn_rate)]
+    scale = 1 + n / m
+    at = [chi_square_critical(dof, a) * scale for a in (policy.drift_rate, policy.warn_rate)]
     judged = smallest is not None and n >= smallest and dof > 0
     verdict = policy.verdict(float(p), effect) if judged else None
     return Decision("chi2", n, float(statistic), float(p), effect, at[0], at[1], verdict)
