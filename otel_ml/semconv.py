@@ -120,10 +120,10 @@ by the exporters :func:`otel_ml.configure` builds."""
 ML_DRIFT_SCORE: Final = "ml.drift.score"
 """Observable gauge, ``1``. Last completed window's score per feature and ``ml.drift.method``."""
 ML_DRIFT_STATUS: Final = "ml.drift.status"
-"""Observable gauge, ``1``. Last completed window's distribution verdict per feature:
-0 ok, 1 warn, 2 drift; no point while the window is too small to judge."""
+"""Observable gauge, no unit (Prometheus: ``ml_drift_status``). Last completed window's
+distribution verdict per feature: 0 ok, 1 warn, 2 drift; no point while too small to judge."""
 ML_DRIFT_MISSING_STATUS: Final = "ml.drift.missing.status"
-"""Observable gauge, ``1``. The same for the feature's share of missing values."""
+"""Observable gauge, no unit. The same verdict on the feature's share of missing values."""
 ML_DRIFT_WINDOW_SIZE: Final = "ml.drift.window.size"
 """Observable gauge, ``{value}``. Valid values per feature behind the last score."""
 ML_DRIFT_BIN_COUNT: Final = "ml.drift.bin.count"

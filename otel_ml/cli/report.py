@@ -22,7 +22,7 @@ import numpy as np
 
 from otel_ml.cli.parser import options_from
 from otel_ml.cli.progress import reading
-from otel_ml.cli.tabular import Table, TableError, read_table
+from otel_ml.cli.tabular import Table, TableError, read_table, stray_text
 from otel_ml.config import get_settings
 from otel_ml.drift.binning import category_key
 from otel_ml.drift.inputs import InputAdapter
@@ -122,6 +122,8 @@ def build_report(options: ReportOptions) -> tuple[Doc, list[str]]:
             f"{options.data} lacks the profile's feature column(s) {_quoted(missing)}; "
             f"its columns are {_quoted(table.names)}"
         )
+    notes: list[str] = []
+    table = _numbers_kept(table, profile, notes)
     settings = get_settings()
     min_count = options.min_count or settings.drift_min_count
     config = replace(
@@ -131,7 +133,6 @@ def build_report(options: ReportOptions) -> tuple[Doc, list[str]]:
         min_count=min_count,
     )
     window = DriftWindow(profile, config)
-    notes: list[str] = []
     _stream(window, table, profile, _output_columns(options, profile, table, notes))
     report = window.tick(force=True)
     assert report is not None, "a forced tick always closes the window"
@@ -229,6 +230,21 @@ def _stream(
         scores = _scores(table.column(score)[rows], score) if score else None
         labels = _labels(table.column(prediction)[rows]) if prediction else None
         window.add_outputs(scores, labels)
+
+
+def _numbers_kept(table: Table, profile: ReferenceProfile, notes: list[str]) -> Table:
+    """A numeric feature's column with a few cells of text stays numeric: those
+    cells count as ``type`` issues instead of turning the column into text."""
+    columns = list(table.columns)
+    for f in profile.features:
+        stray = stray_text(table.column(f.name)) if f.kind == "numeric" else None
+        if stray is not None:
+            columns[table.names.index(f.name)] = stray.values
+            notes.append(
+                f"column {f.name!r}: {stray.count} cell(s) of text, the first {stray.first!r} "
+                f"in data row {stray.row}, counted as type issues"
+            )
+    return Table(table.names, tuple(columns))
 
 
 def _scores(column: Any, name: str) -> Any:

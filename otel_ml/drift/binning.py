@@ -30,6 +30,7 @@ from typing import Any, Final, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from otel_ml.drift.quantiles import coarse_starts, inverted_cdf_indexes, with_atoms
 from otel_ml.semconv import DATA_ISSUES, OTHER_LABEL, UNPRINTABLE
 
 FloatArray = npt.NDArray[np.float64]
@@ -105,37 +106,6 @@ def _search_edges(edges: FloatArray) -> FloatArray:
     return np.append(edges, np.nextafter(edges[-1], math.inf))
 
 
-def _inverted_cdf_indexes(n: int, n_bins: int) -> IntArray:
-    """Indexes in n sorted values of the quantiles 0, 1/n_bins, ..., 1 (inverted CDF)."""
-    virtual = n * np.linspace(0.0, 1.0, n_bins + 1) - 1
-    below = np.floor(virtual)
-    index = np.where(virtual == below, below, below + 1).astype(np.int64)
-    return np.clip(index, 0, n - 1)
-
-
-def _with_atoms(picked: FloatArray) -> FloatArray:
-    """Distinct quantiles, each value found at two quantiles (an atom: a tie
-    holding at least a bin's mass, like the zeros of zero-inflated data or the
-    values of a discrete feature) in a point bin of its own, so the KS statistic
-    sees the jump of the CDF there, whatever values a window has in between."""
-    repeated = picked[1:][picked[1:] == picked[:-1]]
-    atoms = np.unique(repeated[repeated < picked[-1]])
-    return np.unique(np.concatenate([picked, np.nextafter(atoms, math.inf)]))
-
-
-def _coarse_starts(fine_fractions: FloatArray, n_coarse: int) -> IntArray:
-    """First fine bin of each coarse bin: regular bins grouped at the quantiles."""
-    k = fine_fractions.size - 2
-    cum = np.cumsum(fine_fractions[1:-1])
-    targets = np.arange(1, n_coarse) / n_coarse
-    upper = np.minimum(np.searchsorted(cum, targets), k - 1)
-    lower = np.maximum(upper - 1, 0)
-    closer = np.abs(cum[lower] - targets) <= np.abs(cum[upper] - targets)
-    last = np.where(closer & (upper > 0), lower, upper)  # last regular bin of a group
-    inner = last[last <= k - 2] + 2
-    return np.unique(np.concatenate([[0, 1], inner, [k + 1]])).astype(np.int64)
-
-
 @dataclass(frozen=True, eq=False)
 class NumericBins:
     """Fine and coarse bins of one numeric feature (see the module docstring).
@@ -188,16 +158,11 @@ class NumericBins:
         if xs.size == 0:
             raise ValueError("no finite values to fit numeric bins on")
         # + 0.0 turns -0.0 into 0.0: the sort leaves the two zeros in no set order.
-        picked = xs[_inverted_cdf_indexes(xs.size, n_bins)] + 0.0
-        edges = _with_atoms(picked)
+        picked = xs[inverted_cdf_indexes(xs.size, n_bins)] + 0.0
+        edges = with_atoms(picked)
         counts = np.diff(np.searchsorted(xs, _search_edges(edges), side="left"), prepend=0)
         counts = np.append(counts, xs.size - counts.sum()).astype(np.int64)
-        starts = _coarse_starts(counts / xs.size, n_coarse_bins)
-        # A coarse bin never starts just above an atom: the gap joins the atom's bin.
-        above_atom = np.append(False, edges[1:] == np.nextafter(edges[:-1], math.inf))
-        inside = np.minimum(starts, edges.size) - 1
-        keep = (starts < 2) | (starts > edges.size) | ~above_atom[inside]
-        return cls(edges, starts[keep]), counts
+        return cls(edges, coarse_starts(counts / xs.size, n_coarse_bins, edges)), counts
 
     @property
     def n_fine(self) -> int:

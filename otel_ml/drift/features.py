@@ -49,6 +49,10 @@ class NumericFeatureProfile:
 
     def __post_init__(self) -> None:
         _set_counts(self, "fine_counts", self.bins.n_fine)
+        if not (np.isfinite(self.mean) and np.isfinite(self.std)):
+            raise ValueError(
+                f"feature {self.name!r}: mean {self.mean} and std {self.std} must be finite"
+            )
 
     @property
     def count(self) -> int:

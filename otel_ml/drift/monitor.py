@@ -32,6 +32,8 @@ from otel_ml.drift.window import DriftWindow
 from otel_ml.outputs.extract import OutputSummary
 
 _logger = logging.getLogger("otel_ml.drift")
+_EXTRA_NAMES = 20
+"""Input columns outside the profile counted under their own name (``schema`` issues)."""
 E = TypeVar("E")
 
 
@@ -94,6 +96,7 @@ class DriftMonitor:
             semconv.ML_MODEL_VERSION: model_version,
         }
         self._issue_keys: dict[tuple[str, str], tuple[tuple[str, Any], ...]] = {}
+        self._extra_names: set[str] = set()
         self._publish_lock = threading.Lock()
         watched = [*profile.features, *(p for p in (profile.score, profile.prediction) if p)]
         self._bin_attrs = {
@@ -136,10 +139,19 @@ class DriftMonitor:
             except SchemaError:
                 self._count(semconv.INPUT_FEATURE, semconv.SCHEMA_ISSUE, 1)
                 return
+            for name in self._adapter.extra_names(inputs):
+                self._count(self._extra_name(name), semconv.SCHEMA_ISSUE, 1)
             if numeric.shape[0] or categorical.shape[0]:
                 self.window.add_rows(numeric, categorical, type_issues)
         except Exception as exc:
             guard.report("drift.observe", exc, self._telemetry.internal_errors)
+
+    def _extra_name(self, name: str) -> str:
+        # Names come from requests: the first few are kept, the rest share one series.
+        if name in self._extra_names or len(self._extra_names) < _EXTRA_NAMES:
+            self._extra_names.add(name)
+            return name
+        return semconv.INPUT_FEATURE
 
     def observe_outputs(self, summary: OutputSummary) -> None:
         """Feed one call's predicted classes and confidences (never raises)."""
@@ -297,9 +309,9 @@ def _judged(decision: Decision | None) -> bool:
 _INSTRUMENTS: tuple[tuple[str, str, Callable[[DriftMonitor], list[Observation]], str, str], ...] = (
     (semconv.ML_DRIFT_SCORE, "gauge", DriftMonitor.score_observations, "1",
      "Drift score of the last completed window, per feature and method."),
-    (semconv.ML_DRIFT_STATUS, "gauge", DriftMonitor.status_observations, "1",
+    (semconv.ML_DRIFT_STATUS, "gauge", DriftMonitor.status_observations, "",
      "Verdict of the last completed window per feature: 0 ok, 1 warn, 2 drift."),
-    (semconv.ML_DRIFT_MISSING_STATUS, "gauge", DriftMonitor.missing_status_observations, "1",
+    (semconv.ML_DRIFT_MISSING_STATUS, "gauge", DriftMonitor.missing_status_observations, "",
      "Verdict on the share of missing values per feature: 0 ok, 1 warn, 2 drift."),
     (semconv.ML_DRIFT_WINDOW_SIZE, "gauge", DriftMonitor.size_observations, "{value}",
      "Valid values per feature behind the last drift score."),

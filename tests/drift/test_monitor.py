@@ -160,6 +160,7 @@ def test_bad_inputs_are_counted_and_never_raise(
         np.zeros((2, 7)),  # wrong feature count
         [],  # empty batch
         {"amount": 12.5},  # one record missing two features
+        [{"amount": 9.0, "age": 30.0, "channel": "web", "referrer": "ad"}],  # not profiled
     ]
     for batch in hostile:
         assert wrapped(batch) == predict(batch)
@@ -177,6 +178,7 @@ def test_bad_inputs_are_counted_and_never_raise(
         ("channel", "unseen_category"): 1,
         ("channel", "missing"): 2,
         (semconv.INPUT_FEATURE, semconv.SCHEMA_ISSUE): 1,
+        ("referrer", semconv.SCHEMA_ISSUE): 1,
     }
     assert guard.error_count() == 0
 
