@@ -10,6 +10,7 @@ windows is checked against the per-window path the monitor uses.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -266,3 +267,17 @@ def test_ks_p_values_follow_scipys_two_sample_distribution() -> None:
     for n, m, d in [(100, 20_000, 0.12), (250, 20_000, 0.09), (1000, 5000, 0.05)]:
         want = stats.kstwo.sf(d, round(n * m / (n + m)))
         assert ks_p_value(d, n, m) == pytest.approx(want, rel=0.15)
+
+
+def test_a_profile_in_the_old_layout_still_loads_and_judges(tmp_path: Path) -> None:
+    # Version 1 profiles written before 500 bins and 50 categories: same format.
+    rng = np.random.default_rng(27)
+    frame = {"x": rng.normal(size=5000), "c": rng.choice(CATEGORIES[:30], 5000)}
+    old = ReferenceProfile.fit(frame, n_bins=100, top_k=20)
+    old.save(tmp_path / "old.json")
+    loaded = ReferenceProfile.load(tmp_path / "old.json")
+    x, c = loaded.feature("x"), loaded.feature("c")
+    assert x.bins.n_fine < 110 and len(c.bins.categories) == 20
+    shifted = x.decide(x.bin(rng.normal(size=1000) + 0.5).counts, POLICY)
+    assert shifted.verdict == "drift"
+    assert c.decide(c.bin(rng.choice(CATEGORIES[:30], 1000)).counts, POLICY).verdict == "ok"

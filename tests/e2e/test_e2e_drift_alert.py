@@ -5,7 +5,8 @@ first window gets rows like the reference (the demo's training rows); the
 second the same rows with ``mean radius`` shifted by three standard
 deviations. The test rule ``E2EFeatureDrift`` (tests/e2e/rules/drift_test_rules.yml:
 the shipped rule on ``ml_drift_status`` with a ``for:`` of seconds) must fire
-for that feature, and for no other input feature. What Alertmanager makes of it: test_e2e_alert_delivery.py.
+for that feature, and for no other input feature. What Alertmanager makes of
+it: test_e2e_alert_delivery.py.
 """
 
 from __future__ import annotations
