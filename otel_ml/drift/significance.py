@@ -217,10 +217,12 @@ def smallest_window(m: int, alpha: float, ref_frac: npt.ArrayLike | None = None)
 class Decision:
     """One test of one feature-window and its verdict (None: too small to judge).
 
-    ``drift_at``/``warn_at`` are the published thresholds of ``statistic`` for
-    this window: the KS distance or chi-square statistic reached with
-    probability ``drift_rate``/``warn_rate`` under no drift (for KS and the
-    missing share never below ``min_effect``, which both levels also require).
+    ``drift_at``/``warn_at`` are the published thresholds for this window: of
+    the KS distance or the chi-square statistic, the value reached with
+    probability ``drift_rate``/``warn_rate`` under no drift; for the missing
+    test, of the change of the share (``effect``; ``statistic`` is the share).
+    KS and missing thresholds are never below ``min_effect``, which both
+    levels also require of ``effect``.
     """
 
     test: Literal["ks", "chi2", "missing"]
