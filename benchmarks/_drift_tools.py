@@ -92,7 +92,8 @@ def otel_fit(args: argparse.Namespace) -> Outcome:
 def otel_check(args: argparse.Namespace) -> Outcome:
     """Stream the current rows through a DriftWindow; scores and verdicts of one window."""
     from otel_ml.drift.profile import ReferenceProfile
-    from otel_ml.drift.window import DriftWindow, WindowConfig
+    from otel_ml.drift.results import WindowConfig
+    from otel_ml.drift.window import DriftWindow
 
     profile = ReferenceProfile.load(args.profile)
     config = WindowConfig(max_rows=2**62, max_seconds=1e9, min_count=1)
@@ -146,6 +147,21 @@ def evidently_report(args: argparse.Namespace) -> Outcome:
     return time.perf_counter() - start, rss, results
 
 
+def evidently_windows(args: argparse.Namespace) -> Outcome:
+    """Evidently's DataDriftPreset on windows as columns: column i of the current
+    rows against column i of the reference rows (the signal table)."""
+    pd = importlib.import_module("pandas")
+    evidently = importlib.import_module("evidently")
+    presets = importlib.import_module("evidently.presets")
+    reference, current = np.load(args.reference), np.load(args.current)
+    columns = names(reference.shape[1])
+    start = time.perf_counter()
+    ref_frame = pd.DataFrame(reference, columns=columns)
+    cur_frame = pd.DataFrame(current, columns=columns)
+    snapshot = evidently.Report([presets.DataDriftPreset()]).run(cur_frame, ref_frame)
+    return time.perf_counter() - start, 0.0, evidently_verdicts(snapshot.dict(), columns)
+
+
 def evidently_verdicts(doc: dict[str, Any], columns: list[str]) -> FeatureResults:
     """Per-column drift flag, score and method from an Evidently 0.7 snapshot."""
     results: FeatureResults = {}
@@ -175,6 +191,7 @@ TOOLS: dict[str, Callable[[argparse.Namespace], Outcome]] = {
     "otel-check": otel_check,
     "scipy": scipy_ks,
     "evidently": evidently_report,
+    "evidently-windows": evidently_windows,
 }
 
 

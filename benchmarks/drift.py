@@ -3,9 +3,12 @@
 Part 1 times, side by side in one process, a model's bare call, the call
 through ``otel_ml.wrap_model`` without a reference profile and with one, and
 the pure DriftWindow / RowBinner path. Part 2 runs otel_ml, scipy and
-Evidently on the same 20-feature data set, each in a subprocess of its own::
+Evidently on the same 20-feature data set, each in a subprocess of its own.
+Part 3 (the signal table) counts false alarms and detections per window size
+of the three tools on the same windows (``_drift_signal.py``)::
 
-    python benchmarks/drift.py [--quick] [--rounds R] [--compare-rounds C] [--write-readme]
+    python benchmarks/drift.py [--quick] [--rounds R] [--compare-rounds C]
+                               [--signal-windows W] [--write-readme]
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ import numpy as np
 from _common import Stats, interleave, markdown_table, provenance, replace_section
 from _drift_compare import Sizes, agreement_table, compare, evidently_peer, summary, timing_table
 from _drift_data import FEATURES, feature_name
+from _drift_signal import measure_signal, signal_table
 from overhead import Sdk, fitted_model
 
 import otel_ml
 from otel_ml.drift.profile import ReferenceProfile
+from otel_ml.drift.results import WindowConfig
 from otel_ml.drift.rows import RowBinner
-from otel_ml.drift.window import DriftWindow, WindowConfig
+from otel_ml.drift.window import DriftWindow
 
 README = Path(__file__).with_name("README.md")
 TARGET_NS_PER_VALUE = 1000.0
@@ -234,6 +239,9 @@ def report(command: str, args: argparse.Namespace) -> str:
     compare_rounds = args.compare_rounds or (1 if quick else 3)
     results = compare(sizes, compare_rounds, peer)
     print(f"tools compared in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    windows = args.signal_windows or (20 if quick else 200)
+    signal = measure_signal(windows, peer.python)
+    print(f"signal measured in {time.monotonic() - started:.0f} s", file=sys.stderr)
     legend = (
         "Medians across rounds; in parentheses the min-max across rounds, and for "
         "ratios a 90% bootstrap interval."
@@ -252,6 +260,8 @@ def report(command: str, args: argparse.Namespace) -> str:
         agreement_table(results),
         legend,
         summary(results, sizes, TARGET_SPEEDUP),
+        "### False alarms and detections per window size",
+        signal_table(signal),
     ]
     return "\n\n".join(parts)
 
@@ -268,10 +278,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--compare-rounds", type=int, help="rounds of the tool comparison (default 3)"
     )
+    parser.add_argument(
+        "--signal-windows", type=int, help="windows per family, size and shift (default 200)"
+    )
     parser.add_argument("--write-readme", action="store_true", help=f"update {README.name}")
     args = parser.parse_args(argv)
-    if any(n is not None and n < 1 for n in (args.rounds, args.compare_rounds)):
-        parser.error("--rounds and --compare-rounds must be positive")
+    counts = (args.rounds, args.compare_rounds, args.signal_windows)
+    if any(n is not None and n < 1 for n in counts):
+        parser.error("--rounds, --compare-rounds and --signal-windows must be positive")
     given = sys.argv[1:] if argv is None else list(argv)
     section = report(" ".join(["python benchmarks/drift.py", *given]), args)
     print(section)

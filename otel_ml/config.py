@@ -135,10 +135,11 @@ class Settings:
         "Age after which a drift window closes (once it holds the minimum count).",
     )
     drift_min_count: int = _setting(
-        500,
+        1,
         "OTEL_ML_DRIFT_MIN_COUNT",
         _values.parse_positive_int,
-        "Valid values a feature needs in a window before its drift score is published.",
+        "Valid values a feature needs in a window before it is judged, on top of the smallest "
+        "useful window of its test (`otel-ml profile` prints it); at most the window rows.",
     )
     drift_buffer_rows: int = _setting(
         256,
@@ -146,29 +147,24 @@ class Settings:
         _values.parse_positive_int,
         "Rows buffered on the request path before they are binned in one numpy pass.",
     )
-    drift_psi_warn: float = _setting(
-        0.1,
-        "OTEL_ML_DRIFT_PSI_WARN",
+    drift_false_alarm_rate: float = _setting(
+        0.01,
+        "OTEL_ML_DRIFT_FALSE_ALARM_RATE",
         _values.parse_positive_float,
-        "PSI at which a feature is `warn`.",
+        "Share of unshifted feature-windows allowed to be judged `drift` (below 1).",
     )
-    drift_psi_threshold: float = _setting(
-        0.25,
-        "OTEL_ML_DRIFT_PSI_THRESHOLD",
+    drift_warn_rate: float = _setting(
+        0.05,
+        "OTEL_ML_DRIFT_WARN_RATE",
         _values.parse_positive_float,
-        "PSI at which a feature drifted.",
+        "Share of unshifted feature-windows allowed to be judged `warn` or worse (below 1).",
     )
-    drift_ks_threshold: float = _setting(
-        0.1,
-        "OTEL_ML_DRIFT_KS_THRESHOLD",
+    drift_min_effect: float = _setting(
+        0.05,
+        "OTEL_ML_DRIFT_MIN_EFFECT",
         _values.parse_positive_float,
-        "KS statistic at which a feature drifted.",
-    )
-    drift_js_threshold: float = _setting(
-        0.1,
-        "OTEL_ML_DRIFT_JS_THRESHOLD",
-        _values.parse_positive_float,
-        "Jensen-Shannon distance at which a feature drifted.",
+        "Smallest shift judged `warn` or `drift`: KS distance (numeric), share of values moved "
+        "(categorical), change of the missing share.",
     )
     feedback_enabled: bool = _setting(
         False,

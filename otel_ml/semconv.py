@@ -69,7 +69,9 @@ SCHEMA_ISSUE: Final = "schema"
 # --- drift (metric; bounded by the profile) ----------------------------------------
 ML_DRIFT_METHOD: Final = "ml.drift.method"
 """Drift statistic: one of :data:`DRIFT_METHODS`."""
-DRIFT_METHODS: Final = ("psi", "ks", "chi2", "js")
+DRIFT_METHODS: Final = ("psi", "ks", "chi2", "js", "missing")
+DRIFT_STATUS: Final = {"ok": 0, "warn": 1, "drift": 2}
+"""Value of ``ml.drift.status`` and ``ml.drift.missing.status`` per verdict."""
 ML_DRIFT_BIN: Final = "ml.drift.bin"
 """Coarse bin of a feature: ``lt:<edge>``, ``<a>..<b>``, ``ge:<edge>`` or a category."""
 
@@ -122,6 +124,11 @@ by the exporters :func:`otel_ml.configure` builds."""
 
 ML_DRIFT_SCORE: Final = "ml.drift.score"
 """Observable gauge, ``1``. Last completed window's score per feature and ``ml.drift.method``."""
+ML_DRIFT_STATUS: Final = "ml.drift.status"
+"""Observable gauge, no unit (Prometheus: ``ml_drift_status``). Last completed window's
+distribution verdict per feature: 0 ok, 1 warn, 2 drift; no point while too small to judge."""
+ML_DRIFT_MISSING_STATUS: Final = "ml.drift.missing.status"
+"""Observable gauge, no unit. The same verdict on the feature's share of missing values."""
 ML_DRIFT_WINDOW_SIZE: Final = "ml.drift.window.size"
 """Observable gauge, ``{value}``. Valid values per feature behind the last score."""
 ML_DRIFT_BIN_COUNT: Final = "ml.drift.bin.count"

@@ -169,8 +169,8 @@ def _add_profile_tuning(profile: argparse.ArgumentParser) -> None:
         dest="n_bins",
         metavar="N",
         type=_positive_int,
-        default=100,
-        help="fine bins per numeric feature, at quantiles; KS uses them (default 100)",
+        default=500,
+        help="fine bins per numeric feature, at quantiles; KS uses them (default 500)",
     )
     add(
         "--coarse-bins",
@@ -184,8 +184,8 @@ def _add_profile_tuning(profile: argparse.ArgumentParser) -> None:
         "--top-k",
         metavar="N",
         type=_positive_int,
-        default=20,
-        help="categories kept per categorical feature, others in __other__ (default 20)",
+        default=50,
+        help="categories kept per categorical feature, others in __other__ (default 50)",
     )
     add(
         "--max-rows",
@@ -233,7 +233,8 @@ def _add_report_parser(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "--min-count",
         metavar="N",
         type=_positive_int,
-        help="values a feature needs to be scored (default: OTEL_ML_DRIFT_MIN_COUNT, 500)",
+        help="values a feature needs to be judged, on top of its test's smallest useful window "
+        "(default: OTEL_ML_DRIFT_MIN_COUNT, 1)",
     )
     _add_columns(
         report,

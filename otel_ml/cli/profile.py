@@ -15,9 +15,11 @@ import numpy.typing as npt
 from otel_ml.cli.parser import options_from
 from otel_ml.cli.profile_summary import ProfileRun, print_summary
 from otel_ml.cli.progress import reading
-from otel_ml.cli.tabular import Table, TableError, even_sample, read_table
+from otel_ml.cli.tabular import Table, TableError, even_sample, read_table, stray_text
+from otel_ml.config import SettingsError, get_settings
 from otel_ml.drift.binning import category_key
 from otel_ml.drift.features import JsonScalar, Kind
+from otel_ml.drift.monitor import window_config
 from otel_ml.drift.profile import ReferenceProfile
 
 _ROLES = ("target", "prediction", "score")
@@ -38,9 +40,9 @@ class ProfileOptions:
     score: str | None = None
     features: Sequence[str] | None = None
     categorical: Sequence[str] = ()
-    n_bins: int = 100
+    n_bins: int = 500
     n_coarse_bins: int = 10
-    top_k: int = 20
+    top_k: int = 50
     max_rows: int | None = None
     file_format: str | None = None
 
@@ -79,7 +81,13 @@ def run_profile(options: ProfileOptions) -> ProfileRun:
         profile.save(options.output)
     except OSError as exc:
         raise ProfileError(f"cannot write {options.output}: {exc.strerror or exc}") from None
-    return ProfileRun(profile, options.data, options.output, rows_read, table.n_rows, options.roles)
+    try:
+        policy = window_config(get_settings()).policy
+    except SettingsError as exc:
+        raise ProfileError(str(exc)) from None
+    return ProfileRun(
+        profile, options.data, options.output, rows_read, table.n_rows, options.roles, policy
+    )
 
 
 def _check_options(options: ProfileOptions) -> None:
@@ -135,6 +143,13 @@ def _fit(table: Table, features: list[str], options: ProfileOptions) -> Referenc
         if _all_missing(table.column(name)):
             raise ProfileError(
                 f"column {name!r} has no values (every cell is empty); leave it out with --features"
+            )
+        stray = None if name in options.categorical else stray_text(table.column(name))
+        if stray is not None:
+            raise ProfileError(
+                f"column {name!r} holds numbers but {stray.count} cell(s) of text, the first "
+                f"{stray.first!r} in data row {stray.row}: fix them, or profile the column as "
+                f"categories with --categorical {name}"
             )
     roles = options.roles
     scores = table.column(roles["score"]) if "score" in roles else None

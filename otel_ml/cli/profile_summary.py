@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TextIO
 
 from otel_ml.drift.features import CategoricalFeatureProfile, FeatureProfile, NumericFeatureProfile
 from otel_ml.drift.profile import ReferenceProfile
+from otel_ml.drift.significance import LARGE_EFFECT, DriftPolicy
 from otel_ml.semconv import OTHER_LABEL
 
 WIDTH: Final = 100
@@ -26,6 +27,7 @@ class ProfileRun:
     rows_read: int
     rows_profiled: int
     roles: Mapping[str, str]
+    policy: DriftPolicy = field(default_factory=DriftPolicy)
 
 
 def print_summary(out: TextIO, run: ProfileRun) -> None:
@@ -44,8 +46,32 @@ def print_summary(out: TextIO, run: ProfileRun) -> None:
     outputs = [f for f in (profile.score, profile.prediction) if f is not None]
     for line in feature_table([*profile.features, *outputs]):
         print(line, file=out)
+    print(file=out)
+    for line in window_lines([*profile.features, *outputs], run.policy):
+        print(line, file=out)
     extra = "".join(f" + {f.name}" for f in outputs)
     print(f"\nWrote {run.output}: {len(profile.features)} features{extra}.", file=out)
+
+
+def window_lines(features: list[FeatureProfile], policy: DriftPolicy) -> list[str]:
+    """The smallest useful drift window: below it a feature gets no verdict."""
+    sizes = {f.name: f.smallest_window(policy) for f in features}
+    judged = {name: n for name, n in sizes.items() if n is not None}
+    lines = []
+    if judged:
+        worst = max(judged, key=lambda name: judged[name])
+        least = min(judged.values())
+        which = "every feature" if least == judged[worst] else f"{_clip(worst, _NAME_WIDTH)}; "
+        which += "" if least == judged[worst] else f"{least} for the least"
+        lines.append(f"Smallest useful drift window: {judged[worst]} values ({which}).")
+        lines.append(
+            f"Smaller windows cannot show {LARGE_EFFECT:.0%} of the values moving at a "
+            f"{policy.drift_rate:.1%} false-alarm rate: no verdict."
+        )
+    if never := [name for name, n in sizes.items() if n is None]:
+        listed = _clip(", ".join(never), WIDTH - 48)
+        lines.append(f"Too few reference values to judge any window: {listed}.")
+    return lines
 
 
 def feature_table(features: list[FeatureProfile], width: int = WIDTH) -> list[str]:

@@ -22,12 +22,13 @@ import numpy as np
 
 from otel_ml.cli.parser import options_from
 from otel_ml.cli.progress import reading
-from otel_ml.cli.tabular import Table, TableError, read_table
+from otel_ml.cli.tabular import Table, TableError, read_table, stray_text
 from otel_ml.config import get_settings
 from otel_ml.drift.binning import category_key
 from otel_ml.drift.inputs import InputAdapter
 from otel_ml.drift.monitor import window_config
 from otel_ml.drift.profile import ReferenceProfile
+from otel_ml.drift.results import FeatureWindow
 from otel_ml.drift.window import DriftWindow
 from otel_ml.report.data import Doc, model_section, page_document
 from otel_ml.report.page import render_page
@@ -121,6 +122,8 @@ def build_report(options: ReportOptions) -> tuple[Doc, list[str]]:
             f"{options.data} lacks the profile's feature column(s) {_quoted(missing)}; "
             f"its columns are {_quoted(table.names)}"
         )
+    notes: list[str] = []
+    table = _numbers_kept(table, profile, notes)
     settings = get_settings()
     min_count = options.min_count or settings.drift_min_count
     config = replace(
@@ -130,17 +133,17 @@ def build_report(options: ReportOptions) -> tuple[Doc, list[str]]:
         min_count=min_count,
     )
     window = DriftWindow(profile, config)
-    notes: list[str] = []
     _stream(window, table, profile, _output_columns(options, profile, table, notes))
     report = window.tick(force=True)
     assert report is not None, "a forced tick always closes the window"
     # An offline window has no duration: the file's rows have no arrival times.
     report = replace(report, duration_s=math.nan)
-    if table.n_rows < min_count:
-        notes.append(
-            f"{options.data} has {table.n_rows} rows, fewer than the {min_count} values a "
-            "feature needs to be scored; pass --min-count to score it anyway"
-        )
+    notes.extend(
+        f"feature {f.name!r} has {f.n} values, fewer than the {_floor(f, min_count)} its "
+        "test needs to tell drift from noise: it gets no verdict"
+        for f in report.features
+        if f.too_small
+    )
     model = options.model or options.profile.stem
     section = model_section(model, "", profile, config, last=report, data=options.data.name)
     title = f"Drift report: {options.data.name} against {options.profile.name}"
@@ -229,6 +232,21 @@ def _stream(
         window.add_outputs(scores, labels)
 
 
+def _numbers_kept(table: Table, profile: ReferenceProfile, notes: list[str]) -> Table:
+    """A numeric feature's column with a few cells of text stays numeric: those
+    cells count as ``type`` issues instead of turning the column into text."""
+    columns = list(table.columns)
+    for f in profile.features:
+        stray = stray_text(table.column(f.name)) if f.kind == "numeric" else None
+        if stray is not None:
+            columns[table.names.index(f.name)] = stray.values
+            notes.append(
+                f"column {f.name!r}: {stray.count} cell(s) of text, the first {stray.first!r} "
+                f"in data row {stray.row}, counted as type issues"
+            )
+    return Table(table.names, tuple(columns))
+
+
 def _scores(column: Any, name: str) -> Any:
     if column.dtype.kind != "f":
         raise ReportError(f"score column {name!r} holds text, not numbers")
@@ -255,3 +273,8 @@ def _print_summary(out: TextIO, doc: Doc, options: ReportOptions) -> None:
 
 def _quoted(names: Sequence[str]) -> str:
     return ", ".join(repr(n) for n in names)
+
+
+def _floor(feature: FeatureWindow, min_count: int) -> int | str:
+    smallest = feature.smallest_window
+    return "unlimited number" if smallest is None else max(smallest, min_count)

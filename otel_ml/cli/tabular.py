@@ -264,3 +264,33 @@ def _arrow_column(column: Any, types: Any) -> npt.NDArray[Any]:
     ):
         return np.array([math.nan if v is None else v for v in values], dtype=np.float64)
     return _text(values)
+
+
+@dataclass(frozen=True, eq=False)
+class StrayText:
+    """A text column whose cells are mostly numbers: the few others are likely errors."""
+
+    values: npt.NDArray[Any]
+    """Floats where a cell is a number, the cell's text elsewhere, None where missing."""
+    count: int
+    first: str
+    row: int
+    """Data row (1 = the first after the header) of ``first``."""
+
+
+def stray_text(column: npt.NDArray[Any]) -> StrayText | None:
+    """The cells of a text ``column`` that are no numbers, when at least half the
+    others are numbers; None for a float column or a column of real text."""
+    if column.dtype.kind != "O":
+        return None
+    values = np.empty(len(column), dtype=object)
+    stray: list[int] = []
+    for i, cell in enumerate(column):
+        number = None if cell is None else _parse_numbers([str(cell)])
+        values[i] = cell if number is None else float(number[0])
+        if cell is not None and number is None:
+            stray.append(i)
+    present = int(sum(cell is not None for cell in column))
+    if not stray or (present - len(stray)) * 2 < present:
+        return None
+    return StrayText(values, len(stray), str(column[stray[0]]), stray[0] + 1)

@@ -37,8 +37,6 @@ DEFAULT_CONFIG: Mapping[str, float] = {
     "latency_budget_ratio": 0.01,
     "latency_p95_seconds": 0.25,
     "drift_threshold:psi": 0.25,
-    "drift_threshold:ks": 0.1,
-    "drift_threshold:js": 0.1,
     "drift_min_window_size": 500,
     "accuracy_margin_ratio": 0.05,
     "feedback_min_labels": 100,
@@ -57,6 +55,7 @@ DEFAULT_FOR_S: Mapping[str, float] = {
     "MLInferenceLatencyBudgetBurnSlow": 900,
     "MLInferenceLatencyP95High": 600,
     "MLFeatureDrift": 900,
+    "MLFeatureMissingValuesRise": 900,
     "MLFleetFeatureDrift": 900,
     "MLAccuracyBelowBaseline": 900,
     "MLLowConfidenceShareHigh": 900,
@@ -139,22 +138,21 @@ def _latency_p95(history: MetricHistory, rules: AlertRules, name: str) -> Condit
     return Condition(p95 > limit, f"p95 {_ms(p95)} vs {_ms(limit)}")
 
 
-def _feature_drift(history: MetricHistory, rules: AlertRules, name: str) -> Condition:
-    snapshot = history.latest
-    sizes = {
-        p.attributes.get(semconv.ML_FEATURE_NAME): p.value
-        for p in snapshot.points(semconv.ML_DRIFT_WINDOW_SIZE)
-    }
-    worst: tuple[float, str] = (0.0, "no drift score above its threshold")
-    for point in snapshot.points(semconv.ML_DRIFT_SCORE):
-        feature = point.attributes.get(semconv.ML_FEATURE_NAME)
-        method = point.attributes.get(semconv.ML_DRIFT_METHOD)
-        limit = rules.config.get(f"drift_threshold:{method}")
-        if limit is None or sizes.get(feature, 0) < rules.config["drift_min_window_size"]:
-            continue
-        if point.value > limit and point.value / limit > worst[0]:
-            worst = (point.value / limit, f"{feature} {method} {point.value:.2f} > {limit:g}")
-    return Condition(worst[0] > 0, worst[1])
+def _verdict(metric: str, what: str) -> Check:
+    """Any feature whose exported verdict (``metric``) is drift, as the alert reads it."""
+
+    def check(history: MetricHistory, rules: AlertRules, name: str) -> Condition:
+        drifted = sorted(
+            (str(p.attributes.get(semconv.ML_FEATURE_NAME))
+             for p in history.latest.points(metric) if p.value >= semconv.DRIFT_STATUS["drift"]),
+            key=lambda feature: (feature.startswith("__"), feature),  # inputs first
+        )  # fmt: skip
+        if not drifted:
+            return Condition(False, f"no {what} drift verdict")
+        more = f" (+{len(drifted) - 1} more)" if len(drifted) > 1 else ""
+        return Condition(True, f"{drifted[0]} {what} drift{more}")
+
+    return check
 
 
 def _feature_bin(attrs: Attributes) -> tuple[str, str]:
@@ -268,7 +266,8 @@ CHECKS: Mapping[str, Check] = {
     "MLInferenceLatencyBudgetBurnFast": _burn(_slow_ratio, "latency_budget_ratio", 3600, 300),
     "MLInferenceLatencyBudgetBurnSlow": _burn(_slow_ratio, "latency_budget_ratio", 21600, 1800),
     "MLInferenceLatencyP95High": _latency_p95,
-    "MLFeatureDrift": _feature_drift,
+    "MLFeatureDrift": _verdict(semconv.ML_DRIFT_STATUS, "distribution"),
+    "MLFeatureMissingValuesRise": _verdict(semconv.ML_DRIFT_MISSING_STATUS, "missing share"),
     "MLFleetFeatureDrift": _fleet_drift,
     "MLAccuracyBelowBaseline": _accuracy,
     "MLLowConfidenceShareHigh": _low_confidence,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from otel_ml import semconv
 from otel_ml.demo.metric_history import Attributes, MetricHistory
-from otel_ml.drift.statistics import DriftScores, DriftThresholds, Verdict, verdict
+from otel_ml.drift.significance import Verdict
 
 RATE_WINDOW_S = 5.0
 ERROR_WINDOW_S = 60.0  # errors are rare: a short window mostly shows none
@@ -50,7 +50,7 @@ class Readout:
         return [f.feature for f in self.drift if f.verdict == "drift"]
 
 
-def read(history: MetricHistory, thresholds: DriftThresholds) -> Readout:
+def read(history: MetricHistory) -> Readout:
     """A :class:`Readout` of the latest snapshot."""
     duration = history.histogram(semconv.ML_INFERENCE_DURATION, RATE_WINDOW_S)
     errors = history.increase(
@@ -68,7 +68,7 @@ def read(history: MetricHistory, thresholds: DriftThresholds) -> Readout:
         error_ratio=_ratio(errors, calls),
         latency_s=(duration.quantile(0.5), duration.quantile(0.95), duration.quantile(0.99)),
         confidence_mix=(1 - mid, mid - low, low),
-        drift=_drift(history, thresholds),
+        drift=_drift(history),
         data_issues=_data_issues(history),
         accuracy=_gauge(history, semconv.ML_FEEDBACK_ACCURACY),
         accuracy_labels=int(_gauge(history, semconv.ML_FEEDBACK_WINDOW_SIZE, 0.0)),
@@ -103,7 +103,7 @@ def _tokens(history: MetricHistory, kind: str) -> int:
     return int(usage.sum)
 
 
-def _drift(history: MetricHistory, thresholds: DriftThresholds) -> list[FeatureDrift]:
+def _drift(history: MetricHistory) -> list[FeatureDrift]:
     snapshot = history.latest
     scores: dict[str, dict[str, float]] = {}
     for point in snapshot.points(semconv.ML_DRIFT_SCORE):
@@ -115,21 +115,23 @@ def _drift(history: MetricHistory, thresholds: DriftThresholds) -> list[FeatureD
         str(p.attributes.get(semconv.ML_FEATURE_NAME)): int(p.value)
         for p in snapshot.points(semconv.ML_DRIFT_WINDOW_SIZE)
     }
-    features = []
-    for feature, methods in scores.items():
-        # The verdict otel_ml's drift window draws, from the exported scores.
-        exported = DriftScores(
-            n=sizes.get(feature, 0),
-            psi=methods.get("psi", math.nan),
-            chi2=methods.get("chi2", math.nan),
-            chi2_p=math.nan,
-            js=methods.get("js", math.nan),
-            ks=methods.get("ks"),
-        )
-        features.append(FeatureDrift(feature, methods, exported.n, verdict(exported, thresholds)))
+    # The verdict the monitor exported (ml.drift.status): the one alerts use.
+    names = {value: name for name, value in semconv.DRIFT_STATUS.items()}
+    verdicts: dict[str, Verdict] = {
+        str(p.attributes.get(semconv.ML_FEATURE_NAME)): _as_verdict(names.get(int(p.value), "ok"))
+        for p in snapshot.points(semconv.ML_DRIFT_STATUS)
+    }
+    features = [
+        FeatureDrift(feature, methods, sizes.get(feature, 0), verdicts.get(feature, "ok"))
+        for feature, methods in scores.items()
+    ]
     return sorted(
         features, key=lambda f: (-_VERDICT_RANK[f.verdict], -f.scores.get("psi", 0.0), f.feature)
     )
+
+
+def _as_verdict(name: str) -> Verdict:
+    return "drift" if name == "drift" else "warn" if name == "warn" else "ok"
 
 
 def _data_issues(history: MetricHistory) -> dict[str, int]:

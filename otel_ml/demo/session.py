@@ -8,7 +8,6 @@ from contextlib import ExitStack
 from typing import Any, TextIO
 
 import otel_ml
-from otel_ml.config import get_settings
 from otel_ml.demo.alerts import TIME_SCALE, AlertEvaluator, AlertState, load_rules
 from otel_ml.demo.app import build_app
 from otel_ml.demo.llm_server import running_server
@@ -23,7 +22,6 @@ from otel_ml.demo.summary import RunRecord, next_steps, summary_lines
 from otel_ml.demo.telemetry import TICK_S, DemoTelemetry
 from otel_ml.demo.traffic import PHASES, Schedule, Traffic, warm_up
 from otel_ml.demo.view import Header, Screen, frame, status_line
-from otel_ml.drift.monitor import window_config
 
 FEEDBACK_ROUTE = "/feedback"
 DRIFT_PAGE = "/ml/drift"
@@ -146,7 +144,7 @@ class DemoSession:
     def _measure(self, elapsed: float, phase: int) -> tuple[Readout, list[AlertState]]:
         self.history.collect()
         alerts = self.alerts.evaluate(self.history, elapsed)
-        readout = read(self.history, window_config(get_settings()).thresholds)
+        readout = read(self.history)
         self.record.observe(elapsed, phase, readout)
         return readout, alerts
 

@@ -20,7 +20,15 @@ from otel_ml.drift.binning import (
     IntArray,
     NumericBins,
 )
-from otel_ml.drift.statistics import DEFAULT_EPS, DriftScores, drift_scores
+from otel_ml.drift.significance import (
+    Decision,
+    DriftPolicy,
+    chi2_decision,
+    ks_decision,
+    missing_decision,
+    smallest_window,
+)
+from otel_ml.drift.statistics import DEFAULT_EPS, DriftScores, drift_scores, ks_from_counts
 
 Kind = Literal["numeric", "categorical"]
 JsonScalar: TypeAlias = str | int | float | bool | None
@@ -41,6 +49,10 @@ class NumericFeatureProfile:
 
     def __post_init__(self) -> None:
         _set_counts(self, "fine_counts", self.bins.n_fine)
+        if not (np.isfinite(self.mean) and np.isfinite(self.std)):
+            raise ValueError(
+                f"feature {self.name!r}: mean {self.mean} and std {self.std} must be finite"
+            )
 
     @property
     def count(self) -> int:
@@ -79,7 +91,26 @@ class NumericFeatureProfile:
             self.fine_fractions,
             fine_counts,
             eps,
+            open_ends=True,
         )
+
+    def smallest_window(self, policy: DriftPolicy) -> int | None:
+        """The smallest window KS can judge against this reference (see significance)."""
+        return smallest_window(self.count, policy.drift_rate)
+
+    def decide(self, fine_counts: IntArray, policy: DriftPolicy, min_count: int = 0) -> Decision:
+        """The KS decision on a window's fine counts; no verdict below the smallest
+        useful window or ``min_count``."""
+        n = int(fine_counts.sum())
+        d = ks_from_counts(self.fine_fractions, fine_counts) if n else float("nan")
+        smallest = self.smallest_window(policy)
+        floor = None if smallest is None else max(smallest, min_count)
+        return ks_decision(d, n, self.count, policy, floor)
+
+    @property
+    def invalid(self) -> int:
+        """Reference values that were missing or not finite."""
+        return self.missing + self.non_finite
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,8 +149,34 @@ class CategoricalFeatureProfile:
         """Scores of a window's counts against this reference (no KS: no order)."""
         return drift_scores(self.coarse_fractions, fine_counts, eps=eps)
 
+    def smallest_window(self, policy: DriftPolicy) -> int | None:
+        """The smallest window the chi-square test can judge (see significance)."""
+        return smallest_window(self.count, policy.drift_rate, self.coarse_fractions)
+
+    def decide(self, fine_counts: IntArray, policy: DriftPolicy, min_count: int = 0) -> Decision:
+        """The pooled chi-square decision on a window's counts."""
+        smallest = self.smallest_window(policy)
+        floor = None if smallest is None else max(smallest, min_count)
+        return chi2_decision(self.coarse_fractions, self.count, fine_counts, policy, floor)
+
+    @property
+    def invalid(self) -> int:
+        """Reference values that were missing."""
+        return self.missing
+
 
 FeatureProfile: TypeAlias = NumericFeatureProfile | CategoricalFeatureProfile
+
+
+def decide_missing(
+    feature: FeatureProfile, invalid: int, rows: int, policy: DriftPolicy, min_count: int = 0
+) -> Decision:
+    """The decision on a window's share of missing (or unusable) values of ``feature``:
+    ``invalid`` of ``rows`` against the reference's share."""
+    smallest = feature.smallest_window(policy)
+    floor = None if smallest is None else max(smallest, min_count)
+    ref_rows = feature.count + feature.invalid
+    return missing_decision(invalid, rows, feature.invalid, ref_rows, policy, floor)
 
 
 def _set_counts(profile: object, name: str, n_bins: int) -> None:

@@ -31,6 +31,20 @@ class InputAdapter:
         self.numeric = [i for i, k in enumerate(kinds) if k == "numeric"]
         self.categorical = [i for i, k in enumerate(kinds) if k == "categorical"]
         self._all_numeric_in_order = self.numeric == list(range(len(kinds)))
+        self._known = frozenset(self.names)
+
+    def extra_names(self, inputs: Any) -> list[str]:
+        """Named columns of ``inputs`` (a frame, a mapping, records: the first one's
+        keys) that are no feature of the profile."""
+        if hasattr(inputs, "columns") and hasattr(inputs, "dtypes"):
+            names = list(inputs.columns)
+        elif isinstance(inputs, Mapping):
+            names = list(inputs)
+        elif isinstance(inputs, list | tuple) and inputs and isinstance(inputs[0], Mapping):
+            names = list(inputs[0])
+        else:
+            return []
+        return [str(n) for n in names if str(n) not in self._known]
 
     def rows(self, inputs: Any) -> Rows:
         """The rows of ``inputs``; raises :class:`SchemaError` for a wrong shape."""

@@ -23,14 +23,17 @@ from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml._internal.ids import current_request
 from otel_ml._internal.registry import SourceRegistry
-from otel_ml.config import Settings
+from otel_ml.config import Settings, SettingsError
 from otel_ml.drift.inputs import InputAdapter, SchemaError
 from otel_ml.drift.profile import ReferenceProfile
-from otel_ml.drift.statistics import DriftThresholds
-from otel_ml.drift.window import DriftWindow, WindowConfig, WindowReport, bin_labels
+from otel_ml.drift.results import FeatureWindow, WindowConfig, WindowReport, bin_labels
+from otel_ml.drift.significance import Decision, DriftPolicy
+from otel_ml.drift.window import DriftWindow
 from otel_ml.outputs.extract import OutputSummary
 
 _logger = logging.getLogger("otel_ml.drift")
+_EXTRA_NAMES = 20
+"""Input columns outside the profile counted under their own name (``schema`` issues)."""
 E = TypeVar("E")
 
 
@@ -93,6 +96,7 @@ class DriftMonitor:
             semconv.ML_MODEL_VERSION: model_version,
         }
         self._issue_keys: dict[tuple[str, str], tuple[tuple[str, Any], ...]] = {}
+        self._extra_names: set[str] = set()
         self._publish_lock = threading.Lock()
         watched = [*profile.features, *(p for p in (profile.score, profile.prediction) if p)]
         self._bin_attrs = {
@@ -135,10 +139,19 @@ class DriftMonitor:
             except SchemaError:
                 self._count(semconv.INPUT_FEATURE, semconv.SCHEMA_ISSUE, 1)
                 return
+            for name in self._adapter.extra_names(inputs):
+                self._count(self._extra_name(name), semconv.SCHEMA_ISSUE, 1)
             if numeric.shape[0] or categorical.shape[0]:
                 self.window.add_rows(numeric, categorical, type_issues)
         except Exception as exc:
             guard.report("drift.observe", exc, self._telemetry.internal_errors)
+
+    def _extra_name(self, name: str) -> str:
+        # Names come from requests: the first few are kept, the rest share one series.
+        if name in self._extra_names or len(self._extra_names) < _EXTRA_NAMES:
+            self._extra_names.add(name)
+            return name
+        return semconv.INPUT_FEATURE
 
     def observe_outputs(self, summary: OutputSummary) -> None:
         """Feed one call's predicted classes and confidences (never raises)."""
@@ -166,17 +179,15 @@ class DriftMonitor:
             _logger.warning("otel_ml drift detected %s", json.dumps(self._log_record(report)))
 
     def _log_record(self, report: WindowReport) -> dict[str, Any]:
-        thresholds = self.window.config.thresholds
-        limits = {"psi": thresholds.psi_drift, "ks": thresholds.ks_drift, "js": thresholds.js_drift}
         features = []
         for f in report.drifted:
-            assert f.scores is not None
-            methods = f.scores.methods()
-            method = max((m for m in limits if m in methods), key=lambda m: methods[m] / limits[m])
-            features.append({
-                "feature": f.name, "method": method,
-                "score": round(methods[method], 4), "window_size": f.n,
-            })  # fmt: skip
+            for d in (f.decision, f.missing):
+                if d is not None and d.verdict == "drift":
+                    features.append({
+                        "feature": f.name, "test": d.test, "statistic": round(d.statistic, 4),
+                        "p_value": float(f"{d.p_value:.3g}"), "effect": round(d.effect, 4),
+                        "drift_at": round(d.drift_at, 4), "window_size": d.n,
+                    })  # fmt: skip
         return {"model": self.model_name, "version": self.model_version,
                 "window": report.index, "rows": report.rows, "drifted": features}  # fmt: skip
 
@@ -193,13 +204,31 @@ class DriftMonitor:
         self.tick()
         report, out = self.latest, []
         for f in report.features if report else ():
-            if f.scores is None:
-                continue
-            for method, score in f.scores.methods().items():
+            scores = f.scores.methods() if f.scores is not None else {}
+            if _judged(f.missing):
+                assert f.missing is not None
+                scores["missing"] = f.missing.statistic
+            for method, score in scores.items():
                 if np.isfinite(score):
                     attrs = {**self._feature_attrs(f.name), semconv.ML_DRIFT_METHOD: method}
                     out.append(Observation(score, attrs))
         return out
+
+    def status_observations(self) -> list[Observation]:
+        """``ml.drift.status``: the last closed window's verdict per judged feature."""
+        return self._statuses(lambda f: f.decision)
+
+    def missing_status_observations(self) -> list[Observation]:
+        """``ml.drift.missing.status``: the verdict on each feature's missing share."""
+        return self._statuses(lambda f: f.missing)
+
+    def _statuses(self, pick: Callable[[FeatureWindow], Decision | None]) -> list[Observation]:
+        report = self.latest
+        return [
+            Observation(semconv.DRIFT_STATUS[d.verdict], self._feature_attrs(f.name))
+            for f in (report.features if report else ())
+            if (d := pick(f)) is not None and d.verdict is not None
+        ]
 
     def size_observations(self) -> list[Observation]:
         """``ml.drift.window.size``: valid values per feature in the last closed window."""
@@ -244,24 +273,46 @@ class DriftInstruments:
 
 
 def window_config(settings: Settings) -> WindowConfig:
-    """Window sizes and thresholds from the ``OTEL_ML_DRIFT_*`` settings."""
+    """Window sizes and the verdict policy from the ``OTEL_ML_DRIFT_*`` settings.
+
+    Raises :class:`~otel_ml.config.SettingsError` naming the variables when
+    they contradict each other (a minimum count above the window size)."""
+    if settings.drift_min_count > settings.drift_window_rows:
+        raise SettingsError(
+            f"OTEL_ML_DRIFT_MIN_COUNT={settings.drift_min_count} exceeds "
+            f"OTEL_ML_DRIFT_WINDOW_ROWS={settings.drift_window_rows}: no window could be judged"
+        )
+    try:
+        policy = DriftPolicy(
+            settings.drift_false_alarm_rate, settings.drift_warn_rate, settings.drift_min_effect
+        )
+    except ValueError:
+        raise SettingsError(
+            "OTEL_ML_DRIFT_FALSE_ALARM_RATE, OTEL_ML_DRIFT_WARN_RATE and OTEL_ML_DRIFT_MIN_EFFECT "
+            "need 0 < false-alarm rate <= warn rate < 1 and a minimum effect below 1, got "
+            f"{settings.drift_false_alarm_rate}, {settings.drift_warn_rate}, "
+            f"{settings.drift_min_effect}"
+        ) from None
     return WindowConfig(
         max_rows=settings.drift_window_rows,
         max_seconds=settings.drift_window_seconds,
-        min_count=min(settings.drift_min_count, settings.drift_window_rows),
+        min_count=settings.drift_min_count,
         buffer_rows=settings.drift_buffer_rows,
-        thresholds=DriftThresholds(
-            psi_warn=settings.drift_psi_warn,
-            psi_drift=settings.drift_psi_threshold,
-            ks_drift=settings.drift_ks_threshold,
-            js_drift=settings.drift_js_threshold,
-        ),
+        policy=policy,
     )
+
+
+def _judged(decision: Decision | None) -> bool:
+    return decision is not None and decision.verdict is not None
 
 
 _INSTRUMENTS: tuple[tuple[str, str, Callable[[DriftMonitor], list[Observation]], str, str], ...] = (
     (semconv.ML_DRIFT_SCORE, "gauge", DriftMonitor.score_observations, "1",
      "Drift score of the last completed window, per feature and method."),
+    (semconv.ML_DRIFT_STATUS, "gauge", DriftMonitor.status_observations, "",
+     "Verdict of the last completed window per feature: 0 ok, 1 warn, 2 drift."),
+    (semconv.ML_DRIFT_MISSING_STATUS, "gauge", DriftMonitor.missing_status_observations, "",
+     "Verdict on the share of missing values per feature: 0 ok, 1 warn, 2 drift."),
     (semconv.ML_DRIFT_WINDOW_SIZE, "gauge", DriftMonitor.size_observations, "{value}",
      "Valid values per feature behind the last drift score."),
     (semconv.ML_DRIFT_BIN_COUNT, "counter", DriftMonitor.bin_observations, "{value}",

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from otel_ml.drift.binning import (
     CategoricalBins,
@@ -77,9 +78,9 @@ class ReferenceProfile:
         data: Any,
         feature_names: Sequence[str] | None = None,
         kinds: Mapping[str, Kind] | None = None,
-        n_bins: int = 100,
+        n_bins: int = 500,
         n_coarse_bins: int = 10,
-        top_k: int = 20,
+        top_k: int = 50,
         predictions: Any = None,
         scores: Any = None,
         metadata: Mapping[str, JsonScalar] | None = None,
@@ -95,7 +96,7 @@ class ReferenceProfile:
             raise ValueError(f"kinds names unknown features: {sorted(unknown)}")
         features = [
             _fit_feature(
-                name, col, kinds.get(name) or infer_kind(col), n_bins, n_coarse_bins, top_k
+                name, col, kinds.get(name) or _kind(name, col), n_bins, n_coarse_bins, top_k
             )
             for name, col in zip(names, columns, strict=True)
         ]
@@ -224,18 +225,37 @@ def table_columns(
 
 
 def infer_kind(column: Any) -> Kind:
-    """``numeric`` for numbers (bools excluded), ``categorical`` for anything else."""
+    """``numeric`` for numbers (bools excluded), ``categorical`` for anything else.
+
+    A column mostly of numbers with a few other values is ambiguous (a stray
+    string in a numeric column): ValueError, so that the caller names the kind.
+    """
     arr = np.asarray(column) if not isinstance(column, np.ndarray) else column
     if arr.dtype.kind in "iuf":
         return "numeric"
     if arr.dtype.kind != "O":
         return "categorical"
-    types = {type(v) for v in arr if v is not None and not _is_nan(v)}
-    numeric = bool(types) and all(
-        issubclass(t, (int, float, np.integer, np.floating)) and not issubclass(t, bool)
-        for t in types
-    )
-    return "numeric" if numeric else "categorical"
+    present = [v for v in arr if v is not None and not _is_nan(v)]
+    is_number = [isinstance(v, _NUMBERS) and not isinstance(v, (bool, np.bool_)) for v in present]
+    numbers = sum(is_number)
+    if numbers and numbers < len(present) and numbers * 2 >= len(present):
+        stray = next(v for v, ok in zip(present, is_number, strict=True) if not ok)
+        raise ValueError(
+            f"holds {numbers} numbers and {len(present) - numbers} other value(s) such as "
+            f"{stray!r}: clean the column, or name its kind categorical to treat every value "
+            "as a label"
+        )
+    return "numeric" if present and numbers == len(present) else "categorical"
+
+
+_NUMBERS = (int, float, np.integer, np.floating)
+
+
+def _kind(name: str, column: Any) -> Kind:
+    try:
+        return infer_kind(column)
+    except ValueError as exc:
+        raise ValueError(f"feature {name!r} {exc}") from None
 
 
 def _is_nan(value: object) -> bool:
@@ -263,15 +283,21 @@ def _fit_numeric(name: str, column: Any, n_bins: int, n_coarse_bins: int) -> Num
         raise ValueError(f"feature {name!r} has no finite reference values")
     bins, counts = NumericBins.fit_sorted(np.sort(finite), n_bins, n_coarse_bins)
     missing = int(np.count_nonzero(np.isnan(x)))
+    mean, std = _moments(finite)
     return NumericFeatureProfile(
-        name,
-        bins,
-        counts,
-        missing=missing,
-        non_finite=x.size - finite.size - missing,
-        mean=float(finite.mean()),
-        std=float(finite.std()),
-    )
+        name, bins, counts, missing=missing, non_finite=x.size - finite.size - missing,
+        mean=mean, std=std,
+    )  # fmt: skip
+
+
+def _moments(x: npt.NDArray[np.float64]) -> tuple[float, float]:
+    """Mean and standard deviation, on values scaled to at most 1 in magnitude:
+    squares of values beyond ~1e154 (and sums near 1e308) overflow."""
+    scale = float(np.max(np.abs(x)))
+    if scale == 0 or 1e-150 < scale < 1e150:
+        return float(x.mean()), float(x.std())
+    scaled = x / scale
+    return float(scaled.mean() * scale), float(scaled.std() * scale)
 
 
 def _fit_categorical(name: str, column: Any, top_k: int) -> CategoricalFeatureProfile:

@@ -1,26 +1,25 @@
-"""Drift statistics computed from bin counts, and the verdict drawn from them.
+"""Drift statistics computed from bin counts.
 
 Every function compares *reference fractions* (or counts: they are normalised)
 with the *current counts* of one window over the same bins. A window with no
-values has no drift score: the functions return NaN for it, which no verdict
-treats as drift. Effect sizes (PSI, KS, Jensen-Shannon) are what verdicts use;
-the chi-square p-value is reported only, because at serving volume it is tiny
-for any difference, however irrelevant.
+values has no drift score: the functions return NaN for it. The scores are
+exported as they are; the verdict drawn from them is a statistical decision
+that knows the window and reference sizes (:mod:`otel_ml.drift.significance`).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-DEFAULT_EPS: Final = 1e-4
-"""Floor for empty-bin fractions in PSI and chi-square (see :func:`psi`)."""
+from otel_ml.drift.significance import chi_square_test
 
-Verdict = Literal["ok", "warn", "drift"]
+DEFAULT_EPS: Final = 1e-4
+"""Floor for empty-bin fractions in PSI (see :func:`psi`)."""
 
 
 def _prepare(
@@ -42,10 +41,10 @@ def psi(ref_frac: npt.ArrayLike, cur_counts: npt.ArrayLike, eps: float = DEFAULT
     """Population stability index: ``sum((c - r) * ln(c / r))`` over the bins.
 
     ``r`` and ``c`` are the reference and current fractions, each raised to at
-    least ``eps`` without renormalising. Every term stays >= 0, an empty bin on
-    both sides contributes 0, and a bin the reference never filled (underflow,
-    overflow) contributes a bounded term: ``ln(1 / eps) ~ 9.2`` when it
-    receives the whole window.
+    least ``eps`` without renormalising (the usual guard against empty bins).
+    Every term stays >= 0 and an empty bin on both sides contributes 0. Numeric
+    features score it on the reference deciles with open-ended first and last
+    bins (:func:`drift_scores` ``open_ends``): classic decile PSI.
     """
     ref, cur, n = _prepare(ref_frac, cur_counts)
     if n == 0:
@@ -67,30 +66,19 @@ def ks_from_counts(ref_fine_frac: npt.ArrayLike, cur_fine_counts: npt.ArrayLike)
     return float(np.max(np.abs(np.cumsum(ref) - np.cumsum(cur) / n)))
 
 
-def chi_square(
-    ref_frac: npt.ArrayLike, cur_counts: npt.ArrayLike, eps: float = DEFAULT_EPS
-) -> tuple[float, float]:
+def chi_square(ref_frac: npt.ArrayLike, cur_counts: npt.ArrayLike) -> tuple[float, float]:
     """Pearson goodness of fit of the current counts to ``ref_frac * n``: (statistic, p).
 
-    Bins empty in both the reference and the window carry no information and
-    are dropped; reference fractions below ``eps`` are raised to ``eps`` and
-    the fractions renormalised, so expected counts are positive and sum to ``n``.
-    Degrees of freedom: the bins kept minus one.
+    Bins expecting fewer than 5 values are pooled into one bin, which is merged
+    into the smallest other bin while it still expects fewer than 5 (a bin the
+    reference never filled never divides by 0); degrees of freedom: the bins
+    left minus one. NaN when fewer than two bins are left.
     """
     ref, cur, n = _prepare(ref_frac, cur_counts)
     if n == 0:
         return math.nan, math.nan
-    keep = (ref > 0) | (cur > 0)
-    expected_frac = np.maximum(ref[keep], eps)
-    expected = expected_frac / expected_frac.sum() * n
-    statistic = float(np.sum((cur[keep] - expected) ** 2 / expected))
-    dof = int(keep.sum()) - 1
-    # Imported here: scipy.special takes a tenth of a second to import, at every
-    # start of a process that loads otel_ml (the launcher's included).
-    from scipy.special import chdtrc
-
-    p_value = float(chdtrc(dof, statistic)) if dof > 0 else 1.0  # chi2 survival function
-    return statistic, p_value
+    statistic, p_value, _ = chi_square_test(ref, cur)
+    return float(statistic), float(p_value)
 
 
 def jensen_shannon(ref_frac: npt.ArrayLike, cur_counts: npt.ArrayLike) -> float:
@@ -140,15 +128,23 @@ def drift_scores(
     ref_fine_frac: npt.ArrayLike | None = None,
     cur_fine_counts: npt.ArrayLike | None = None,
     eps: float = DEFAULT_EPS,
+    open_ends: bool = False,
 ) -> DriftScores:
-    """All scores of one window: PSI, chi-square and JS on coarse bins, KS on fine bins."""
-    statistic, p_value = chi_square(ref_coarse_frac, cur_coarse_counts, eps)
+    """All scores of one window: PSI, chi-square and JS on coarse bins, KS on fine bins.
+
+    With ``open_ends`` (numeric features), PSI counts the out-of-range bins
+    (first and last) in the end deciles, as classic decile PSI does.
+    """
+    statistic, p_value = chi_square(ref_coarse_frac, cur_coarse_counts)
+    psi_ref, psi_cur = ref_coarse_frac, cur_coarse_counts
+    if open_ends:
+        psi_ref, psi_cur = _merge_ends(ref_coarse_frac), _merge_ends(cur_coarse_counts)
     ks = None
     if ref_fine_frac is not None and cur_fine_counts is not None:
         ks = ks_from_counts(ref_fine_frac, cur_fine_counts)
     return DriftScores(
         n=int(np.sum(cur_coarse_counts)),
-        psi=psi(ref_coarse_frac, cur_coarse_counts, eps),
+        psi=psi(psi_ref, psi_cur, eps),
         chi2=statistic,
         chi2_p=p_value,
         js=jensen_shannon(ref_coarse_frac, cur_coarse_counts),
@@ -156,32 +152,11 @@ def drift_scores(
     )
 
 
-@dataclass(frozen=True)
-class DriftThresholds:
-    """Effect-size thresholds: reaching a ``*_drift`` one means drift.
-
-    The defaults are the usual PSI rule of thumb (0.1 moderate, 0.25 major)
-    and, for KS and JS, a gap that sampling noise in a window of 1000 values
-    essentially never reaches.
-    """
-
-    psi_warn: float = 0.1
-    psi_drift: float = 0.25
-    ks_drift: float = 0.1
-    js_drift: float = 0.1
-
-    def __post_init__(self) -> None:
-        if not 0 < self.psi_warn <= self.psi_drift:
-            raise ValueError("thresholds need 0 < psi_warn <= psi_drift")
-        if self.ks_drift <= 0 or self.js_drift <= 0:
-            raise ValueError("ks_drift and js_drift must be positive")
-
-
-def verdict(scores: DriftScores, thresholds: DriftThresholds | None = None) -> Verdict:
-    """``drift`` if any score reaches its drift threshold, ``warn`` if PSI reaches
-    its warn threshold, else ``ok`` (also for NaN scores of an empty window)."""
-    t = thresholds or DriftThresholds()
-    ks = scores.ks if scores.ks is not None else math.nan
-    if scores.psi >= t.psi_drift or ks >= t.ks_drift or scores.js >= t.js_drift:
-        return "drift"
-    return "warn" if scores.psi >= t.psi_warn else "ok"
+def _merge_ends(values: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    x = np.asarray(values, dtype=np.float64)
+    if x.size < 4:
+        return x
+    inner: npt.NDArray[np.float64] = x[1:-1].copy()
+    inner[0] += x[0]
+    inner[-1] += x[-1]
+    return inner

@@ -4,93 +4,32 @@ Rows are copied into fixed-size buffers on the request path and binned in
 batches with numpy when a buffer fills (or when the window is checked), so the
 per-value cost is a slice assignment plus an amortised share of one vectorised
 pass. A window closes when it holds ``max_rows`` rows or is ``max_seconds``
-old, whichever comes first; a feature is scored only when it holds at least
-``min_count`` valid values (PSI of a few hundred unshifted values is mostly
-noise). Memory is fixed by the profile and the buffer size, whatever the
-traffic.
+old, whichever comes first. A feature gets scores and a verdict only when it
+holds at least its smallest useful window of valid values (and ``min_count``,
+when set): below it no test can tell a large shift from noise, and the window
+is marked too small instead (:mod:`otel_ml.drift.significance`). Memory is
+fixed by the profile and the buffer size, whatever the traffic.
 """
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from otel_ml._internal.registry import reset_after_fork
-from otel_ml.drift.binning import IntArray, NumericBins
-from otel_ml.drift.features import FeatureProfile, NumericFeatureProfile
+from otel_ml.drift.binning import IntArray
+from otel_ml.drift.features import FeatureProfile, NumericFeatureProfile, decide_missing
 from otel_ml.drift.profile import ReferenceProfile
+from otel_ml.drift.results import FeatureWindow, WindowConfig, WindowReport, bin_labels
 from otel_ml.drift.rows import RowBinner
-from otel_ml.drift.statistics import DriftScores, DriftThresholds, Verdict, verdict
 from otel_ml.semconv import DATA_ISSUES
 
-
-@dataclass(frozen=True)
-class WindowConfig:
-    """How windows close and when scores count."""
-
-    max_rows: int = 1000
-    max_seconds: float = 60.0
-    min_count: int = 500
-    buffer_rows: int = 256
-    thresholds: DriftThresholds = field(default_factory=DriftThresholds)
-
-    def __post_init__(self) -> None:
-        if min(self.max_rows, self.min_count, self.buffer_rows) < 1 or self.max_seconds <= 0:
-            raise ValueError("window sizes, minimum count and buffer rows must be positive")
-        if self.min_count > self.max_rows:
-            raise ValueError(f"min_count {self.min_count} exceeds max_rows {self.max_rows}")
-
-
-@dataclass(frozen=True)
-class FeatureWindow:
-    """One feature in a closed window: its scores (None below the minimum count)."""
-
-    name: str
-    kind: str
-    n: int
-    scores: DriftScores | None
-    verdict: Verdict | None
-    coarse_counts: IntArray
-    reference_fractions: npt.NDArray[np.float64]
-    bin_labels: tuple[str, ...]
-    issues: dict[str, int]
-
-
-@dataclass(frozen=True)
-class WindowReport:
-    """A closed window: when, how many rows, and every feature's result."""
-
-    index: int
-    rows: int
-    duration_s: float
-    features: tuple[FeatureWindow, ...]
-
-    @property
-    def drifted(self) -> list[FeatureWindow]:
-        """Features whose verdict is ``drift``."""
-        return [f for f in self.features if f.verdict == "drift"]
-
-
-def bin_labels(feature: FeatureProfile) -> tuple[str, ...]:
-    """Labels of a feature's coarse bins: ``lt:<edge>``, ``<a>..<b>``, ``ge:<edge>``
-    for numeric features, the categories for categorical ones. Edges get the
-    fewest significant digits (4 to 10) that keep every label distinct."""
-    if not isinstance(feature.bins, NumericBins):
-        return feature.bins.labels
-    for digits in (4, 6, 8, 10):
-        edges = [f"{e:.{digits}g}" for e in feature.bins.coarse_edges]
-        inner = [f"{a}..{b}" for a, b in itertools.pairwise(edges)]
-        labels = (f"lt:{edges[0]}", *inner, f"ge:{edges[-1]}")
-        if len(set(labels)) == len(labels) == feature.bins.n_coarse:
-            return labels
-    return tuple(f"bin{i:02d}" for i in range(feature.bins.n_coarse))
+_INVALID = [DATA_ISSUES.index(k) for k in ("missing", "non_finite", "type")]
 
 
 class _Accumulator:
@@ -142,6 +81,12 @@ class DriftWindow:
         self._labels = {f.name: bin_labels(f) for f in (*self._inputs.features, *outputs)}
         self.n_numeric = len(self._inputs.binner.numeric)
         self.n_categorical = len(self._inputs.binner.categorical)
+        self.smallest = {
+            f.name: f.smallest_window(self.config.policy)
+            for f in (*self._inputs.features, *outputs)
+        }
+        useful = [n for n in self.smallest.values() if n is not None]
+        self.min_rows = min(self.config.max_rows, max([self.config.min_count, *useful]))
         self._reset()
         reset_after_fork(self, DriftWindow._reset)
 
@@ -333,7 +278,7 @@ class DriftWindow:
         age = now - self._started
         if not (force or self._rows >= self.config.max_rows or age >= self.config.max_seconds):
             return None
-        if not force and self._rows < self.config.min_count and self._rows < self.config.max_rows:
+        if not force and self._rows < self.min_rows:
             return None  # too few rows for a score yet: keep the window open
         self._flush_scores_locked()
         closed = (self._index, self._rows, age, self._inputs.take(), self._outputs.take())
@@ -358,13 +303,21 @@ class DriftWindow:
         self, feature: FeatureProfile, fine: IntArray, issues: IntArray, scored: bool = True
     ) -> FeatureWindow:
         n = int(fine.sum())
-        scores = feature.drift_scores(fine) if scored and n >= self.config.min_count else None
+        decision = missing = scores = None
+        if scored:
+            policy, min_count = self.config.policy, self.config.min_count
+            decision = feature.decide(fine, policy, min_count)
+            invalid = int(issues[_INVALID].sum())
+            missing = decide_missing(feature, invalid, n + invalid, policy, min_count)
+            scores = feature.drift_scores(fine) if decision.verdict is not None else None
         return FeatureWindow(
             name=feature.name,
             kind=feature.kind,
             n=n,
             scores=scores,
-            verdict=None if scores is None else verdict(scores, self.config.thresholds),
+            decision=decision,
+            missing=missing,
+            smallest_window=self.smallest[feature.name],
             coarse_counts=_coarse(feature, fine),
             reference_fractions=feature.coarse_fractions,
             bin_labels=self._labels[feature.name],

@@ -4,7 +4,9 @@ One document describes one or more models: per model the window settings and
 thresholds, the last closed (scored) window and the open one, and per watched
 feature (inputs, then the ``__score__`` and ``__prediction__`` outputs) the
 reference fraction and the window counts per coarse bin, the scores, the
-verdict and the data-quality counts. Only aggregates appear: bin edges and
+decisions (test, statistic, p-value, effect, the thresholds for this window
+size, verdict) on its distribution and its missing share, the smallest useful
+window and the data-quality counts. Only aggregates appear: bin edges and
 category names come from the reference profile, never from requests.
 
 The HTML page (:mod:`otel_ml.report.page`) is rendered from this document,
@@ -19,14 +21,15 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Final
 
 from otel_ml.drift.profile import ReferenceProfile
-from otel_ml.drift.window import FeatureWindow, WindowConfig, WindowReport
+from otel_ml.drift.results import FeatureWindow, WindowConfig, WindowReport
+from otel_ml.drift.significance import Decision
 from otel_ml.semconv import PREDICTION_FEATURE, SCORE_FEATURE
 
 if TYPE_CHECKING:
     from otel_ml.drift.monitor import DriftMonitor
 
 PAGE_FORMAT: Final = "otel-ml-drift-page"
-PAGE_VERSION: Final = 1
+PAGE_VERSION: Final = 2
 
 Doc = dict[str, Any]
 
@@ -73,7 +76,7 @@ def model_section(
         _feature(f.name, f.kind, last_by_name.get(f.name), open_by_name.get(f.name))
         for f in watched
     ]
-    thresholds = config.thresholds
+    policy = config.policy
     return {
         "model": model_name,
         "version": model_version,
@@ -84,11 +87,10 @@ def model_section(
             "max_seconds": _number(config.max_seconds),
             "min_count": config.min_count,
         },
-        "thresholds": {
-            "psi_warn": thresholds.psi_warn,
-            "psi_drift": thresholds.psi_drift,
-            "ks_drift": thresholds.ks_drift,
-            "js_drift": thresholds.js_drift,
+        "policy": {
+            "drift_rate": policy.drift_rate,
+            "warn_rate": policy.warn_rate,
+            "min_effect": policy.min_effect,
         },
         "last_window": _window(last),
         "open_window": _window(open_window),
@@ -114,6 +116,7 @@ def _feature(
         "role": _role(name),
         "bins": list(shown.bin_labels),
         "reference": [_number(x) for x in shown.reference_fractions.tolist()],
+        "smallest_window": shown.smallest_window,
         "last_window": _counts(last, scored=True),
         "open_window": _counts(open_window, scored=False),
     }
@@ -137,7 +140,25 @@ def _counts(window: FeatureWindow | None, scored: bool) -> Doc | None:
             }
         )
         out["verdict"] = window.verdict
+        out["too_small"] = window.too_small
+        out["decision"] = _decision(window.decision)
+        out["missing"] = _decision(window.missing)
     return out
+
+
+def _decision(decision: Decision | None) -> Doc | None:
+    if decision is None:
+        return None
+    return {
+        "test": decision.test,
+        "n": decision.n,
+        "statistic": _number(decision.statistic),
+        "p_value": _number(decision.p_value),
+        "effect": _number(decision.effect),
+        "drift_at": _number(decision.drift_at),
+        "warn_at": _number(decision.warn_at),
+        "verdict": decision.verdict,
+    }
 
 
 def _role(name: str) -> str:
@@ -145,10 +166,11 @@ def _role(name: str) -> str:
 
 
 def _verdict_counts(features: Sequence[Doc]) -> dict[str, int]:
-    counts = {"drift": 0, "warn": 0, "ok": 0, "not_scored": 0}
+    counts = {"drift": 0, "warn": 0, "ok": 0, "too_small": 0, "not_scored": 0}
     for feature in features:
         last = feature["last_window"]
-        counts[(last and last["verdict"]) or "not_scored"] += 1
+        key = (last and last["verdict"]) or ("too_small" if last and last["too_small"] else None)
+        counts[key or "not_scored"] += 1
     return counts
 
 

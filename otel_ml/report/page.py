@@ -15,8 +15,10 @@ from typing import Any, Final
 from otel_ml.report.chart import REFERENCE_COLOR, WINDOW_COLORS, distribution_chart
 from otel_ml.report.data import Doc
 
-_SEVERITY: Final = {"drift": 0, "warn": 1, "ok": 2, None: 3}
-_BADGES: Final = {"drift": "drift", "warn": "warn", "ok": "ok", None: "not scored"}
+_SEVERITY: Final = {"drift": 0, "warn": 1, "ok": 2, "too_small": 3, None: 4}
+_BADGES: Final = {"drift": "drift", "warn": "warn", "ok": "ok", None: "not scored",
+                   "too_small": "too small"}  # fmt: skip
+_TESTS: Final = {"ks": "KS", "chi2": "χ²", "missing": "missing share"}
 
 
 def render_page(doc: Doc) -> str:
@@ -39,7 +41,7 @@ def _model(model: Doc) -> str:
     verdicts = model["verdicts"]
     chips = "".join(
         f'<span class="chip {key}">{verdicts[key]} {_BADGES.get(key, "not scored")}</span>'
-        for key in ("drift", "warn", "ok", "not_scored")
+        for key in ("drift", "warn", "ok", "too_small", "not_scored")
     )
     inputs = [f for f in model["features"] if f["role"] == "input"]
     outputs = [f for f in model["features"] if f["role"] != "input"]
@@ -62,7 +64,7 @@ def _version(version: str) -> str:
 
 
 def _facts(model: Doc) -> str:
-    window, thresholds = model["window"], model["thresholds"]
+    window, policy = model["window"], model["policy"]
     last, current = model["last_window"], model["open_window"]
     if model["data"] is not None:
         rows = [("Data", f"{model['data']}: {last['rows']} rows, scored as one window")]
@@ -76,11 +78,12 @@ def _facts(model: Doc) -> str:
             rows.append(("Open window", f"{opened}, {_seconds(current['duration_s'])} old"))
         rows.append(("Window closes at", limit))
     rows += [
-        ("Minimum values to score", str(window["min_count"])),
+        ("Minimum values to judge", f"{window['min_count']} and each feature's smallest window"),
         (
-            "Drift thresholds",
-            f"PSI ≥ {thresholds['psi_drift']:g} (warn ≥ {thresholds['psi_warn']:g}), "
-            f"KS ≥ {thresholds['ks_drift']:g}, JS ≥ {thresholds['js_drift']:g}",
+            "Verdict rule",
+            f"drift: significant at a {policy['drift_rate']:.1%} false-alarm rate per "
+            f"feature-window (warn: {policy['warn_rate']:.1%}) and a shift of at least "
+            f"{policy['min_effect']:g} (KS distance, share of values moved, missing share)",
         ),
     ]
     metadata = model["profile"]["metadata"]
@@ -115,6 +118,8 @@ def _feature_grid(heading: str, features: Sequence[Doc], model: Doc) -> str:
 
 def _verdict(feature: Doc) -> str | None:
     last = feature["last_window"]
+    if last and last["too_small"]:
+        return "too_small"
     return last["verdict"] if last else None
 
 
@@ -127,7 +132,11 @@ def _feature(feature: Doc, model: Doc) -> str:
     fractions = [c / shown["n"] for c in shown["counts"]] if shown and shown["n"] else None
     name = feature["name"]
     chart = distribution_chart(
-        f"{name}: reference vs window", feature["bins"], feature["reference"], fractions, verdict
+        f"{name}: reference vs window",
+        feature["bins"],
+        feature["reference"],
+        fractions,
+        None if verdict == "too_small" else verdict,
     )
     return (
         f'<article class="feature {_css(verdict)}">'
@@ -136,36 +145,47 @@ def _feature(feature: Doc, model: Doc) -> str:
         f'<span class="badge {_css(verdict)}">{_BADGES[verdict]}</span></header>'
         f"{chart}"
         f'<p class="caption">{escape(caption or "no values in any window yet")}</p>'
-        f"{_scores(last, model['thresholds'])}"
-        f"{_sizes(last, current, model['window']['min_count'])}"
+        f"{_decisions(last)}{_scores(last)}"
+        f"{_sizes(last, current, feature['smallest_window'])}"
         f"{_issues(last, current)}"
         "</article>"
     )
 
 
-def _scores(last: Doc | None, thresholds: Doc) -> str:
+def _decisions(last: Doc | None) -> str:
+    lines = []
+    for d in (last["decision"], last["missing"]) if last else ():
+        if d is None or d["statistic"] is None:
+            continue
+        name = _TESTS[d["test"]]
+        value = f"{name} {_score(name, d['statistic'])}"
+        if d["verdict"] is None:
+            lines.append(f"{value}: window too small to judge")
+            continue
+        p = "—" if d["p_value"] is None else f"{d['p_value']:.2g}"
+        at = f"drift at {_score(name, d['drift_at'])}, warn at {_score(name, d['warn_at'])}"
+        change = " change" if d["test"] == "missing" else ""
+        lines.append(f"{value}, p {p}, effect {d['effect']:.3f} ({at}{change}): {d['verdict']}")
+    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    return f'<ul class="decisions">{items}</ul>' if items else ""
+
+
+def _scores(last: Doc | None) -> str:
     scores = last["scores"] if last else None
     if scores is None:
         return '<p class="unscored">Not scored: too few values in the last window.</p>'
-    cells = [
-        ("PSI", scores["psi"], thresholds["psi_drift"], thresholds["psi_warn"]),
-        ("KS", scores["ks"], thresholds["ks_drift"], None),
-        ("JS", scores["js"], thresholds["js_drift"], None),
-        ("χ²", scores["chi2"], None, None),
-        ("χ² p", scores["chi2_p"], None, None),
-    ]
-    head = "".join(f"<th>{label}</th>" for label, *_ in cells)
-    row = "".join(
-        f'<td class="{_level(value, drift, warn)}">{_score(label, value)}</td>'
-        for label, value, drift, warn in cells
-    )
+    cells = [("PSI", scores["psi"]), ("KS", scores["ks"]), ("JS", scores["js"]),
+             ("χ²", scores["chi2"]), ("χ² p", scores["chi2_p"])]  # fmt: skip
+    head = "".join(f"<th>{label}</th>" for label, _ in cells)
+    row = "".join(f"<td>{_score(label, value)}</td>" for label, value in cells)
     return f'<table class="scores"><tr>{head}</tr><tr>{row}</tr></table>'
 
 
-def _sizes(last: Doc | None, current: Doc | None, min_count: int) -> str:
+def _sizes(last: Doc | None, current: Doc | None, smallest: int | None) -> str:
+    least = "no window is large enough" if smallest is None else f"smallest useful {smallest}"
     parts = []
     if last is not None:
-        parts.append(f"{last['n']} values in the last window (minimum {min_count})")
+        parts.append(f"{last['n']} values in the last window ({least})")
     if current is not None:
         parts.append(f"{current['n']} in the open window")
     return f'<p class="sizes">{"; ".join(parts)}</p>' if parts else ""
@@ -180,15 +200,6 @@ def _issues(last: Doc | None, current: Doc | None) -> str:
     if not parts:
         return '<p class="quality">Data quality: no issues.</p>'
     return f'<p class="quality issues">Data quality, {"; ".join(parts)}.</p>'
-
-
-def _level(value: float | None, drift: float | None, warn: float | None) -> str:
-    """The CSS class of a score: ``drift`` or ``warn`` when it reaches that threshold."""
-    if value is None:
-        return ""
-    if drift is not None and value >= drift:
-        return "drift"
-    return "warn" if warn is not None and value >= warn else ""
 
 
 def _score(label: str, value: float | None) -> str:
@@ -250,5 +261,6 @@ h3.group{margin:20px 0 8px;font-size:15px;color:#334155}
 .scores td{padding:0 18px 2px 0;font-variant-numeric:tabular-nums;min-width:52px}
 .scores td.drift{color:#b91c1c;font-weight:700}.scores td.warn{color:#b45309;font-weight:700}
 .sizes,.quality,.unscored{margin:4px 0 0;font-size:12px;color:#475569}
+.decisions{margin:4px 0;padding-left:16px;font-size:12px;color:#334155}
 .quality.issues{color:#92400e}
 """

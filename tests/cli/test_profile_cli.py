@@ -188,6 +188,12 @@ def test_missing_cells_mixed_columns_and_forced_categories(
         capsys, "profile", source, "-o", output, "--features", "zip,size,amount",
         "--categorical", "zip",
     )  # fmt: skip
+    # Numbers with a few cells of text: the user says which it is.
+    assert code == 2 and "column 'size' holds numbers but 40 cell(s) of text" in err
+    code, out, err = call(
+        capsys, "profile", source, "-o", output, "--features", "zip,size,amount",
+        "--categorical", "zip,size",
+    )  # fmt: skip
     assert (code, err) == (0, "")
     profile = ReferenceProfile.load(output)
     assert profile.feature_names == ["zip", "size", "amount"]

@@ -102,31 +102,25 @@ def test_the_json_report_scores_the_file_against_the_profile(
     capsys.readouterr()
 
 
-def test_a_small_file_is_reported_unscored_with_a_note(
+def test_a_small_file_is_reported_too_small_with_a_note(
     files: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     small = tmp_path / "small.csv"
     _data(50).to_csv(small, index=False)
     out = tmp_path / "small.html"
     assert main(["report", str(files / "reference.json"), str(small), "-o", str(out)]) == 0
-    assert "fewer than the 500 values" in capsys.readouterr().err
-    assert "Not scored" in out.read_text(encoding="utf-8")
+    assert "'amount' has 50 values, fewer than the 66 its test needs" in capsys.readouterr().err
+    page = out.read_text(encoding="utf-8")
+    assert "too small" in page and "window too small to judge" in page
 
-    assert (
-        main(
-            [
-                "report",
-                str(files / "reference.json"),
-                str(small),
-                "-o",
-                str(out),
-                "--min-count",
-                "20",
-            ]
-        )
-        == 0
-    )
-    assert "Not scored" not in out.read_text(encoding="utf-8")
+    # --min-count raises the floor; it never lowers the test's own.
+    enough = tmp_path / "enough.csv"
+    _data(80).to_csv(enough, index=False)
+    args = ["report", str(files / "reference.json"), str(enough), "-o", str(out)]
+    assert main([*args, "--min-count", "20"]) == 0
+    assert "fewer than" not in capsys.readouterr().err
+    assert main([*args, "--min-count", "100"]) == 0
+    assert "'amount' has 80 values, fewer than the 100" in capsys.readouterr().err
 
 
 def test_outputs_the_file_lacks_are_left_out_with_a_note(

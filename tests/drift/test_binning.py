@@ -23,7 +23,7 @@ from otel_ml.semconv import OTHER_LABEL
 
 @pytest.fixture(scope="module")
 def normal_bins() -> NumericBins:
-    return NumericBins.fit(np.random.default_rng(1).normal(size=100_000))
+    return NumericBins.fit(np.random.default_rng(1).normal(size=100_000), n_bins=100)
 
 
 def test_continuous_layout_has_percentile_fine_bins_and_decile_coarse_bins(
@@ -54,14 +54,21 @@ def test_values_on_edges_go_to_the_bin_they_open() -> None:
     assert batch.issues == {"out_of_range": 4}
 
 
-def test_discrete_feature_with_repeated_quantiles_keeps_one_bin_per_value() -> None:
+def test_discrete_feature_keeps_each_value_in_a_point_bin() -> None:
     ref = np.repeat([0.0, 1.0, 2.0], [500, 200, 300])
     bins = NumericBins.fit(ref)
-    assert bins.edges.tolist() == [0.0, 1.0, 2.0]
-    assert bins.coarse_starts.tolist() == [0, 1, 2, 3, 4]
-    assert bins.bin(ref).counts.tolist() == [0, 500, 200, 300, 0]
+    up = np.nextafter  # an atom's bin is [value, next float): the value alone
+    assert bins.edges.tolist() == [0.0, up(0.0, 1), 1.0, up(1.0, 2), 2.0]
+    assert bins.bin(ref).counts.tolist() == [0, 500, 0, 200, 0, 300, 0]
+    assert bins.bin([0.5, 1.5, 3.0]).counts.tolist() == [0, 0, 1, 0, 1, 0, 1]
+    # Coarse bins never start between an atom and its gap: one per value.
+    assert bins.coarse_starts.tolist() == [0, 1, 3, 5, 6]
     assert bins.coarse_edges.tolist() == [0.0, 1.0, 2.0, 2.0]
-    assert bins.bin([0.5, 1.5, 3.0]).counts.tolist() == [0, 1, 1, 0, 1]
+
+
+def test_default_fine_bins_are_500_quantiles() -> None:
+    bins = NumericBins.fit(np.random.default_rng(3).normal(size=50_000))
+    assert bins.n_fine == 503 and bins.n_coarse == 12
 
 
 def test_constant_feature_has_a_single_point_bin() -> None:

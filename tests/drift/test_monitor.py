@@ -81,9 +81,14 @@ def test_drift_metrics_after_one_unshifted_window(
     scores = _values(telemetry, semconv.ML_DRIFT_SCORE, **{semconv.ML_MODEL_NAME: "fraud"})
     features = {"amount", "age", "channel", semconv.SCORE_FEATURE, semconv.PREDICTION_FEATURE}
     assert {feature for feature, _ in scores} == features
-    assert {method for feature, method in scores if feature == "channel"} == {"psi", "chi2", "js"}
-    assert {method for feature, method in scores if feature == "age"} == {"psi", "ks", "chi2", "js"}
-    assert all(scores[(f, m)] < 0.1 for f, m in scores if m in ("psi", "ks", "js"))
+    channel = {"psi", "chi2", "js", "missing"}
+    assert {method for feature, method in scores if feature == "channel"} == channel
+    assert {method for feature, method in scores if feature == "age"} == {*channel, "ks"}
+    assert all(scores[(f, m)] < 0.1 for f, m in scores if m in ("psi", "ks", "js", "missing"))
+    statuses = _values(telemetry, semconv.ML_DRIFT_STATUS, **{semconv.ML_MODEL_NAME: "fraud"})
+    missing = _values(telemetry, semconv.ML_DRIFT_MISSING_STATUS)
+    assert set(statuses) == set(missing) == features  # one point per feature, no method
+    assert set(missing.values()) == {0}
 
     sizes = _values(telemetry, semconv.ML_DRIFT_WINDOW_SIZE)
     # 50-row calls fill the 256-row buffer to 250; the flush that reaches 1000 rows closes it
@@ -131,10 +136,11 @@ def test_shifted_inputs_are_flagged_and_logged(
     drifted = {d["feature"]: d for d in logged["drifted"]}
     assert set(drifted) == {"age", "channel"}
     assert drifted["age"]["window_size"] == 1000
-    assert drifted["age"]["method"] in ("psi", "ks", "js")
-    assert scores[("age", drifted["age"]["method"])] == pytest.approx(
-        drifted["age"]["score"], abs=1e-4
-    )
+    assert (drifted["age"]["test"], drifted["channel"]["test"]) == ("ks", "chi2")
+    assert scores[("age", "ks")] == pytest.approx(drifted["age"]["statistic"], abs=1e-4)
+    assert drifted["age"]["p_value"] < 0.01 and drifted["age"]["effect"] >= 0.05
+    statuses = _values(telemetry, semconv.ML_DRIFT_STATUS, **{semconv.ML_MODEL_VERSION: "3"})
+    assert statuses["age"] == statuses["channel"] == 2 and statuses["amount"] == 0
     assert scores[("age", "ks")] > 0.1
     assert scores[("channel", "psi")] > 0.25
     assert scores[("amount", "ks")] < 0.1
@@ -154,6 +160,7 @@ def test_bad_inputs_are_counted_and_never_raise(
         np.zeros((2, 7)),  # wrong feature count
         [],  # empty batch
         {"amount": 12.5},  # one record missing two features
+        [{"amount": 9.0, "age": 30.0, "channel": "web", "referrer": "ad"}],  # not profiled
     ]
     for batch in hostile:
         assert wrapped(batch) == predict(batch)
@@ -171,6 +178,7 @@ def test_bad_inputs_are_counted_and_never_raise(
         ("channel", "unseen_category"): 1,
         ("channel", "missing"): 2,
         (semconv.INPUT_FEATURE, semconv.SCHEMA_ISSUE): 1,
+        ("referrer", semconv.SCHEMA_ISSUE): 1,
     }
     assert guard.error_count() == 0
 

@@ -62,13 +62,10 @@ def test_fit_infers_kinds_and_reference_statistics(
     assert age.mean == pytest.approx(valid.mean()) and age.std == pytest.approx(valid.std())
     np.testing.assert_allclose(age.coarse_fractions[1:-1], 0.1, atol=1e-3)
     visits = profile.feature("visits")
-    assert isinstance(visits, NumericFeatureProfile) and visits.bins.edges.tolist() == [
-        0,
-        1,
-        2,
-        3,
-        4,
-    ]
+    assert isinstance(visits, NumericFeatureProfile)
+    values = [0.0, 1.0, 2.0, 3.0]  # each value a point bin: its edge and the next float
+    assert visits.bins.edges.tolist() == [*[e for v in values for e in (v, np.nextafter(v, 9))], 4]
+    assert visits.bins.coarse_edges.tolist() == [0, 1, 2, 3, 4, 4]
     country = profile.feature("country")
     assert isinstance(country, CategoricalFeatureProfile)
     assert country.bins.labels == ("de", "fr", "us", "jp", "__other__")

@@ -43,6 +43,8 @@ _INSTRUMENTS: tuple[tuple[str, str, str], ...] = (
     (semconv.ML_DATA_QUALITY_ISSUES, "{issue}", "counter"),
     (semconv.OTEL_ML_INTERNAL_ERRORS, "{error}", "counter"),
     (semconv.ML_DRIFT_SCORE, "1", "gauge"),
+    (semconv.ML_DRIFT_STATUS, "", "gauge"),
+    (semconv.ML_DRIFT_MISSING_STATUS, "", "gauge"),
     (semconv.ML_DRIFT_WINDOW_SIZE, "{value}", "gauge"),
     (semconv.ML_DRIFT_BIN_COUNT, "{value}", "counter"),
     (semconv.ML_DRIFT_REFERENCE_FRACTION, "1", "gauge"),
