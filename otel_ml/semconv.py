@@ -184,9 +184,8 @@ def feedback_span_name(model_name: str | None) -> str:
 
 
 # --- GenAI (OpenTelemetry GenAI semantic conventions, v1.41 names) --------------
-# Span attributes unless noted. Metric attributes are the bounded subset kept
-# by :class:`otel_ml.genai.invocation.GenAIInvocation`: operation, provider,
-# request/response model, server address/port and ``error.type``.
+# Span attributes unless noted. Metric attributes: the bounded subset GenAIInvocation
+# keeps (operation, provider, request/response model, server address/port, error.type).
 GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
 """``chat``, ``text_completion``, ``embeddings``, ``retrieval`` (metric + span)."""
 GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
@@ -256,8 +255,7 @@ SERVER_ADDRESS: Final = "server.address"
 """Host of the GenAI endpoint, from the client's base URL (metric + span)."""
 SERVER_PORT: Final = "server.port"
 """Port of the GenAI endpoint (metric + span)."""
-# Framework hooks (Anthropic, LiteLLM, LangChain, LlamaIndex): cache writes
-# and tool runs.
+# Framework hooks (Anthropic, LiteLLM, LangChain, LlamaIndex): cache writes, tool runs.
 GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
 """Input tokens written to the provider's prompt cache (included in the input
 tokens). Span only."""
