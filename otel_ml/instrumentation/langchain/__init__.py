@@ -4,9 +4,11 @@ call in one trace (see :mod:`.callbacks`).
 
 Under ``opentelemetry-instrument`` (entry point ``otel_ml_langchain``), by
 hand ``LangChainInstrumentor().instrument()`` or :func:`instrument_langchain`.
-It uses LangChain's configure hook: the handler joins every run's callbacks,
-nothing of LangChain is patched. The chat and embedding spans come from the
-client hooks (openai, anthropic, litellm): instrument those too.
+It uses LangChain's configure hook: the handler joins every run's callbacks.
+One method is wrapped: ``VectorStoreRetriever._get_ls_params`` adds the
+requested ``k`` to the run's metadata (LangChain's callbacks carry no
+``top_k``), read back as ``gen_ai.request.top_k``. The chat and embedding spans
+come from the client hooks (openai, anthropic, litellm): instrument those too.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 from otel_ml.config import Settings
 from otel_ml.instrumentation._genai_hooks import genai_config, install
 from otel_ml.instrumentation._patching import PatchingInstrumentor, Target, replace_all
+from otel_ml.instrumentation.langchain.callbacks import with_top_k
 from otel_ml.instrumentation.langchain.package import _instruments
 
 __all__ = ["LangChainInstrumentor", "instrument_langchain"]
@@ -53,8 +56,14 @@ class LangChainInstrumentor(PatchingInstrumentor):
     patch_on_import = "langchain_core"
 
     def _patch(self, settings: Settings, options: dict[str, Any]) -> list[Target]:
+        from langchain_core.vectorstores import VectorStoreRetriever
+
         handler = _handler()
-        return replace_all([(handler, "config", None, genai_config(settings, options))])
+        params = VectorStoreRetriever.__dict__["_get_ls_params"]
+        return replace_all([
+            (handler, "config", None, genai_config(settings, options)),
+            (VectorStoreRetriever, "_get_ls_params", params, with_top_k(params)),
+        ])  # fmt: skip
 
 
 def instrument_langchain(**kwargs: Any) -> Callable[[], None]:

@@ -16,6 +16,8 @@ what makes its spans the parents of the calls inside the run.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -34,6 +36,25 @@ LangChain starts and never ends must not grow the handler without bound)."""
 
 PROVIDER = "langchain"
 """``gen_ai.provider.name`` of a retrieval LangChain runs against a vector store."""
+
+
+TOP_K_KEY = "otel_ml_top_k"
+"""Run metadata key of the ``k`` a vector-store retriever was asked for."""
+
+
+def with_top_k(get_ls_params: Callable[..., Any]) -> Callable[..., Any]:
+    """``VectorStoreRetriever._get_ls_params`` that also names the requested ``k``
+    (only when the caller set one: a store's default is not known here)."""
+
+    @functools.wraps(get_ls_params)
+    def _get_ls_params(self: Any, **kwargs: Any) -> Any:
+        params = get_ls_params(self, **kwargs)
+        k = {**(getattr(self, "search_kwargs", None) or {}), **kwargs}.get("k")
+        if isinstance(params, dict) and isinstance(k, int) and not isinstance(k, bool):
+            params[TOP_K_KEY] = k
+        return params
+
+    return _get_ls_params
 
 
 def _source(metadata: dict[str, Any] | None, kwargs: dict[str, Any]) -> str | None:
@@ -95,8 +116,12 @@ class OtelMLCallbackHandler(BaseCallbackHandler):
         """A retriever run: ``retrieval {data source}``."""
         source = _source(metadata, kwargs)
 
+        top_k = (metadata or {}).get(TOP_K_KEY)
+
         def start(config: GenAIConfig) -> GenAICall:
-            attrs = {semconv.GEN_AI_DATA_SOURCE_ID: source} if source else {}
+            attrs: dict[str, Any] = {semconv.GEN_AI_DATA_SOURCE_ID: source} if source else {}
+            if isinstance(top_k, int):  # the conventions type it as a double
+                attrs[semconv.GEN_AI_REQUEST_TOP_K] = float(top_k)
             name = semconv.retrieval_span_name(source)
             metric_attrs = identity(semconv.GEN_AI_RETRIEVAL, PROVIDER)
             call = GenAICall(config.start(metric_attrs, name, attrs), config.content)

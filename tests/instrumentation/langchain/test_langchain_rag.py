@@ -76,6 +76,7 @@ def test_a_rag_chain_is_one_trace_under_the_chain_span(
         "gen_ai.operation.name": "retrieval",
         "gen_ai.provider.name": "langchain",
         "gen_ai.data_source.id": "InMemoryVectorStore",
+        "gen_ai.request.top_k": 2.0,
         "ml.retrieval.documents.count": 2,
     }
     durations = {a["gen_ai.operation.name"]: p.count
@@ -144,6 +145,18 @@ def test_uninstrument_leaves_the_handler_idle(telemetry: Telemetry, url: str) ->
     undo()
     store.as_retriever().invoke("q")
     assert [s.name for s in telemetry.spans()] == ["retrieval InMemoryVectorStore"]
+    assert "top_k" not in str(store.as_retriever(search_kwargs={"k": 1})._get_ls_params())
+
+
+def test_top_k_only_when_the_caller_set_it(instrumented: Instrument, telemetry: Telemetry,
+                                            url: str) -> None:  # fmt: skip
+    store = _store(url)
+    instrumented(LangChainInstrumentor)
+    store.as_retriever().invoke("q")  # the store's default k: not known, not recorded
+    store.as_retriever().invoke("q", k=3)  # a call's own k
+    default, per_call = telemetry.spans()
+    assert "gen_ai.request.top_k" not in (default.attributes or {})
+    assert (per_call.attributes or {})["gen_ai.request.top_k"] == 3.0
 
 
 def test_runs_that_never_end_are_bounded(
