@@ -5,6 +5,7 @@ a RAG chain over an in-memory vector store is one trace; tools give
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 from collections.abc import Callable
 
@@ -173,11 +174,18 @@ def test_runs_that_never_end_are_bounded(
     handler = langchain._handler()  # the one LangChain calls
     before = guard.error_count("langchain.open_runs")
     runs = [uuid4() for _ in range(5)]
-    for run in runs:  # tool runs started and never ended
-        handler.on_tool_start({"name": "lookup"}, "x", run_id=run, name="lookup")
-    assert len(handler._runs) == 3
+
+    def start_five_end_the_kept() -> int:
+        for run in runs:  # tool runs started and never ended
+            handler.on_tool_start({"name": "lookup"}, "x", run_id=run, name="lookup")
+        held = len(handler._runs)
+        for run in reversed(runs[2:]):  # the three kept still end their spans
+            handler.on_tool_end("done", run_id=run)
+        return held
+
+    # A tool run's span is current while it runs: the two dropped runs stay
+    # attached, so they run in a context of their own, not the test's.
+    assert contextvars.copy_context().run(start_five_end_the_kept) == 3
     assert guard.error_count("langchain.open_runs") - before == 2
-    for run in runs[2:]:  # the three kept still end their spans
-        handler.on_tool_end("done", run_id=run)
     assert [s.name for s in telemetry.spans()] == ["execute_tool lookup"] * 3
     assert not handler._runs
