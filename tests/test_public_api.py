@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import otel_ml
 
 
@@ -43,3 +46,26 @@ def test_public_callables_are_documented() -> None:
         obj = getattr(otel_ml, name)
         if callable(obj):
             assert obj.__doc__, name
+
+
+def test_the_package_imports_without_any_optional_library() -> None:
+    """`import otel_ml` and the CLI need only the base install: every hook's
+    library is imported when it is instrumented, never at import time."""
+    optional = [
+        "sklearn", "openai", "fastapi", "starlette", "xgboost", "lightgbm", "onnxruntime",
+        "transformers", "torch", "catboost", "anthropic", "litellm", "langchain_core",
+        "langchain_openai", "llama_index", "redis", "uvicorn", "httpx", "pandas",
+    ]  # fmt: skip
+    script = (
+        "import sys\n"
+        f"blocked = {optional!r}\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in blocked:\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import otel_ml, otel_ml.cli, otel_ml.sdk\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr

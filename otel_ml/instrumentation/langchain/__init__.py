@@ -20,7 +20,6 @@ from typing import Any
 from otel_ml.config import Settings
 from otel_ml.instrumentation._genai_hooks import genai_config, install
 from otel_ml.instrumentation._patching import PatchingInstrumentor, Target, replace_all
-from otel_ml.instrumentation.langchain.callbacks import with_top_k
 from otel_ml.instrumentation.langchain.package import _instruments
 
 __all__ = ["LangChainInstrumentor", "instrument_langchain"]
@@ -57,6 +56,8 @@ class LangChainInstrumentor(PatchingInstrumentor):
 
     def _patch(self, settings: Settings, options: dict[str, Any]) -> list[Target]:
         from langchain_core.vectorstores import VectorStoreRetriever
+
+        from otel_ml.instrumentation.langchain.callbacks import with_top_k
 
         handler = _handler()
         params = VectorStoreRetriever.__dict__["_get_ls_params"]
