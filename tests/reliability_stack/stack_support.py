@@ -154,10 +154,11 @@ def server_argv(server: str, mode: str, port: int, workers: int = 1) -> list[str
     if server == "uvicorn":
         argv = [str(BIN / "uvicorn"), APP, "--host", "127.0.0.1", "--port", str(port)]
         argv += ["--log-level", "warning", "--workers", str(workers)]
-        # A spawned worker answers the supervisor's health check only once it has
-        # imported everything (under the launcher: every instrumentor); uvicorn
-        # kills one that is silent for 5 s, a start a loaded machine can exceed.
-        argv += ["--timeout-worker-healthcheck", "60"]
+        if workers > 1:  # the option (uvicorn >= 0.30) is the supervisor's
+            # A spawned worker answers the supervisor's health check only once it has
+            # imported everything (under the launcher: every instrumentor); uvicorn
+            # kills one that is silent for 5 s, a start a loaded machine can exceed.
+            argv += ["--timeout-worker-healthcheck", "60"]
     else:
         argv = [str(BIN / "gunicorn"), APP, "-k", "uvicorn.workers.UvicornWorker"]
         argv += ["-w", str(workers), "-b", f"127.0.0.1:{port}", "--graceful-timeout", "20"]

@@ -19,7 +19,8 @@ from otel_ml.demo.llm_responses import RESPONSE_ID
 from otel_ml.demo.llm_server import PROMPT_TOKENS, RESPONSE_MODEL
 from otel_ml.instrumentation.openai import OpenAIInstrumentor
 
-pytest.importorskip("openai.resources.responses", reason="the Responses API came in openai 1.66")
+# The Responses API came in openai 1.66; the lowest-versions lane pins 1.40.
+pytestmark = pytest.mark.newest
 PROMPT = "What is the capital of France? top-secret-prompt"
 TIER = {"openai.response.service_tier": "default"}
 USAGE = {"gen_ai.usage.input_tokens": PROMPT_TOKENS, "gen_ai.usage.cache_read.input_tokens": 4,
