@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import openai
+from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -29,7 +30,13 @@ MESSAGES = [{"role": "user", "content": "Say something."}]
 
 
 class Discard(SpanExporter):
+    """Drops spans, counting them: a row whose calls make no span is not timed."""
+
+    def __init__(self) -> None:
+        self.spans = 0
+
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.spans += len(spans)
         return SpanExportResult.SUCCESS
 
 
@@ -75,7 +82,10 @@ def _responses_bodies() -> tuple[bytes, bytes]:
     return json.dumps(done).encode(), stream
 
 
-def client(api: str = "chat") -> openai.OpenAI:
+def client(api: str = "chat", request_method: Callable[..., Any] | None = None) -> openai.OpenAI:
+    """A client on the mock transport; ``request_method``: the ``OpenAI.request`` it uses (the
+    original, saved before instrumenting, for the bare calls: some peers wrap that
+    method rather than ``create``)."""
     # openai 3 ships on httpx2, earlier versions on httpx
     httpx: Any = getattr(openai._base_client, "httpx2", None) or importlib.import_module("httpx")
     plain, stream = _responses_bodies() if api == "responses" else _bodies()
@@ -86,7 +96,12 @@ def client(api: str = "chat") -> openai.OpenAI:
         return httpx.Response(200, content=body, headers={"content-type": kind})
 
     http = httpx.Client(transport=httpx.MockTransport(handler))
-    return openai.OpenAI(api_key="sk-bench", base_url="http://llm.local/v1", http_client=http)
+    kind = (
+        openai.OpenAI
+        if request_method is None
+        else type("BareOpenAI", (openai.OpenAI,), {"request": request_method})
+    )
+    return kind(api_key="sk-bench", base_url="http://llm.local/v1", http_client=http)
 
 
 # name -> module whose OpenAIInstrumentor patches the SDK (peers are imported by
@@ -103,8 +118,11 @@ def instrument(name: str, tracer_provider: TracerProvider, meter_provider: Meter
     """Turn ``name`` on with these providers."""
     if name == "openlit":
         openlit = importlib.import_module("openlit")
-        openlit.init(tracer=tracer_provider.get_tracer("openlit"),
-                     meter=meter_provider.get_meter("openlit"), disable_batch=True)  # fmt: skip
+        # OpenLIT 1.45 takes the global providers (it creates its own when none is set);
+        # content and its log events off, as otel_ml's defaults are
+        trace.set_tracer_provider(tracer_provider)
+        metrics.set_meter_provider(meter_provider)
+        openlit.init(disable_batch=True, disable_events=True, capture_message_content=False)
         return
     module = importlib.import_module(INSTRUMENTORS[name])
     module.OpenAIInstrumentor().instrument(
@@ -166,16 +184,23 @@ def main() -> None:
     module = "responses" if api == "responses" else "chat.completions"
     resources = importlib.import_module(f"openai.resources.{module}")
     owner: Any = resources.Responses if api == "responses" else resources.Completions
-    original = owner.create
+    original, original_request = owner.create, openai.OpenAI.request
     tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(SimpleSpanProcessor(Discard()))
+    exporter = Discard()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
     reader = InMemoryMetricReader()
     meter_provider = MeterProvider(metric_readers=[reader])
     instrument(name, tracer_provider, meter_provider)
-    c = client(api)
-    bare, traced = calls(c, original, api), calls(c, owner.create, api)
+    bare = calls(client(api, original_request), original, api)
+    traced = calls(client(api), owner.create, api)
     variants = {"bare plain": bare["plain"], "plain": traced["plain"],
                 "bare stream": bare["stream"], "stream": traced["stream"]}  # fmt: skip
+    bare["plain"](), bare["stream"]()
+    if exporter.spans:
+        sys.exit(f"{name} traced the bare calls too ({exporter.spans} spans)")
+    traced["plain"](), traced["stream"]()
+    if exporter.spans < 2:
+        sys.exit(f"{name} made {exporter.spans} span(s) for a plain and a streamed {api} call")
     print(json.dumps(time_rounds(variants, rounds, n, reader.collect)))
 
 

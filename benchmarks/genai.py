@@ -31,13 +31,7 @@ README = HERE / "README.md"
 VENVS = HERE / ".venvs"
 WORKER = HERE / "_genai_worker.py"
 BASE = ["openai", "opentelemetry-sdk", "httpx"]
-_OPENLIT_SDK = ("api", "sdk", "proto", "exporter-otlp", "exporter-otlp-proto-common",
-                "exporter-otlp-proto-grpc", "exporter-otlp-proto-http")  # fmt: skip
-OPENLIT_PINS = [
-    *(f"opentelemetry-{name}==1.38.0" for name in _OPENLIT_SDK),
-    "opentelemetry-instrumentation==0.59b0",
-    "opentelemetry-semantic-conventions==0.59b0",
-]
+OPENLIT = ["openlit>=1.45", "openai<3"]
 
 
 class Variant(NamedTuple):
@@ -72,23 +66,38 @@ VARIANTS: dict[str, Variant] = {
         ["openinference-instrumentation-openai"], "tokens on spans, no metrics"
     ),
     "openllmetry": Variant(["opentelemetry-instrumentation-openai"], "tokens, TTFT (streams)"),
-    # OpenLIT 1.34 imports opentelemetry._events, gone from the SDK since 1.39: pin the
-    # SDK line it was built against (the other variants run on the current SDK).
-    "openlit": Variant(["openlit", *OPENLIT_PINS], "tokens, TTFT"),
+    # OpenLIT 1.45 requires openai < 3: its rows run on the last openai 2.x
+    "openlit": Variant(OPENLIT, "tokens, TTFT"),
+    # the peers that hook ``responses.create`` too (openai-v2 does not)
+    "openinference (Responses API)": Variant(
+        ["openinference-instrumentation-openai"],
+        "tokens on spans, no metrics",
+        "openinference",
+        {},
+        "responses",
+    ),
+    "openllmetry (Responses API)": Variant(
+        ["opentelemetry-instrumentation-openai"],
+        "tokens, TTFT (streams)",
+        "openllmetry",
+        {},
+        "responses",
+    ),
+    "openlit (Responses API)": Variant(["openlit"], "tokens, TTFT", "openlit", {}, "responses"),
 }
 DISTRIBUTIONS = ["openai", "opentelemetry-sdk", "otel-ml"]
 
 
 def python_for(name: str) -> tuple[Path | None, str]:
     """The interpreter to run ``name`` with, creating its virtualenv; or why not."""
-    packages = VARIANTS[name].packages
-    if packages is None:
+    variant = VARIANTS[name]
+    if variant.packages is None:
         return Path(sys.executable), ""
-    home = VENVS / name
+    home = VENVS / (variant.instrumentor or name)  # one virtualenv per peer, both APIs
     python = home / "bin" / "python"
     if not (home / "bin" / "pip").exists():  # absent, or left half-made by an interrupted run
         venv.create(home, with_pip=True, clear=True)
-    install = [str(python), "-m", "pip", "install", "-q", *BASE, *packages]
+    install = [str(python), "-m", "pip", "install", "-q", *BASE, *variant.packages]
     done = subprocess.run(install, capture_output=True, text=True, timeout=900, check=False)
     if done.returncode != 0:
         return None, "not installable: " + (done.stderr.strip().splitlines() or ["?"])[-1][:120]
