@@ -22,6 +22,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no download at 
 
 from _genai_worker import CHUNKS, Discard, time_rounds
 from _genai_worker import client as openai_client
+from _genai_worker import instrument as instrument_openlit
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -122,7 +123,9 @@ def variants(library: str, name: str, tp: TracerProvider, mp: MeterProvider) -> 
 
         original = anthropic.resources.messages.Messages.create
     spec = INSTRUMENTORS.get((library, name))
-    if spec is not None:
+    if name == "openlit":
+        instrument_openlit("openlit", tp, mp)
+    elif spec is not None:
         instrumentor = getattr(importlib.import_module(spec[0]), spec[1])()
         instrumentor.instrument(tracer_provider=tp, meter_provider=mp)
     if library == "litellm":

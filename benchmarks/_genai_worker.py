@@ -96,11 +96,9 @@ def client(api: str = "chat", request_method: Callable[..., Any] | None = None) 
         return httpx.Response(200, content=body, headers={"content-type": kind})
 
     http = httpx.Client(transport=httpx.MockTransport(handler))
-    kind = (
-        openai.OpenAI
-        if request_method is None
-        else type("BareOpenAI", (openai.OpenAI,), {"request": request_method})
-    )
+    kind: type[openai.OpenAI] = openai.OpenAI
+    if request_method is not None:
+        kind = type("BareOpenAI", (openai.OpenAI,), {"request": request_method})
     return kind(api_key="sk-bench", base_url="http://llm.local/v1", http_client=http)
 
 

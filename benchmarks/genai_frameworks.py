@@ -54,6 +54,8 @@ ROWS = [
     Row("litellm", "otel_ml", None, "span, TTFT, per-chunk, tokens"),
     Row("litellm", "openinference", ["litellm", "openinference-instrumentation-litellm"],
         "span, tokens on spans, no metrics"),
+    # OpenLIT 1.45 requires openai < 3 (and anthropic < 1: no Anthropic row for it)
+    Row("litellm", "openlit", ["litellm", "openlit>=1.45", "openai<3"], "span, tokens, TTFT"),
 ]  # fmt: skip
 DISTRIBUTIONS = ["anthropic", "litellm", "opentelemetry-sdk", "otel-ml"]
 
