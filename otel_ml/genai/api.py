@@ -24,7 +24,7 @@ from otel_ml._internal.stream import follow_stream
 from otel_ml.config import Settings, get_settings
 from otel_ml.genai.content import ContentPolicy, Redactor
 from otel_ml.genai.invocation import GenAIConfig, GenAIInvocation, identity, traced_elsewhere
-from otel_ml.genai.records import document_attributes, embedding_attributes
+from otel_ml.genai.records import document_attributes, document_scores, embedding_attributes
 
 Reader = Callable[["GenAICall", Any], None]
 
@@ -60,8 +60,17 @@ class GenAICall:
         self.invocation.set_response(model, response_id, finish_reasons)
 
     def record_documents(self, documents: Any) -> None:
-        """A retrieval's result: count, score range; ids only with content capture."""
-        self._guarded(lambda: document_attributes(documents, self.content))
+        """A retrieval's result: count, score range; ids only with content capture;
+        the count and the scores also as metrics (``ml.retrieval.*``)."""
+        self._guarded(lambda: self._documents(documents))
+
+    def _documents(self, documents: Any) -> dict[str, Any]:
+        try:
+            items = list(documents)
+        except TypeError:
+            return {}
+        self.invocation.record_retrieved(len(items), document_scores(items))
+        return document_attributes(items, self.content)
 
     def record_embeddings(self, vectors: Any) -> None:
         """An embedding call's result: number of inputs and dimensions."""
