@@ -144,8 +144,8 @@ def test_prefix_matches_only_version_suffixes() -> None:
 
 
 def test_reasoning_price_defaults_to_output_and_can_be_set() -> None:
-    table = load_prices(prices={"providers": {"x": {
-        "a": {"input": 1, "output": 4}, "b": {"input": 1, "output": 4, "reasoning": 8}}}})  # fmt: skip
+    models = {"a": {"input": 1, "output": 4}, "b": {"input": 1, "output": 4, "reasoning": 8}}
+    table = load_prices(prices={"providers": {"x": models}})
     usage = Usage(input=0, output=10, reasoning=5)
     a, b = table.find("x", "a"), table.find("x", "b")
     assert a is not None and b is not None
@@ -179,9 +179,9 @@ def test_bad_price_file_is_named_with_its_entry(
     ):
         load_prices(str(path))
     (tmp_path / "broken.json").write_text("{")
-    with pytest.raises(PriceError, match="broken.json: not JSON"):
+    with pytest.raises(PriceError, match=r"broken\.json: not JSON"):
         load_prices(str(tmp_path / "broken.json"))
-    with pytest.raises(PriceError, match="missing.json"):
+    with pytest.raises(PriceError, match=r"missing\.json"):
         load_prices(str(tmp_path / "missing.json"))
     # Through the setting: logged naming the variable, file and entry; shipped prices kept.
     with caplog.at_level(logging.ERROR, "otel_ml"):
