@@ -4,6 +4,7 @@ summary read ``gen_ai.client.operation.cost`` per ``ml.genai.tenant``."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from otel_ml.demo.metric_history import MetricHistory
@@ -43,3 +44,15 @@ def cost_line(costs: dict[str, float], currency: str = "USD") -> str:
     total = sum(costs.values())
     parts = ", ".join(f"{tenant} {amount:.6f}" for tenant, amount in costs.items())
     return f"{total:.6f} {currency}: {parts}"
+
+
+def daily_spend(history: MetricHistory, window_s: float) -> float:
+    """Spend over the window as an amount a day (the budget burn alerts' rate)."""
+    spent = history.increase(GEN_AI_CLIENT_OPERATION_COST, window_s)
+    span = history.span_s(window_s)
+    return spent / span * 86400 if span > 0 else math.nan
+
+
+def per_day(amount: float) -> str:
+    """``"3.40/day"``."""
+    return f"{amount:.2f}/day"
