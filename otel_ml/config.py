@@ -276,7 +276,7 @@ class Settings:
         fallback_env=("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS", "OTEL_PYTHON_EXCLUDED_URLS"),
     )
     genai_prices: str | None = _setting(None, "OTEL_ML_GENAI_PRICES", _values.parse_optional_str,
-        "JSON price file extending and overriding the shipped LLM list prices (docs/metrics.md).",
+        "JSON price file extending and overriding the shipped LLM prices; `off`: no cost.",
     )  # fmt: skip
     genai_tenant: str | None = _setting(None, "OTEL_ML_GENAI_TENANT", _values.parse_tenant_source,
         "Tenant label of LLM metrics: `header:<name>` or `baggage:<key>` (unset: off).",

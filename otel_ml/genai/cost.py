@@ -17,11 +17,9 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Final
 
-from opentelemetry.context import Context
-from opentelemetry.metrics import Counter
-
 from otel_ml import semconv
 from otel_ml._internal.registry import TelemetryBundle
+from otel_ml._internal.totals import Totals
 from otel_ml.genai.prices import ModelPrice, PriceError, PriceTable, Usage, load_prices
 
 __all__ = ["CostInstruments", "Pricing"]
@@ -37,6 +35,9 @@ GEN_AI_CLIENT_OPERATION_COST: Final = "gen_ai.client.operation.cost"
 ML_GENAI_CALLS_UNPRICED: Final = "ml.genai.calls.unpriced"
 """Counter of calls with usage whose model has no price (provider, models)."""
 
+OFF: Final = "off"
+"""``OTEL_ML_GENAI_PRICES=off``: no cost is computed."""
+
 _logger = logging.getLogger("otel_ml")
 _MAX_CACHED = 4096
 _logged: set[tuple[str, str]] = set()
@@ -44,20 +45,17 @@ _logged_lock = threading.Lock()
 
 
 class CostInstruments:
-    """The cost counters of one telemetry bundle, in one currency."""
+    """The cost counters of one telemetry bundle, in one currency: summed in
+    process, exported at collection (:mod:`otel_ml._internal.totals`)."""
 
     def __init__(self, bundle: TelemetryBundle, currency: str) -> None:
         meter = bundle.meter
-        self.cost: Counter = meter.create_counter(
-            GEN_AI_CLIENT_OPERATION_COST,
-            unit=currency,
-            description="Cost of GenAI calls from their token usage and a price table.",
-        )
-        self.unpriced: Counter = meter.create_counter(
-            ML_GENAI_CALLS_UNPRICED,
-            unit="{call}",
-            description="GenAI calls with token usage whose model has no price.",
-        )
+        self.cost = Totals(
+            meter, GEN_AI_CLIENT_OPERATION_COST, currency,
+            "Cost of GenAI calls from their token usage and a price table.")  # fmt: skip
+        self.unpriced = Totals(
+            meter, ML_GENAI_CALLS_UNPRICED, "{call}",
+            "GenAI calls with token usage whose model has no price.")  # fmt: skip
 
 
 class Pricing:
@@ -73,12 +71,15 @@ class Pricing:
     @classmethod
     def for_entry_point(
         cls, path: str | None = None, prices: Mapping[str, Any] | None = None
-    ) -> Pricing:
-        """Pricing with the shipped table, the file ``path`` (``OTEL_ML_GENAI_PRICES``)
-        and the mapping ``prices`` (an argument: :class:`PriceError` when unusable).
+    ) -> Pricing | None:
+        """Pricing with the shipped table, the file ``path`` (``OTEL_ML_GENAI_PRICES``;
+        ``off``: no pricing, ``None``) and the mapping ``prices`` (an argument:
+        :class:`PriceError` when unusable).
 
         A file otel_ml cannot use is logged as an error naming it and its entry,
         and the shipped prices are used, as for any setting it cannot use."""
+        if path == OFF:
+            return None
         if prices is not None:
             return cls(load_prices(path, prices))
         return _from_file(path or "")
@@ -100,7 +101,6 @@ class Pricing:
         bundle: TelemetryBundle,
         attrs: Mapping[str, Any],
         usage: Usage,
-        context: Context | None = None,
     ) -> dict[str, Any]:
         """Count the cost of a finished call with metric attributes ``attrs``;
         return its span attributes (none for a model without a price)."""
@@ -109,11 +109,11 @@ class Pricing:
         price = self.price(provider, model) if model else None
         instruments = bundle.extension(f"cost.{self.table.currency}", self._instruments)
         if price is None:
-            instruments.unpriced.add(1, attrs, context)
+            instruments.unpriced.add(1, attrs)
             _log_unpriced(provider, model or "")
             return {}
         amount = price.cost(usage)
-        instruments.cost.add(amount, attrs, context)
+        instruments.cost.add(amount, attrs)
         return {
             GEN_AI_USAGE_COST_AMOUNT: amount,
             GEN_AI_USAGE_COST_CURRENCY: self.table.currency,

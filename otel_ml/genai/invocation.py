@@ -253,7 +253,7 @@ class GenAIInvocation(Invocation):
         read, write, reasoning = self._usage_details
         usage = Usage(self._input_tokens or 0, self._output_tokens or 0, read, write, reasoning)
         assert self._pricing is not None
-        return self._pricing.record(self._telemetry, attrs, usage, self._ctx)
+        return self._pricing.record(self._telemetry, attrs, usage)
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,16 @@ def test_user_prices_extend_and_override_by_argument_and_file(
     assert _cost(overridden) == pytest.approx(14 / 1e6)
 
 
+def test_pricing_off(telemetry: Telemetry, instrumented: Callable[..., Any]) -> None:
+    instrumented(
+        OpenAIInstrumentor, settings=Settings.load(environ={"OTEL_ML_GENAI_PRICES": "off"})
+    )
+    with running_server(model="gpt-4o") as url:
+        _chat(url)
+    assert "gen_ai.usage.cost.amount" not in (telemetry.span("chat gpt-4o").attributes or {})
+    assert telemetry.points(COST) == telemetry.points(UNPRICED) == []
+
+
 def test_prefix_matches_only_version_suffixes() -> None:
     table = shipped_prices()
     assert table.read_on and table.currency == "USD"
