@@ -50,9 +50,13 @@ class GenAICall:
         """End the call as failed with ``exc`` (a ``with`` block's exit does it)."""
         self.invocation.fail(exc)
 
-    def set_usage(self, input_tokens: int | None = None, output_tokens: int | None = None) -> None:
-        """Token counts the provider reported (never estimate them)."""
-        self.invocation.set_usage(input_tokens, output_tokens)
+    def set_usage(self, input_tokens: int | None = None, output_tokens: int | None = None, *,
+                  cache_read: int | None = None, cache_write: int | None = None,
+                  reasoning: int | None = None) -> None:  # fmt: skip
+        """Token counts the provider reported (never estimate them); the cached and
+        reasoning parts (included in the two totals) price the call."""
+        self.invocation.set_usage(input_tokens, output_tokens, cache_read=cache_read,
+                                  cache_write=cache_write, reasoning=reasoning)  # fmt: skip
 
     def set_response(self, model: str | None = None, response_id: str | None = None,
                      finish_reasons: list[str] | None = None) -> None:  # fmt: skip

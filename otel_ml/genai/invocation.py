@@ -171,9 +171,10 @@ class GenAIInvocation(Invocation):
             self._input_tokens = int(input_tokens)
         if _is_count(output_tokens):
             self._output_tokens = int(output_tokens)
-        details = tuple(int(n) if _is_count(n) else 0 for n in (cache_read, cache_write, reasoning))
-        if any(details):
-            self._usage_details = details  # type: ignore[assignment]
+        read, write, thought = (int(n) if _is_count(n) else 0
+                                for n in (cache_read, cache_write, reasoning))  # fmt: skip
+        if read or write or thought:
+            self._usage_details = (read, write, thought)
 
     def record_retrieved(self, count: int, scores: Sequence[float]) -> None:
         """A retrieval's documents: their count and similarity scores as metrics."""
@@ -239,7 +240,7 @@ class GenAIInvocation(Invocation):
                 t.tokens.record(count, {**attrs, semconv.GEN_AI_TOKEN_TYPE: token_type})
                 span_attrs[key] = count
         if self._pricing is not None and (self._input_tokens or self._output_tokens):
-            span_attrs.update(self._cost(attrs))
+            span_attrs.update(self._cost(self._pricing, attrs))
         if self._first_ns:
             first = (self._first_ns - self._start_ns) / 1e9
             t.first_chunk.record(first, attrs)
@@ -249,11 +250,10 @@ class GenAIInvocation(Invocation):
                 t.per_chunk.record_many([gap / 1e9 for gap in self._gaps], attrs, self._ctx)
         self.set_attributes(span_attrs)
 
-    def _cost(self, attrs: dict[str, Any]) -> dict[str, Any]:
+    def _cost(self, pricing: Pricing, attrs: dict[str, Any]) -> dict[str, Any]:
         read, write, reasoning = self._usage_details
         usage = Usage(self._input_tokens or 0, self._output_tokens or 0, read, write, reasoning)
-        assert self._pricing is not None
-        return self._pricing.record(self._telemetry, attrs, usage)
+        return pricing.record(self._telemetry, attrs, usage)
 
 
 @dataclass(frozen=True)
