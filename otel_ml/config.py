@@ -275,6 +275,14 @@ class Settings:
         "(`excluded_urls=` wins); the contrib variables in their order otherwise.",
         fallback_env=("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS", "OTEL_PYTHON_EXCLUDED_URLS"),
     )
+    genai_prices: str | None = _setting(None, "OTEL_ML_GENAI_PRICES", _values.parse_optional_str,
+        "JSON price file extending and overriding the shipped LLM prices; `off`: no cost.",
+    )  # fmt: skip
+    genai_tenant: str | None = _setting(None, "OTEL_ML_GENAI_TENANT", _values.parse_tenant_source,
+        "Tenant label of LLM metrics: `header:<name>` or `baggage:<key>` (unset: off).",
+    )  # fmt: skip
+    genai_max_tenants: int = _setting(20, "OTEL_ML_GENAI_MAX_TENANTS", _values.parse_positive_int,
+        "Distinct tenants on LLM metrics; further tenants become `__other__`.")  # fmt: skip
 
     @classmethod
     def load(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
+from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -44,6 +45,8 @@ class RequestScope:
     prediction_id: str | None = None
     drift_observed: bool = False
     """Whether an inference of this request already fed the drift monitor."""
+    headers: Sequence[tuple[bytes, bytes]] = ()
+    """The request's ASGI headers (lower-case names): where a tenant header is read."""
 
     def claim_prediction_id(self) -> str:
         """The request's prediction id, created by the first inference that asks."""

@@ -120,3 +120,16 @@ def parse_store_url(raw: str) -> str:
         del port
         return value
     raise ValueError(f"expected one of {STORE_FORMS}")
+
+
+def parse_tenant_source(raw: str) -> str | None:
+    """``header:<name>`` (lower-cased) or ``baggage:<key>``; empty: ``None``."""
+    value = raw.strip()
+    if not value:
+        return None
+    kind, _, name = value.partition(":")
+    if kind == "header":
+        return f"header:{parse_header_name(name)}"
+    if kind == "baggage" and name.strip():
+        return f"baggage:{name.strip()}"
+    raise ValueError("expected header:<name> or baggage:<key>")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from otel_ml import semconv
+from otel_ml.demo.costs import daily_spend, per_day
 from otel_ml.demo.metric_history import Attributes, MetricHistory
 
 TIME_SCALE = 60.0
@@ -43,6 +44,7 @@ DEFAULT_CONFIG: Mapping[str, float] = {
     "low_confidence_share_ratio": 0.25,
     "genai_ttft_p95_seconds": 1,
     "genai_tokens_per_hour_max": 1e6,
+    "genai_daily_budget": 100,
     "memory_limit_ratio": 0.9,
     "gpu_memory_saturation_ratio": 0.95,
 }
@@ -61,6 +63,8 @@ DEFAULT_FOR_S: Mapping[str, float] = {
     "MLLowConfidenceShareHigh": 900,
     "MLGenAITimeToFirstChunkHigh": 600,
     "MLGenAITokenSpendHigh": 900,
+    "MLGenAICostBudgetBurnFast": 120,
+    "MLGenAICostBudgetBurnSlow": 900,
     "MLProcessMemoryNearLimit": 300,
     "MLGPUMemorySaturated": 600,
     "OtelMLInternalErrors": 0,
@@ -72,6 +76,8 @@ DEFAULT_MULTIPLIERS: Mapping[str, float] = {
     "MLInferenceErrorBudgetBurnSlow": 6,
     "MLInferenceLatencyBudgetBurnFast": 14.4,
     "MLInferenceLatencyBudgetBurnSlow": 6,
+    "MLGenAICostBudgetBurnFast": 6,
+    "MLGenAICostBudgetBurnSlow": 2,
 }
 """Burn-rate factors (``14.4 * scalar(otel_ml_config:...)``)."""
 
@@ -120,13 +126,14 @@ def _slow_ratio(history: MetricHistory, window_s: float) -> float:
 
 
 def _burn(ratio: Callable[[MetricHistory, float], float], budget: str, long_s: float,
-          short_s: float) -> Check:  # fmt: skip
+          short_s: float, fmt: Callable[[float], str] | None = None) -> Check:  # fmt: skip
     def check(history: MetricHistory, rules: AlertRules, name: str) -> Condition:
         limit = rules.multipliers[name] * rules.config[budget]
         long, short = ratio(history, _window(long_s)), ratio(history, _window(short_s))
         return Condition(
             long > limit and short > limit,
-            f"{_pct(long)} (long) / {_pct(short)} (short) vs {_pct(limit)}",
+            f"{(fmt or _pct)(long)} (long) / {(fmt or _pct)(short)} (short) vs "
+            f"{(fmt or _pct)(limit)}",
         )
 
     return check
@@ -273,6 +280,8 @@ CHECKS: Mapping[str, Check] = {
     "MLLowConfidenceShareHigh": _low_confidence,
     "MLGenAITimeToFirstChunkHigh": _ttft,
     "MLGenAITokenSpendHigh": _token_spend,
+    "MLGenAICostBudgetBurnFast": _burn(daily_spend, "genai_daily_budget", 3600, 300, per_day),
+    "MLGenAICostBudgetBurnSlow": _burn(daily_spend, "genai_daily_budget", 21600, 1800, per_day),
     "MLProcessMemoryNearLimit": _memory,
     "MLGPUMemorySaturated": _gpu_memory,
     "OtelMLInternalErrors": _internal_errors,

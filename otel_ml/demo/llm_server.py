@@ -17,7 +17,7 @@ chooses its behaviour through ``extra_body={"fake": {...}}``:
 - ``truncate_after`` (int): drop the connection after this many chunks;
 - ``tool_call`` (bool): stream a tool call instead of text;
 - ``cached`` / ``reasoning`` (int): cached input and reasoning output tokens
-  reported in the usage details (default 0);
+  reported in the usage details (default 0); ``prompt_tokens`` (int): input tokens;
 - ``incomplete`` (bool): Responses API only, end as ``incomplete``.
 
 Without ``fake`` options a :data:`Responder` given to :func:`create_app` (the
@@ -72,7 +72,7 @@ def _options(body: dict[str, Any], responder: Responder | None = None) -> dict[s
     return {
         "chunks": min(int(fake.get("chunks", 3)), MAX_CHUNKS),
         "words": fake.get("words") or reply.chunks[:MAX_CHUNKS] or None,
-        "prompt_tokens": reply.prompt_tokens,
+        "prompt_tokens": int(fake.get("prompt_tokens", reply.prompt_tokens)),
         "first_delay": min(float(fake.get("first_delay", reply.first_delay)), 2.0),
         "delay": min(float(fake.get("delay", reply.delay)), 0.5),
         "usage": bool(fake.get("usage"))

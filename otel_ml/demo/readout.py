@@ -4,9 +4,10 @@ generator's own bookkeeping): rates, latency, confidence, drift, accuracy, LLM."
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from otel_ml import semconv
+from otel_ml.demo.costs import tenant_costs
 from otel_ml.demo.metric_history import Attributes, MetricHistory
 from otel_ml.drift.significance import Verdict
 
@@ -43,6 +44,8 @@ class Readout:
     ttft_s: tuple[float, float]
     tokens: tuple[int, int]
     token_rate: float
+    tenant_costs: dict[str, float] = field(default_factory=dict)
+    """LLM spend since start per tenant (``gen_ai.client.operation.cost``)."""
 
     @property
     def drifted(self) -> list[str]:
@@ -80,6 +83,7 @@ def read(history: MetricHistory) -> Readout:
             history.histogram(semconv.GEN_AI_CLIENT_TOKEN_USAGE, LLM_WINDOW_S).sum,
             history.span_s(LLM_WINDOW_S),
         ),
+        tenant_costs=tenant_costs(history),
     )
 
 

@@ -8,8 +8,10 @@ from contextlib import ExitStack
 from typing import Any, TextIO
 
 import otel_ml
+from otel_ml.config import get_settings
 from otel_ml.demo.alerts import TIME_SCALE, AlertEvaluator, AlertState, load_rules
 from otel_ml.demo.app import build_app
+from otel_ml.demo.costs import TENANT_SOURCE, demo_prices
 from otel_ml.demo.llm_server import running_server
 from otel_ml.demo.logtail import LogTail
 from otel_ml.demo.metric_history import MetricHistory
@@ -88,7 +90,9 @@ class DemoSession:
         self.urls["llm"] = self._stack.enter_context(
             running_server(stand_in_reply, model=LLM_MODEL)
         )
-        self._stack.callback(otel_ml.instrument_openai(**providers))
+        llm_settings = get_settings().replace(genai_tenant=TENANT_SOURCE)  # cost per tenant
+        self._stack.callback(otel_ml.instrument_openai(
+            **providers, settings=llm_settings, prices=demo_prices(LLM_MODEL)))  # fmt: skip
         app = build_app(demo, RagService(self.urls["llm"], **providers))
         handle = otel_ml.instrument(
             app,

@@ -11,6 +11,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from otel_ml.demo.alerts import AlertState
+from otel_ml.demo.costs import cost_line
 from otel_ml.demo.readout import Readout
 from otel_ml.demo.traffic import TrafficStats
 
@@ -92,6 +93,7 @@ def summary_lines(
         f"  alerts that fired: {', '.join(fired) or 'none'}"
         + (f"; pending at the end: {', '.join(pending)}" if pending else "")
     )
+    lines.append(f"  LLM cost per tenant: {cost_line(readout.tenant_costs)}")
     top = ", ".join(f"{n:,} {name!r}" for name, n in spans.most_common(8))
     lines.append(f"  spans: {top}")
     return lines

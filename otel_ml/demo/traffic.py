@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from otel_ml.demo.costs import tenant_headers
 from otel_ml.demo.documents import DOCUMENTS
 from otel_ml.demo.model import NEW_SITE, SHIFT_FACTOR, SHIFTED_FEATURE, DemoModel, broken, drifted
 
@@ -240,7 +241,9 @@ class Traffic:
             for n, _ in enumerate(self._paced(ASK_INTERVAL_S)):
                 question = QUESTIONS[(n * 7) % len(QUESTIONS)]
                 try:
-                    response = client.post("/ask", json={"question": question})
+                    response = client.post(
+                        "/ask", json={"question": question}, headers=tenant_headers(n)
+                    )
                 except httpx.HTTPError:
                     self.stats.add(transport_errors=1)
                     continue

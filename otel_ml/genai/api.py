@@ -24,7 +24,7 @@ from otel_ml._internal.stream import follow_stream
 from otel_ml.config import Settings, get_settings
 from otel_ml.genai.content import ContentPolicy, Redactor
 from otel_ml.genai.invocation import GenAIConfig, GenAIInvocation, identity, traced_elsewhere
-from otel_ml.genai.records import document_attributes, embedding_attributes
+from otel_ml.genai.records import document_attributes, document_scores, embedding_attributes
 
 Reader = Callable[["GenAICall", Any], None]
 
@@ -50,9 +50,13 @@ class GenAICall:
         """End the call as failed with ``exc`` (a ``with`` block's exit does it)."""
         self.invocation.fail(exc)
 
-    def set_usage(self, input_tokens: int | None = None, output_tokens: int | None = None) -> None:
-        """Token counts the provider reported (never estimate them)."""
-        self.invocation.set_usage(input_tokens, output_tokens)
+    def set_usage(self, input_tokens: int | None = None, output_tokens: int | None = None, *,
+                  cache_read: int | None = None, cache_write: int | None = None,
+                  reasoning: int | None = None) -> None:  # fmt: skip
+        """Token counts the provider reported (never estimate them); the cached and
+        reasoning parts (included in the two totals) price the call."""
+        self.invocation.set_usage(input_tokens, output_tokens, cache_read=cache_read,
+                                  cache_write=cache_write, reasoning=reasoning)  # fmt: skip
 
     def set_response(self, model: str | None = None, response_id: str | None = None,
                      finish_reasons: list[str] | None = None) -> None:  # fmt: skip
@@ -60,8 +64,17 @@ class GenAICall:
         self.invocation.set_response(model, response_id, finish_reasons)
 
     def record_documents(self, documents: Any) -> None:
-        """A retrieval's result: count, score range; ids only with content capture."""
-        self._guarded(lambda: document_attributes(documents, self.content))
+        """A retrieval's result: count, score range; ids only with content capture;
+        the count and the scores also as metrics (``ml.retrieval.*``)."""
+        self._guarded(lambda: self._documents(documents))
+
+    def _documents(self, documents: Any) -> dict[str, Any]:
+        try:
+            items = list(documents)
+        except TypeError:
+            return {}
+        self.invocation.record_retrieved(len(items), document_scores(items))
+        return document_attributes(items, self.content)
 
     def record_embeddings(self, vectors: Any) -> None:
         """An embedding call's result: number of inputs and dimensions."""

@@ -22,7 +22,11 @@ from otel_ml._internal import guard
 from otel_ml._internal.lifecycle import Invocation
 from otel_ml.config import Settings
 from otel_ml.genai.content import ContentPolicy, Redactor, content_policy
+from otel_ml.genai.cost import Pricing
 from otel_ml.genai.instruments import SCOPE, GenAITelemetry
+from otel_ml.genai.prices import Usage
+from otel_ml.genai.rag import rag_instruments
+from otel_ml.genai.tenants import Tenants, TenantSource
 
 _IN_CALL = context.create_key("otel_ml.genai.in_call")
 
@@ -73,7 +77,8 @@ class GenAIInvocation(Invocation):
     """
 
     __slots__ = ("_first_ns", "_gaps", "_input_tokens", "_last_ns", "_metric_attrs",
-                 "_output_tokens", "_response_model", "_telemetry", "_time_per_chunk")  # fmt: skip
+                 "_output_tokens", "_pricing", "_response_model", "_telemetry",
+                 "_time_per_chunk", "_usage_details")  # fmt: skip
     component = "genai"
 
     def __init__(
@@ -89,6 +94,8 @@ class GenAIInvocation(Invocation):
         self._gaps: list[int] = []
         self._first_ns = 0
         self._last_ns = 0
+        self._pricing: Pricing | None = None
+        self._usage_details: tuple[int, int, int] = (0, 0, 0)
 
     @classmethod
     def start(
@@ -148,13 +155,30 @@ class GenAIInvocation(Invocation):
                 attrs[semconv.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
         self.set_attributes(attrs)
 
-    def set_usage(self, input_tokens: int | None = None, output_tokens: int | None = None) -> None:
+    def set_usage(
+        self,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        *,
+        cache_read: int | None = None,
+        cache_write: int | None = None,
+        reasoning: int | None = None,
+    ) -> None:
         """Token counts as reported by the provider (``None``: not reported, not recorded);
-        anything but a count (an int >= 0) is ignored."""
+        anything but a count (an int >= 0) is ignored. ``input_tokens`` includes the
+        cache reads and writes, ``output_tokens`` the reasoning tokens (they price the call)."""
         if _is_count(input_tokens):
             self._input_tokens = int(input_tokens)
         if _is_count(output_tokens):
             self._output_tokens = int(output_tokens)
+        read, write, thought = (int(n) if _is_count(n) else 0
+                                for n in (cache_read, cache_write, reasoning))  # fmt: skip
+        if read or write or thought:
+            self._usage_details = (read, write, thought)
+
+    def record_retrieved(self, count: int, scores: Sequence[float]) -> None:
+        """A retrieval's documents: their count and similarity scores as metrics."""
+        rag_instruments(self._telemetry).record(count, scores, self._metric_attrs, self._ctx)
 
     def set_metric_attributes(self, attributes: Mapping[str, Any]) -> None:
         """Bounded strings the response told (``openai.response.service_tier``):
@@ -215,6 +239,8 @@ class GenAIInvocation(Invocation):
             if count is not None:
                 t.tokens.record(count, {**attrs, semconv.GEN_AI_TOKEN_TYPE: token_type})
                 span_attrs[key] = count
+        if self._pricing is not None and (self._input_tokens or self._output_tokens):
+            span_attrs.update(self._cost(self._pricing, attrs))
         if self._first_ns:
             first = (self._first_ns - self._start_ns) / 1e9
             t.first_chunk.record(first, attrs)
@@ -223,6 +249,11 @@ class GenAIInvocation(Invocation):
                 # self._ctx holds this call's span: exemplars of the gaps point at its trace.
                 t.per_chunk.record_many([gap / 1e9 for gap in self._gaps], attrs, self._ctx)
         self.set_attributes(span_attrs)
+
+    def _cost(self, pricing: Pricing, attrs: dict[str, Any]) -> dict[str, Any]:
+        read, write, reasoning = self._usage_details
+        usage = Usage(self._input_tokens or 0, self._output_tokens or 0, read, write, reasoning)
+        return pricing.record(self._telemetry, attrs, usage)
 
 
 @dataclass(frozen=True)
@@ -233,6 +264,8 @@ class GenAIConfig:
     telemetry: GenAITelemetry
     content: ContentPolicy
     time_per_chunk: bool = True
+    pricing: Pricing | None = None
+    tenants: Tenants | None = None
 
     @classmethod
     def resolve(
@@ -242,22 +275,31 @@ class GenAIConfig:
         capture: bool | None = None,
         redact: Redactor | None = None,
         max_length: int | None = None,
+        prices: Mapping[str, Any] | None = None,
+        tenant: TenantSource | None = None,
     ) -> GenAIConfig:
         """The config for ``settings``, ``(tracer_provider, meter_provider)`` and
-        the content arguments of an entry point (``None``: the settings decide)."""
+        the content, price and tenant arguments of an entry point (``None``: the
+        settings decide)."""
         return cls(
             GenAITelemetry.of(*providers),
             content_policy(capture, redact, max_length, settings),
             settings.genai_time_per_chunk,
+            Pricing.for_entry_point(settings.genai_prices, prices),
+            Tenants.resolve(settings, tenant),
         )
 
     def start(
         self, metric_attrs: dict[str, Any], span_name: str, attributes: Mapping[str, Any]
     ) -> GenAIInvocation:
         """Start one call of this entry point (see :meth:`GenAIInvocation.start`)."""
-        return GenAIInvocation.start(
+        if self.tenants is not None:
+            metric_attrs = self.tenants.tag(metric_attrs)
+        call = GenAIInvocation.start(
             self.telemetry, metric_attrs, span_name, attributes, self.time_per_chunk
         )
+        call._pricing = self.pricing
+        return call
 
 
 def _is_count(value: Any) -> TypeGuard[int]:

@@ -62,6 +62,11 @@ def document_attributes(documents: Any, content: ContentPolicy) -> dict[str, Any
     return attrs
 
 
+def document_scores(documents: list[Any]) -> list[float]:
+    """The similarity scores of a retrieval's documents that carry one."""
+    return [score for _, score in map(_split, documents) if score is not None]
+
+
 def embedding_attributes(vectors: Any) -> dict[str, Any]:
     """Span attributes of an embedding call's result: inputs and dimensions."""
     try:

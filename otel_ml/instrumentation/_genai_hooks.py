@@ -22,6 +22,8 @@ def genai_config(settings: Settings, options: dict[str, Any]) -> GenAIConfig:
         options.get("capture_content"),
         options.get("redact"),
         options.get("max_content_length"),
+        options.get("prices"),
+        options.get("tenant"),
     )
 
 

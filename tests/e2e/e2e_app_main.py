@@ -27,9 +27,11 @@ import joblib
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 import otel_ml
+from otel_ml.config import get_settings
 from otel_ml.demo.app import build_app
+from otel_ml.demo.costs import TENANT_SOURCE, demo_prices
 from otel_ml.demo.model import MODEL_NAME, MODEL_VERSION, DemoModel, train
-from otel_ml.demo.rag import RagService
+from otel_ml.demo.rag import LLM_MODEL, RagService
 from otel_ml.demo.server import serve
 
 # Port 9 (discard) on loopback: without E2E_LLM_URL, /ask fails at once.
@@ -57,7 +59,9 @@ def main(mode: str) -> int:
             sys.stdin.read()
         return 0
     handle = otel_ml.configure()
-    undo_openai = otel_ml.instrument_openai()
+    # Priced and split per tenant (the x-tenant-id header), as otel-ml demo does.
+    tenant_source = get_settings().replace(genai_tenant=TENANT_SOURCE)
+    undo_openai = otel_ml.instrument_openai(settings=tenant_source, prices=demo_prices(LLM_MODEL))
     app = build_app(_loaded(demo), RagService(llm_url))
     otel_ml.instrument(
         app,

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 from e2e_support import Prometheus, app_process, otel_environment, poll, unique_service
 
+from otel_ml.demo.costs import tenant_headers
 from otel_ml.demo.llm_server import Reply
 from otel_ml.demo.model import Row, broken, drifted, train
 
@@ -140,7 +141,8 @@ def _other(classes: tuple[str, str], label: str) -> str:
 def _ask(client: httpx.Client, sent: Traffic) -> None:
     for _ in range(ASKS_PER_ROUND):
         n = len(sent.answers)
-        response = client.post("/ask", json={"question": f"What is the capital of France? ({n})"})
+        question = {"question": f"What is the capital of France? ({n})"}
+        response = client.post("/ask", json=question, headers=tenant_headers(n))
         assert response.status_code == 200, response.text
         sent.answers.append(response.json()["answer"])
 

@@ -11,11 +11,13 @@ GenAI client histograms with the requests sent.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from e2e_support import Stack, expect_sums, poll, server_span_above, spans_named, tags
 from e2e_traffic import ANSWER_CHUNKS, FIRST_CHUNK_DELAY_S, Traffic
 
+from otel_ml.demo.costs import TENANT_HEADER, demo_prices, tenant_headers
 from otel_ml.demo.llm_server import PROMPT_TOKENS
 from otel_ml.demo.rag import DATA_SOURCE, DIMENSIONS, EMBEDDING_MODEL, LLM_MODEL, TOP_K
 
@@ -120,15 +122,43 @@ def test_prometheus_genai_histograms_match_the_llm_traffic(stack: Stack, traffic
     for selector, by, expected in expectations:
         expect_sums(stack.prometheus, selector, by, expected)
     first_chunk = stack.prometheus.query(
-        f"gen_ai_client_operation_time_to_first_chunk_seconds_sum{{{job}}}"
-        f" / gen_ai_client_operation_time_to_first_chunk_seconds_count{{{job}}}"
+        f"sum(gen_ai_client_operation_time_to_first_chunk_seconds_sum{{{job}}})"
+        f" / sum(gen_ai_client_operation_time_to_first_chunk_seconds_count{{{job}}})"
     )
     (mean_ttft,) = [value for _, value in first_chunk]
     assert mean_ttft >= FIRST_CHUNK_DELAY_S
-    (labels, _), *others = stack.prometheus.query(
+    series = stack.prometheus.query(
         f'gen_ai_client_operation_duration_seconds_count{{{job}, gen_ai_operation_name="chat"}}'
     )
-    assert others == []
-    assert labels["gen_ai_response_model"] == LLM_MODEL
-    assert labels["server_address"] == "127.0.0.1"
-    assert labels["otel_scope_name"] == "otel_ml.genai"
+    # One series per tenant the questions were asked for (the x-tenant-id header).
+    tenants = {tenant_headers(n)[TENANT_HEADER] for n in range(asks)}
+    assert sorted(labels["ml_genai_tenant"] for labels, _ in series) == sorted(tenants)
+    for labels, _ in series:
+        assert labels["gen_ai_response_model"] == LLM_MODEL
+        assert labels["server_address"] == "127.0.0.1"
+        assert labels["otel_scope_name"] == "otel_ml.genai"
+
+
+def test_prometheus_counts_the_cost_of_each_answer_per_tenant(
+    stack: Stack, traffic: Traffic
+) -> None:
+    # The app prices the stand-in LLM as demo_prices does; each answer's usage is
+    # PROMPT_TOKENS in and one token per answer chunk out.
+    price = demo_prices(LLM_MODEL)["providers"][PROVIDER][LLM_MODEL]
+    per_answer = (PROMPT_TOKENS * price["input"] + len(ANSWER_CHUNKS) * price["output"]) / 1e6
+    asked: dict[tuple[str, ...], float] = {}
+    for n in range(len(traffic.answers)):
+        key = ("chat", PROVIDER, LLM_MODEL, tenant_headers(n)[TENANT_HEADER])
+        asked[key] = asked.get(key, 0.0) + per_answer
+    job = f'job="{traffic.service}"'
+    selector = f"gen_ai_client_operation_cost_USD_total{{{job}}}"
+
+    def matches(found: dict[tuple[str, ...], float]) -> bool:
+        return found.keys() == asked.keys() and all(
+            math.isclose(found[k], v, rel_tol=1e-9) for k, v in asked.items()
+        )
+
+    poll(lambda: stack.prometheus.sums(selector, (*CALL, "ml_genai_tenant")), matches,
+         f"Prometheus: {selector} by tenant == {asked}")  # fmt: skip
+    # Every call was priced: nothing counted as unpriced.
+    assert stack.prometheus.query(f"ml_genai_calls_unpriced_total{{{job}}}") == []

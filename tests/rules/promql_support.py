@@ -28,6 +28,9 @@ import pytest
 import yaml
 
 from otel_ml import semconv
+from otel_ml.genai.cost import GEN_AI_CLIENT_OPERATION_COST, ML_GENAI_CALLS_UNPRICED
+from otel_ml.genai.rag import ML_RETRIEVAL_DOCUMENTS, ML_RETRIEVAL_SCORE
+from otel_ml.genai.tenants import ML_GENAI_TENANT
 
 REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS = REPO / "prometheus"
@@ -86,11 +89,18 @@ _INSTRUMENTS: tuple[tuple[str, str, str], ...] = (
     (semconv.HW_POWER, "W", "gauge"),
     (semconv.ML_MODEL_INFO, "", "gauge"),
     (semconv.ML_MODEL_LOAD_DURATION, "s", "histogram"),
+    # LLM cost (provisional names, otel_ml/genai/cost.py) in the shipped table's currency,
+    # and the RAG histograms.
+    (GEN_AI_CLIENT_OPERATION_COST, "USD", "counter"),
+    (ML_GENAI_CALLS_UNPRICED, "{call}", "counter"),
+    (ML_RETRIEVAL_DOCUMENTS, "{document}", "histogram"),
+    (ML_RETRIEVAL_SCORE, "1", "histogram"),
 )
 # The exporter's unit suffixes for the units above (otlptranslator's unit map).
-_UNIT_SUFFIXES = {"s": "seconds", "By": "bytes", "Cel": "celsius", "W": "watts"}
+_UNIT_SUFFIXES = {"s": "seconds", "By": "bytes", "Cel": "celsius", "W": "watts", "USD": "USD"}
 # Labels Prometheus adds: replica identity, buckets, and the ALERTS series.
-_EXTRA_LABELS = frozenset({"job", "instance", "le", "alertname", "alertstate"})
+_EXTRA_LABELS = frozenset({"job", "instance", "le", "alertname", "alertstate",
+                           ML_GENAI_TENANT.replace(".", "_")})  # fmt: skip
 _HTTP_LABELS = frozenset({"http_request_method", "http_route", "http_response_status_code"})
 # cpython.gc.collections' attribute, set by the system-metrics instrumentation.
 _SYSTEM_METRICS_LABELS = frozenset({"cpython_gc_generation"})

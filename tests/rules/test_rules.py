@@ -117,7 +117,7 @@ def test_twins_pair_one_critical_with_one_warning_that_fires_later() -> None:
     for alert in alerts():
         if signal := alert["labels"].get("signal"):
             twins.setdefault(signal, {})[alert["labels"]["severity"]] = alert
-    assert set(twins) == {"inference-error-budget", "inference-latency-budget"}
+    assert set(twins) == {"inference-error-budget", "inference-latency-budget", "genai-cost-budget"}
     for signal, pair in twins.items():
         assert set(pair) == {"critical", "warning"}, signal
         critical, warning = pair["critical"], pair["warning"]

@@ -89,7 +89,9 @@ class AnthropicCall(HookCall):
         """Record what the message said: model, id, finish reason, usage, content."""
         invocation, content = self.invocation, self.config.content
         invocation.set_response(fields.model, fields.message_id, fields.finish_reasons())
-        invocation.set_usage(fields.total_input_tokens(), fields.output_tokens)
+        invocation.set_usage(fields.total_input_tokens(), fields.output_tokens,
+                             cache_read=fields.cache_read,
+                             cache_write=fields.cache_creation)  # fmt: skip
         attrs: dict[str, Any] = fields.usage_attributes()
         if content.capture and (fields.texts or fields.tool_calls):
             messages = content.messages_json(fields.output_messages())

@@ -79,6 +79,7 @@ class ModelRequestMiddleware:
             await self._app(scope, receive, send)
             return
         request_scope, token = begin_request(self._name, self._version)
+        request_scope.headers = scope.get("headers") or ()
         request = _Request(request_scope, trace.get_current_span())
         self._tag_span(request.span, self._model_attributes)
         try:

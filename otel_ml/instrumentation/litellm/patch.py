@@ -63,7 +63,9 @@ class LiteLLMCall(HookCall):
         invocation, content = self.invocation, self.config.content
         reasons = [fields.finish_reasons[i] for i in sorted(fields.finish_reasons)]
         invocation.set_response(fields.model, fields.response_id, reasons)
-        invocation.set_usage(fields.input_tokens, fields.output_tokens)
+        invocation.set_usage(fields.input_tokens, fields.output_tokens,
+                             cache_read=fields.cache_read_tokens,
+                             reasoning=fields.reasoning_tokens)  # fmt: skip
         attrs: dict[str, Any] = {semconv.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: fields.dimensions}
         if content.capture and (fields.texts or fields.tool_calls):
             attrs[semconv.GEN_AI_OUTPUT_MESSAGES] = content.messages_json(fields.output_messages())

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from otel_ml import semconv
 from otel_ml.config import Settings
-from otel_ml.genai.invocation import GenAIConfig
+from otel_ml.instrumentation._genai_hooks import genai_config
 from otel_ml.instrumentation._patching import PatchingInstrumentor, Target
 from otel_ml.instrumentation.openai.package import _instruments
 
@@ -67,7 +67,9 @@ class OpenAIInstrumentor(PatchingInstrumentor):
     ``capture_content`` (default: the ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``
     / ``OTEL_ML_CAPTURE_CONTENT`` setting, off), ``redact`` (a callable that
     sees every captured text first), ``max_content_length`` and ``settings``
-    (a :class:`otel_ml.Settings`; default: the process's, from the environment).
+    (a :class:`otel_ml.Settings`; default: the process's, from the environment),
+    ``prices`` (a price table mapping, docs/metrics.md) and ``tenant`` (a callable
+    returning the current call's tenant, or ``None``).
     """
 
     library = "openai"
@@ -77,13 +79,7 @@ class OpenAIInstrumentor(PatchingInstrumentor):
     def _patch(self, settings: Settings, options: dict[str, Any]) -> list[Target]:
         from otel_ml.instrumentation.openai import patch
 
-        config = GenAIConfig.resolve(
-            settings,
-            (options.get("tracer_provider"), options.get("meter_provider")),
-            options.get("capture_content"),
-            options.get("redact"),
-            options.get("max_content_length"),
-        )
+        config = genai_config(settings, options)
         return patch.apply(_targets(), config)
 
 

@@ -102,7 +102,9 @@ def _apply(
 ) -> None:
     reasons = [fields.finish_reasons[i] for i in sorted(fields.finish_reasons)]
     invocation.set_response(fields.model, fields.response_id, reasons)
-    invocation.set_usage(fields.input_tokens, fields.output_tokens)
+    invocation.set_usage(fields.input_tokens, fields.output_tokens,
+                         cache_read=fields.cache_read_tokens,
+                         reasoning=fields.reasoning_tokens)  # fmt: skip
     invocation.set_metric_attributes({
         semconv.OPENAI_RESPONSE_SERVICE_TIER: fields.service_tier,
         semconv.OPENAI_RESPONSE_SYSTEM_FINGERPRINT: fields.fingerprint,

@@ -84,6 +84,11 @@ def test_a_rag_chain_is_one_trace_under_the_chain_span(
                  for a, p in telemetry.points("gen_ai.client.operation.duration")}  # fmt: skip
     assert durations == {"retrieval": 1, "embeddings": 1, "chat": 1}
     assert all("top-secret" not in s.to_json() for s in spans.values())  # content off by default
+    # The RAG histogram: two documents (a vector store's retriever gives no scores).
+    [(attrs, documents)] = telemetry.points("ml.retrieval.documents")
+    assert (documents.count, documents.sum) == (1, 2)
+    assert attrs == {"gen_ai.operation.name": "retrieval", "gen_ai.provider.name": "langchain"}
+    assert telemetry.points("ml.retrieval.score") == []
 
 
 def test_async_rag_chain_is_one_trace(

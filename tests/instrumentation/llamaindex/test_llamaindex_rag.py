@@ -113,6 +113,11 @@ def test_a_query_is_one_trace_under_the_query_span(
                  for a, p in telemetry.points("gen_ai.client.operation.duration")}  # fmt: skip
     assert durations == {"retrieval": 1, "embeddings": 1, "chat": 1}
     assert all("top-secret" not in s.to_json() for s in spans.values())
+    # The RAG histograms: two documents, two similarity scores.
+    [(_, documents)] = telemetry.points("ml.retrieval.documents")
+    [(_, scores)] = telemetry.points("ml.retrieval.score")
+    assert (documents.count, documents.sum, scores.count) == (1, 2, 2)
+    assert scores.sum == pytest.approx(2.0)
 
 
 def test_async_query_is_one_trace(instrumented: Instrument, telemetry: Telemetry, url: str) -> None:
