@@ -23,6 +23,7 @@ from otel_ml._internal.scope import InvocationScope
 from otel_ml._internal.stream import follow_stream
 from otel_ml.config import Settings, get_settings
 from otel_ml.genai.content import ContentPolicy, Redactor
+from otel_ml.genai.evaluation.state import PASSAGES
 from otel_ml.genai.invocation import GenAIConfig, GenAIInvocation, identity, traced_elsewhere
 from otel_ml.genai.records import document_attributes, embedding_attributes
 
@@ -60,8 +61,22 @@ class GenAICall:
         self.invocation.set_response(model, response_id, finish_reasons)
 
     def record_documents(self, documents: Any) -> None:
-        """A retrieval's result: count, score range; ids only with content capture."""
+        """A retrieval's result: count, score range; ids only with content capture.
+        While online evaluation runs, the passages' texts are kept (in this process)
+        for the groundedness of the trace's answer."""
+        if PASSAGES.wanted:
+            documents = self._keep_passages(documents)
         self._guarded(lambda: document_attributes(documents, self.content))
+
+    def _keep_passages(self, documents: Any) -> Any:
+        try:
+            documents = documents if isinstance(documents, list | tuple) else list(documents)
+            span = self.invocation.answer()
+            if span is not None:
+                PASSAGES.remember(span.span_context.trace_id, documents)
+        except Exception as exc:
+            guard.report("genai.evaluation.passages", exc)
+        return documents
 
     def record_embeddings(self, vectors: Any) -> None:
         """An embedding call's result: number of inputs and dimensions."""
