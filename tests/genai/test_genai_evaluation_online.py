@@ -14,7 +14,7 @@ from support import Telemetry
 from otel_ml.config import Settings, SettingsError
 from otel_ml.demo.llm_judge import JudgeStandIn
 from otel_ml.genai import retrieval
-from otel_ml.genai.evaluation import Exchange, EvaluationResult, names, register_evaluator
+from otel_ml.genai.evaluation import EvaluationResult, Exchange, names, register_evaluator
 from otel_ml.genai.evaluation.online import OnlineEvaluation
 from otel_ml.genai.evaluation.results import EvaluationTelemetry
 
