@@ -216,7 +216,7 @@ class GenAIInvocation(Invocation):
         attrs = self._metric_attrs
         return Answer(span.get_span_context(), attrs.get(semconv.GEN_AI_REQUEST_MODEL),
                       attrs[semconv.GEN_AI_PROVIDER_NAME], self._response_id,
-                      self._response_model)  # fmt: skip
+                      self._response_model, attrs[semconv.GEN_AI_OPERATION_NAME])  # fmt: skip
 
     def _remember_answer(self) -> None:
         """Keep a chat answer findable by its response id and request's prediction id."""

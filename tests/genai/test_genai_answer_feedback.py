@@ -79,7 +79,7 @@ def test_thumbs_on_a_response_id_are_linked_to_the_answer_span(
     points = telemetry.points(names.ML_GENAI_EVALUATION_SCORE)
     ((attrs, point),) = points
     assert attrs == {"gen_ai.evaluation.name": "user_feedback", "ml.genai.evaluation.source":
-                     "user", "gen_ai.request.model": "fake-model",
+                     "user", "gen_ai.operation.name": "chat", "gen_ai.request.model": "fake-model",
                      "gen_ai.provider.name": "openai"}  # fmt: skip
     assert point.count == 2 and point.sum == pytest.approx(0.75)
     ((reason, dropped),) = telemetry.points(names.ML_GENAI_EVALUATION_DROPPED)

@@ -34,6 +34,7 @@ class Answer:
     provider: str
     response_id: str | None = None
     response_model: str | None = None
+    operation: str = "chat"
 
 
 class AnswerIndex:

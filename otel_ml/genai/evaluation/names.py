@@ -30,7 +30,7 @@ ML_GENAI_EVALUATION_DROP_REASON: Final = "ml.genai.evaluation.drop.reason"
 or answer feedback found no answer (``unknown_answer``)."""
 
 ML_GENAI_EVALUATION_SCORE: Final = "ml.genai.evaluation.score"
-"""Histogram, unit 1: scores by evaluation name, source, request model and provider."""
+"""Histogram, unit 1: scores by evaluation name, source, operation, request model, provider."""
 ML_GENAI_EVALUATION_DROPPED: Final = "ml.genai.evaluation.dropped"
 """Counter: sampled calls not evaluated, by drop reason."""
 ML_GENAI_EVALUATION_ERRORS: Final = "ml.genai.evaluation.errors"

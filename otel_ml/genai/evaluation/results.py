@@ -82,9 +82,11 @@ class EvaluationTelemetry(TelemetryBundle):
 
 
 def metric_attributes(name: str, source: str, answer: Answer) -> dict[str, Any]:
-    """The bounded attributes of a score: evaluation name, source, model, provider."""
+    """The bounded attributes of a score: evaluation name, source, the answer's
+    operation, request model and provider."""
     attrs: dict[str, Any] = {names.GEN_AI_EVALUATION_NAME: name,
                              names.ML_GENAI_EVALUATION_SOURCE: source,
+                             semconv.GEN_AI_OPERATION_NAME: answer.operation,
                              semconv.GEN_AI_PROVIDER_NAME: answer.provider}  # fmt: skip
     if answer.request_model:
         attrs[semconv.GEN_AI_REQUEST_MODEL] = answer.request_model
