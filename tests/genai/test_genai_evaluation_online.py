@@ -40,8 +40,9 @@ def test_a_sampled_answer_is_judged_in_the_trace_of_its_span(telemetry: Telemetr
             "gen_ai.evaluation.explanation": "2 of 3 words supported",
         }  # fmt: skip
         ((attrs, point),) = telemetry.points(names.ML_GENAI_EVALUATION_SCORE)
-        assert attrs == {"gen_ai.evaluation.name": "relevance", "ml.genai.evaluation.source":
-                         "judge", "gen_ai.operation.name": "chat", "gen_ai.request.model": "fake-model",
+        assert attrs == {"gen_ai.evaluation.name": "relevance",
+                         "ml.genai.evaluation.source": "judge", "gen_ai.operation.name": "chat",
+                         "gen_ai.request.model": "fake-model",
                          "gen_ai.provider.name": "openai"}  # fmt: skip
         assert point.count == 1 and point.sum == pytest.approx(0.67)
         (sent,) = r.judge.received
