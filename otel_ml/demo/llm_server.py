@@ -175,8 +175,7 @@ def _usage(output_tokens: int, opts: dict[str, Any]) -> dict[str, Any]:
 
 def create_app(responder: Responder | None = None, model: str = RESPONSE_MODEL,
                judge: JudgeStandIn | None = None) -> FastAPI:  # fmt: skip
-    """The OpenAI-compatible app; ``model`` is the response model it reports; it
-    answers otel-ml's judge prompts as ``judge`` says (default: at once)."""
+    """The OpenAI-compatible app reporting ``model``; ``judge`` answers judge prompts."""
     app = FastAPI()
     judge = judge or JudgeStandIn()
 

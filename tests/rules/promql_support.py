@@ -28,6 +28,7 @@ import pytest
 import yaml
 
 from otel_ml import semconv
+from otel_ml.genai.evaluation import names as evaluation_names
 
 REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS = REPO / "prometheus"
@@ -86,6 +87,9 @@ _INSTRUMENTS: tuple[tuple[str, str, str], ...] = (
     (semconv.HW_POWER, "W", "gauge"),
     (semconv.ML_MODEL_INFO, "", "gauge"),
     (semconv.ML_MODEL_LOAD_DURATION, "s", "histogram"),
+    (evaluation_names.ML_GENAI_EVALUATION_SCORE, "1", "histogram"),
+    (evaluation_names.ML_GENAI_EVALUATION_DROPPED, "{call}", "counter"),
+    (evaluation_names.ML_GENAI_EVALUATION_ERRORS, "{evaluation}", "counter"),
 )
 # The exporter's unit suffixes for the units above (otlptranslator's unit map).
 _UNIT_SUFFIXES = {"s": "seconds", "By": "bytes", "Cel": "celsius", "W": "watts"}
@@ -129,7 +133,8 @@ def contract_labels() -> frozenset[str]:
     """Every label otel_ml's metric attributes become, plus Prometheus' own."""
     attributes = {
         value.replace(".", "_")
-        for key, value in vars(semconv).items()
+        for module in (semconv, evaluation_names)
+        for key, value in vars(module).items()
         if key.isupper() and isinstance(value, str) and "." in value
     }
     extra = _EXTRA_LABELS | _HTTP_LABELS | _SYSTEM_METRICS_LABELS
