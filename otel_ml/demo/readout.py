@@ -4,11 +4,12 @@ generator's own bookkeeping): rates, latency, confidence, drift, accuracy, LLM."
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from otel_ml import semconv
 from otel_ml.demo.metric_history import Attributes, MetricHistory
 from otel_ml.drift.significance import Verdict
+from otel_ml.genai.evaluation.names import GEN_AI_EVALUATION_NAME, ML_GENAI_EVALUATION_SCORE
 
 RATE_WINDOW_S = 5.0
 ERROR_WINDOW_S = 60.0  # errors are rare: a short window mostly shows none
@@ -43,6 +44,8 @@ class Readout:
     ttft_s: tuple[float, float]
     tokens: tuple[int, int]
     token_rate: float
+    answer_scores: dict[str, tuple[float, int]] = field(default_factory=dict)
+    """Mean score and count per evaluation (judge's groundedness, users' feedback)."""
 
     @property
     def drifted(self) -> list[str]:
@@ -80,7 +83,21 @@ def read(history: MetricHistory) -> Readout:
             history.histogram(semconv.GEN_AI_CLIENT_TOKEN_USAGE, LLM_WINDOW_S).sum,
             history.span_s(LLM_WINDOW_S),
         ),
+        answer_scores=_answer_scores(history),
     )
+
+
+def answer_scores(r: Readout) -> str:
+    """``groundedness 0.83 (12 judged)  user_feedback 0.75 (30 rated)``."""
+    return "  ".join(
+        f"{name} {mean:.2f} ({count} {'rated' if name == 'user_feedback' else 'judged'})"
+        for name, (mean, count) in sorted(r.answer_scores.items())
+    )
+
+
+def _answer_scores(history: MetricHistory) -> dict[str, tuple[float, int]]:
+    scores = history.histograms(ML_GENAI_EVALUATION_SCORE, 1e9, GEN_AI_EVALUATION_NAME)
+    return {str(name): (s.sum / s.count, s.count) for name, s in scores.items() if s.count}
 
 
 def _predict_route(attributes: Attributes) -> bool:

@@ -11,7 +11,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from otel_ml.demo.alerts import AlertState
-from otel_ml.demo.readout import Readout
+from otel_ml.demo.readout import Readout, answer_scores
 from otel_ml.demo.traffic import TrafficStats
 
 _MAX_SPAN_NAMES = 100
@@ -92,6 +92,7 @@ def summary_lines(
         f"  alerts that fired: {', '.join(fired) or 'none'}"
         + (f"; pending at the end: {', '.join(pending)}" if pending else "")
     )
+    lines.append(f"  answer scores (mean, 0-1): {answer_scores(readout) or 'none'}")
     top = ", ".join(f"{n:,} {name!r}" for name, n in spans.most_common(8))
     lines.append(f"  spans: {top}")
     return lines

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from otel_ml.demo.alerts import TIME_SCALE, AlertState
-from otel_ml.demo.readout import FeatureDrift, Readout
+from otel_ml.demo.readout import FeatureDrift, Readout, answer_scores
 from otel_ml.demo.traffic import PHASES
 
 TOP_FEATURES = 5
@@ -99,7 +99,8 @@ def _llm_lines(r: Readout) -> list[str]:
     return [
         f"LLM         stand-in LLM  {r.llm_calls} answers  "
         f"TTFT p50 {_ms(r.ttft_s[0])} p95 {_ms(r.ttft_s[1])}  "
-        f"tokens in {tokens_in:,} out {tokens_out:,} ({r.token_rate:.0f}/s)"
+        f"tokens in {tokens_in:,} out {tokens_out:,} ({r.token_rate:.0f}/s)",
+        f"answers     {answer_scores(r) or 'no score yet (judge and users)'}",
     ]
 
 
