@@ -25,8 +25,10 @@ from otel_ml.genai.evaluation.online import OnlineEvaluation, last_user_text
 from otel_ml.genai.evaluation.results import EvaluationTelemetry
 from otel_ml.instrumentation.openai.extract import input_messages
 
-MESSAGES = [{"role": "system", "content": "Answer from the context."},
-            {"role": "user", "content": "Context: [1] Paris is in France.\n\nQuestion: where?"}]  # fmt: skip
+MESSAGES = [
+    {"role": "system", "content": "Answer from the context."},
+    {"role": "user", "content": "Context: [1] Paris is in France.\n\nQuestion: where?"},
+]
 ANSWER_TEXT = "Paris is in France [1]."
 
 
@@ -38,8 +40,9 @@ def variants() -> dict[str, object]:
                              genai_evaluation_queue_size=1_000_000)  # fmt: skip
     out = OnlineEvaluation.from_settings(settings.replace(), telemetry)
     inside = OnlineEvaluation.from_settings(settings, telemetry)
-    assert out is not None and inside is not None
-    out._draw, inside._draw = (lambda: 0.9), (lambda: 0.1)  # the draw itself is still timed
+    assert out is not None
+    assert inside is not None
+    out._draw, inside._draw = (lambda: 0.9), (lambda: 0.1)  # fixed draws: known branches
     answer = Answer(SpanContext(1, 2, False), "model", "openai", "chatcmpl-1")
     tracer = tracer_provider.get_tracer("floor")
     histogram = meter_provider.get_meter("floor").create_histogram("floor", unit="s")

@@ -189,29 +189,27 @@ def _item(item: Any, where: str) -> tuple[str, Any]:
     for key in ("prediction_id", "actual"):
         if key not in item:
             raise PayloadError(422, f"{prefix}{key}: field required")
-    prediction_id = item["prediction_id"]
-    if not isinstance(prediction_id, str) or not 0 < len(prediction_id) <= MAX_PREDICTION_ID_LENGTH:
+    prediction_id = _id(item, "prediction_id", prefix)
+    return prediction_id, _actual(item["actual"], f"{prefix}actual")
+
+
+def _id(item: dict[str, Any], field: str, prefix: str) -> str:
+    """The id under ``field``: a non-empty string of valid Unicode, not too long."""
+    value = item.get(field)
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_PREDICTION_ID_LENGTH:
         raise PayloadError(
             422,
-            f"{prefix}prediction_id: expected a non-empty string of at most "
-            f"{MAX_PREDICTION_ID_LENGTH} characters, got {_kind(prediction_id)}",
+            f"{prefix}{field}: expected a non-empty string of at most "
+            f"{MAX_PREDICTION_ID_LENGTH} characters, got {_kind(value)}",
         )
-    _check_text(prediction_id, f"{prefix}prediction_id")
-    return prediction_id, _actual(item["actual"], f"{prefix}actual")
+    _check_text(value, f"{prefix}{field}")
+    return value
 
 
 def _answer_item(item: dict[str, Any], prefix: str) -> tuple[str, EvaluationResult]:
     """Feedback on an LLM answer: ``{"response_id" or "prediction_id": ..., "thumbs":
     "up"|"down"}`` or ``"score": 0..1``."""
-    field = "response_id" if "response_id" in item else "prediction_id"
-    key = item.get(field)
-    if not isinstance(key, str) or not 0 < len(key) <= MAX_PREDICTION_ID_LENGTH:
-        raise PayloadError(
-            422,
-            f"{prefix}{field}: expected the answer's response_id or prediction_id, a non-empty "
-            f"string of at most {MAX_PREDICTION_ID_LENGTH} characters, got {_kind(key)}",
-        )
-    _check_text(key, f"{prefix}{field}")
+    key = _id(item, "response_id" if "response_id" in item else "prediction_id", prefix)
     try:
         return key, answer_feedback_result(item.get("score"), item.get("thumbs"))
     except ValueError as exc:
