@@ -11,11 +11,12 @@ import dataclasses
 import logging
 import os
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from otel_ml._internal import values as _values
+from otel_ml._internal.evaluation_settings import EvaluationSettings
 
 __all__ = ["Settings", "SettingsError", "get_settings", "settings_table"]
 
@@ -28,21 +29,11 @@ class SettingsError(ValueError):
     """A setting has a value otel_ml cannot use; the message names its source."""
 
 
-def _setting(
-    default: Any,
-    env: str,
-    parse: Callable[[str], Any],
-    doc: str,
-    fallback_env: tuple[str, ...] = (),
-) -> Any:
-    return field(
-        default=default,
-        metadata={"env": env, "parse": parse, "doc": doc, "fallback_env": fallback_env},
-    )
+_setting = _values.setting
 
 
 @dataclass(frozen=True)
-class Settings:
+class Settings(EvaluationSettings):
     """Everything otel_ml can be configured with. Build it with :meth:`load`."""
 
     model_name: str | None = _setting(
@@ -356,6 +347,10 @@ def _check_override(f: dataclasses.Field[Any], value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise SettingsError(f"{f.name}={value!r}: expected an int >= 1")
         return value
+    if f.metadata["parse"] is _values.parse_rate:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise SettingsError(f"{f.name}={value!r}: expected a share between 0 and 1")
+        return float(value)
     if isinstance(f.default, float):
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e300:
             raise SettingsError(f"{f.name}={value!r}: expected a finite number > 0")

@@ -4,6 +4,10 @@ caller names the variable)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import field
+from typing import Any
+
 HTTP_LAYERS = ("otel_ml", "contrib")
 """The HTTP server layers ``instrument(app)`` can apply (``OTEL_ML_HTTP_INSTRUMENTATION``)."""
 TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
@@ -133,3 +137,27 @@ def parse_tenant_source(raw: str) -> str | None:
     if kind == "baggage" and name.strip():
         return f"baggage:{name.strip()}"
     raise ValueError("expected header:<name> or baggage:<key>")
+
+
+def setting(
+    default: Any,
+    env: str,
+    parse: Callable[[str], Any],
+    doc: str,
+    fallback_env: tuple[str, ...] = (),
+) -> Any:
+    """A field of ``Settings``: its default, variable, parser and documentation."""
+    return field(
+        default=default,
+        metadata={"env": env, "parse": parse, "doc": doc, "fallback_env": fallback_env},
+    )
+
+
+def parse_rate(raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ValueError("expected a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("expected a share between 0 and 1")
+    return value

@@ -27,6 +27,7 @@ from typing import Any
 from otel_ml import semconv
 from otel_ml.demo.costs import daily_spend, per_day
 from otel_ml.demo.metric_history import Attributes, MetricHistory
+from otel_ml.genai.evaluation.names import GEN_AI_EVALUATION_NAME, ML_GENAI_EVALUATION_SCORE
 
 TIME_SCALE = 60.0
 """PromQL seconds per demo second."""
@@ -47,6 +48,8 @@ DEFAULT_CONFIG: Mapping[str, float] = {
     "genai_daily_budget": 100,
     "memory_limit_ratio": 0.9,
     "gpu_memory_saturation_ratio": 0.95,
+    "genai_low_score_share_ratio": 0.3,
+    "genai_evaluation_min_scores": 20,
 }
 """The ``otel_ml_config:*`` recording rules; ``name:method`` for labelled ones."""
 
@@ -68,6 +71,7 @@ DEFAULT_FOR_S: Mapping[str, float] = {
     "MLProcessMemoryNearLimit": 300,
     "MLGPUMemorySaturated": 600,
     "OtelMLInternalErrors": 0,
+    "MLGenAIAnswerQualityLow": 900,
 }
 """The ``for:`` of each alert, in PromQL seconds."""
 
@@ -237,6 +241,15 @@ def _token_spend(history: MetricHistory, rules: AlertRules, name: str) -> Condit
     return Condition(per_hour > limit, f"{per_hour:,.0f} tokens/h vs {limit:,.0f}")
 
 
+def _answer_quality(history: MetricHistory, rules: AlertRules, name: str) -> Condition:
+    least = rules.config["genai_evaluation_min_scores"]
+    limit = rules.config["genai_low_score_share_ratio"]
+    by_name = history.histograms(ML_GENAI_EVALUATION_SCORE, _window(3600), GEN_AI_EVALUATION_NAME)
+    judged = [(s.share_at_most(0.5), e) for e, s in by_name.items() if s.count >= least]
+    share, evaluation = max(judged, default=(0.0, f"any evaluation ({least:g} scores an hour)"))
+    return Condition(share > limit, f"{_pct(share)} of {evaluation} low vs {_pct(limit)}")
+
+
 def _memory(history: MetricHistory, rules: AlertRules, name: str) -> Condition:
     snapshot = history.latest
     limits = [p.value for p in snapshot.points(semconv.OTEL_ML_CGROUP_MEMORY_LIMIT)]
@@ -285,6 +298,7 @@ CHECKS: Mapping[str, Check] = {
     "MLProcessMemoryNearLimit": _memory,
     "MLGPUMemorySaturated": _gpu_memory,
     "OtelMLInternalErrors": _internal_errors,
+    "MLGenAIAnswerQualityLow": _answer_quality,
 }
 """The in-process equivalent of every alert of ``alerts.yml``."""
 

@@ -18,7 +18,11 @@ chooses its behaviour through ``extra_body={"fake": {...}}``:
 - ``tool_call`` (bool): stream a tool call instead of text;
 - ``cached`` / ``reasoning`` (int): cached input and reasoning output tokens
   reported in the usage details (default 0); ``prompt_tokens`` (int): input tokens;
-- ``incomplete`` (bool): Responses API only, end as ``incomplete``.
+- ``incomplete`` (bool): Responses API only, end as ``incomplete``;
+- ``id`` (str): the response id of a chat or text completion not streamed.
+
+Chat requests that carry otel-ml's judge prompt are answered by the judge
+stand-in (:mod:`otel_ml.demo.llm_judge`) with a deterministic verdict.
 
 Without ``fake`` options a :data:`Responder` given to :func:`create_app` (the
 demo's) writes the answer and sets the pace; with neither, the answer is
@@ -43,6 +47,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from otel_ml.demo import llm_responses
 from otel_ml.demo.anthropic_messages import messages_reply
+from otel_ml.demo.llm_judge import JudgeStandIn, is_judge_request
 from otel_ml.demo.server import serve
 
 MAX_CHUNKS = 1000
@@ -85,6 +90,7 @@ def _options(body: dict[str, Any], responder: Responder | None = None) -> dict[s
         "cached": int(fake.get("cached", 0)),
         "reasoning": int(fake.get("reasoning", 0)),
         "incomplete": bool(fake.get("incomplete")),
+        "id": str(fake.get("id", RESPONSE_ID)),
     }
 
 
@@ -167,13 +173,18 @@ def _usage(output_tokens: int, opts: dict[str, Any]) -> dict[str, Any]:
             "completion_tokens_details": {"reasoning_tokens": opts["reasoning"]}}  # fmt: skip
 
 
-def create_app(responder: Responder | None = None, model: str = RESPONSE_MODEL) -> FastAPI:
-    """The OpenAI-compatible app; ``model`` is the response model it reports."""
+def create_app(responder: Responder | None = None, model: str = RESPONSE_MODEL,
+               judge: JudgeStandIn | None = None) -> FastAPI:  # fmt: skip
+    """The OpenAI-compatible app reporting ``model``; ``judge`` answers judge prompts."""
     app = FastAPI()
+    judge = judge or JudgeStandIn()
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Response:
-        return await _complete(_options(await request.json(), responder), True, model)
+        body = await request.json()
+        if is_judge_request(body):
+            return await judge.reply(body, str(body.get("model") or model))
+        return await _complete(_options(body, responder), True, model)
 
     @app.post("/v1/completions")
     async def completions(request: Request) -> Response:
@@ -227,15 +238,18 @@ async def _complete(opts: dict[str, Any], chat: bool, model: str) -> Response:
     else:
         choice = {"index": 0, "finish_reason": "length", "text": text}
     kind = "chat.completion" if chat else "text_completion"
-    return JSONResponse({"id": RESPONSE_ID, "object": kind, "created": 1, "model": model,
+    return JSONResponse({"id": opts["id"], "object": kind, "created": 1, "model": model,
                          "choices": [choice], "usage": _usage(len(words), opts),
                          **_FINGERPRINT})  # fmt: skip
 
 
 @contextmanager
 def running_server(
-    responder: Responder | None = None, model: str = RESPONSE_MODEL
+    responder: Responder | None = None,
+    model: str = RESPONSE_MODEL,
+    judge: JudgeStandIn | None = None,
 ) -> Iterator[str]:
     """Serve the app on a free 127.0.0.1 port; yield its ``/v1`` base URL; stop it."""
-    with serve(create_app(responder, model), lifespan="off", log_level="critical") as url:
+    app = create_app(responder, model, judge)
+    with serve(app, lifespan="off", log_level="critical") as url:
         yield f"{url}/v1"

@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -163,6 +164,11 @@ class MetricHistory:
                 total -= old.value
         return HistogramWindow(bounds, buckets, count, total)
 
+    def histograms(self, name: str, window_s: float, by: str) -> dict[Any, HistogramWindow]:
+        """:meth:`histogram` for each value of the attribute ``by``."""
+        values = {p.attributes.get(by) for p in self.latest.points(name)}
+        return {v: self.histogram(name, window_s, partial(_has, by, v)) for v in values}
+
     def _thin(self, now: float) -> None:
         kept: deque[Snapshot] = deque()
         last_step = None
@@ -175,6 +181,10 @@ class MetricHistory:
                 kept.append(snapshot)
                 last_step = step
         self._snapshots = kept
+
+
+def _has(key: str, value: Any, attributes: Attributes) -> bool:
+    return bool(attributes.get(key) == value)
 
 
 def _key(point: Point) -> tuple[tuple[str, Any], ...]:

@@ -10,6 +10,7 @@ from otel_ml import semconv
 from otel_ml.demo.costs import tenant_costs
 from otel_ml.demo.metric_history import Attributes, MetricHistory
 from otel_ml.drift.significance import Verdict
+from otel_ml.genai.evaluation.names import GEN_AI_EVALUATION_NAME, ML_GENAI_EVALUATION_SCORE
 
 RATE_WINDOW_S = 5.0
 ERROR_WINDOW_S = 60.0  # errors are rare: a short window mostly shows none
@@ -46,6 +47,8 @@ class Readout:
     token_rate: float
     tenant_costs: dict[str, float] = field(default_factory=dict)
     """LLM spend since start per tenant (``gen_ai.client.operation.cost``)."""
+    answer_scores: dict[str, tuple[float, int]] = field(default_factory=dict)
+    """Mean score and count per evaluation (judge's groundedness, users' feedback)."""
 
     @property
     def drifted(self) -> list[str]:
@@ -84,7 +87,21 @@ def read(history: MetricHistory) -> Readout:
             history.span_s(LLM_WINDOW_S),
         ),
         tenant_costs=tenant_costs(history),
+        answer_scores=_answer_scores(history),
     )
+
+
+def answer_scores(r: Readout) -> str:
+    """``groundedness 0.83 (12 judged)  user_feedback 0.75 (30 rated)``."""
+    return "  ".join(
+        f"{name} {mean:.2f} ({count} {'rated' if name == 'user_feedback' else 'judged'})"
+        for name, (mean, count) in sorted(r.answer_scores.items())
+    )
+
+
+def _answer_scores(history: MetricHistory) -> dict[str, tuple[float, int]]:
+    scores = history.histograms(ML_GENAI_EVALUATION_SCORE, 1e9, GEN_AI_EVALUATION_NAME)
+    return {str(name): (s.sum / s.count, s.count) for name, s in scores.items() if s.count}
 
 
 def _predict_route(attributes: Attributes) -> bool:

@@ -8,7 +8,7 @@ from contextlib import ExitStack
 from typing import Any, TextIO
 
 import otel_ml
-from otel_ml.config import get_settings
+from otel_ml.config import Settings, get_settings
 from otel_ml.demo.alerts import TIME_SCALE, AlertEvaluator, AlertState, load_rules
 from otel_ml.demo.app import build_app
 from otel_ml.demo.costs import TENANT_SOURCE, demo_prices
@@ -24,10 +24,12 @@ from otel_ml.demo.summary import RunRecord, next_steps, summary_lines
 from otel_ml.demo.telemetry import TICK_S, DemoTelemetry
 from otel_ml.demo.traffic import PHASES, Schedule, Traffic, warm_up
 from otel_ml.demo.view import Header, Screen, frame, status_line
+from otel_ml.genai.evaluation import state as evaluation_state
 
 FEEDBACK_ROUTE = "/feedback"
 DRIFT_PAGE = "/ml/drift"
 PLAIN_LINES = 12  # status lines over a run without a terminal
+JUDGE_MODEL = "stand-in-judge"
 
 
 class DemoSession:
@@ -90,7 +92,8 @@ class DemoSession:
         self.urls["llm"] = self._stack.enter_context(
             running_server(stand_in_reply, model=LLM_MODEL)
         )
-        llm_settings = get_settings().replace(genai_tenant=TENANT_SOURCE)  # cost per tenant
+        # cost per tenant; the stand-in judges the answers
+        llm_settings = self._judged().replace(genai_tenant=TENANT_SOURCE)
         self._stack.callback(otel_ml.instrument_openai(
             **providers, settings=llm_settings, prices=demo_prices(LLM_MODEL)))  # fmt: skip
         app = build_app(demo, RagService(self.urls["llm"], **providers))
@@ -107,6 +110,18 @@ class DemoSession:
         self.urls["app"] = self._stack.enter_context(serve(app))
         self.logs.install()
         return self.urls["app"]
+
+    def _judged(self) -> Settings:
+        """Every answer's groundedness judged by the stand-in LLM (the demo's texts
+        are its own notes, so they may go to the judge); its worker stops at close."""
+        running = set(map(id, evaluation_state.running()))
+        self._stack.callback(lambda: [e.close(1.0) for e in evaluation_state.running()
+                                      if id(e) not in running])  # fmt: skip
+        return get_settings().replace(
+            genai_evaluation_rate=1.0, genai_evaluation_judge_url=self.urls["llm"],
+            genai_evaluation_judge_model=JUDGE_MODEL, genai_evaluation_content=True,
+            genai_evaluation_evaluators=("groundedness",),
+        )  # fmt: skip
 
     def _drive(self, traffic: Traffic) -> bool:
         schedule = traffic.schedule

@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from otel_ml.demo.alerts import AlertState
 from otel_ml.demo.costs import cost_line
-from otel_ml.demo.readout import Readout
+from otel_ml.demo.readout import Readout, answer_scores
 from otel_ml.demo.traffic import TrafficStats
 
 _MAX_SPAN_NAMES = 100
@@ -94,6 +94,7 @@ def summary_lines(
         + (f"; pending at the end: {', '.join(pending)}" if pending else "")
     )
     lines.append(f"  LLM cost per tenant: {cost_line(readout.tenant_costs)}")
+    lines.append(f"  answer scores (mean, 0-1): {answer_scores(readout) or 'none'}")
     top = ", ".join(f"{n:,} {name!r}" for name, n in spans.most_common(8))
     lines.append(f"  spans: {top}")
     return lines

@@ -7,7 +7,8 @@ end and a stop event:
   request a batch of 16; every 200th request carries a NaN, which the model
   rejects: the demo's error rate);
 - a labeller posts the ground truth of earlier predictions to ``/feedback``;
-- an asker sends a question to ``POST /ask`` about once a second.
+- an asker sends a question to ``POST /ask`` about once a second and rates the
+  answer (thumbs up, or down for one in four) on ``/feedback``.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class TrafficStats:
     labels_sent: int = 0
     labels_matched: int = 0
     questions: Counter[int] = field(default_factory=Counter)
+    answers_rated: int = 0
     transport_errors: int = 0
 
     def add(self, **counts: int) -> None:
@@ -249,6 +251,19 @@ class Traffic:
                     continue
                 with self.stats.lock:
                     self.stats.questions[response.status_code] += 1
+                answered = response.headers.get("x-prediction-id")
+                if answered:
+                    self._rate_answer(client, answered, n)
+
+    def _rate_answer(self, client: httpx.Client, prediction_id: str, n: int) -> None:
+        """A user's thumbs on the answer: down for one in four."""
+        thumbs = "down" if n % 4 == 3 else "up"
+        try:
+            client.post("/feedback", json={"prediction_id": prediction_id, "thumbs": thumbs})
+        except httpx.HTTPError:
+            self.stats.add(transport_errors=1)
+            return
+        self.stats.add(answers_rated=1)
 
 
 def warm_up(base_url: str, demo: DemoModel) -> None:

@@ -13,7 +13,7 @@ from typing import TextIO
 
 from otel_ml.demo.alerts import TIME_SCALE, AlertState
 from otel_ml.demo.costs import cost_line
-from otel_ml.demo.readout import FeatureDrift, Readout
+from otel_ml.demo.readout import FeatureDrift, Readout, answer_scores
 from otel_ml.demo.traffic import PHASES
 
 TOP_FEATURES = 5
@@ -102,6 +102,7 @@ def _llm_lines(r: Readout) -> list[str]:
         f"TTFT p50 {_ms(r.ttft_s[0])} p95 {_ms(r.ttft_s[1])}  "
         f"tokens in {tokens_in:,} out {tokens_out:,} ({r.token_rate:.0f}/s)",
         f"LLM cost    per tenant  {cost_line(r.tenant_costs)}",
+        f"answers     {answer_scores(r) or 'no score yet (judge and users)'}",
     ]
 
 

@@ -23,6 +23,7 @@ from otel_ml._internal.scope import InvocationScope
 from otel_ml._internal.stream import follow_stream
 from otel_ml.config import Settings, get_settings
 from otel_ml.genai.content import ContentPolicy, Redactor
+from otel_ml.genai.evaluation.state import PASSAGES
 from otel_ml.genai.invocation import GenAIConfig, GenAIInvocation, identity, traced_elsewhere
 from otel_ml.genai.records import document_attributes, document_scores, embedding_attributes
 
@@ -65,7 +66,11 @@ class GenAICall:
 
     def record_documents(self, documents: Any) -> None:
         """A retrieval's result: count, score range; ids only with content capture;
-        the count and the scores also as metrics (``ml.retrieval.*``)."""
+        the count and the scores also as metrics (``ml.retrieval.*``). While online
+        evaluation runs, the passages' texts are kept (in this process) for the
+        groundedness of the trace's answer."""
+        if PASSAGES.wanted:
+            documents = self._keep_passages(documents)
         self._guarded(lambda: self._documents(documents))
 
     def _documents(self, documents: Any) -> dict[str, Any]:
@@ -75,6 +80,16 @@ class GenAICall:
             return {}
         self.invocation.record_retrieved(len(items), document_scores(items))
         return document_attributes(items, self.content)
+
+    def _keep_passages(self, documents: Any) -> Any:
+        try:
+            documents = documents if isinstance(documents, list | tuple) else list(documents)
+            span = self.invocation.answer()
+            if span is not None:
+                PASSAGES.remember(span.span_context.trace_id, documents)
+        except Exception as exc:
+            guard.report("genai.evaluation.passages", exc)
+        return documents
 
     def record_embeddings(self, vectors: Any) -> None:
         """An embedding call's result: number of inputs and dimensions."""

@@ -19,16 +19,22 @@ from opentelemetry.trace import SpanKind
 
 from otel_ml import semconv
 from otel_ml._internal import guard
+from otel_ml._internal.ids import current_request
 from otel_ml._internal.lifecycle import Invocation
 from otel_ml.config import Settings
 from otel_ml.genai.content import ContentPolicy, Redactor, content_policy
 from otel_ml.genai.cost import Pricing
+from otel_ml.genai.evaluation import state as evaluation_state
+from otel_ml.genai.evaluation.answers import Answer
+from otel_ml.genai.evaluation.online import OnlineEvaluation
+from otel_ml.genai.evaluation.results import EvaluationTelemetry
 from otel_ml.genai.instruments import SCOPE, GenAITelemetry
 from otel_ml.genai.prices import Usage
 from otel_ml.genai.rag import rag_instruments
 from otel_ml.genai.tenants import Tenants, TenantSource
 
 _IN_CALL = context.create_key("otel_ml.genai.in_call")
+_ANSWERING = (semconv.GEN_AI_CHAT, semconv.GEN_AI_TEXT_COMPLETION)
 
 
 def traced_elsewhere(operation: str) -> bool:
@@ -77,8 +83,8 @@ class GenAIInvocation(Invocation):
     """
 
     __slots__ = ("_first_ns", "_gaps", "_input_tokens", "_last_ns", "_metric_attrs",
-                 "_output_tokens", "_pricing", "_response_model", "_telemetry",
-                 "_time_per_chunk", "_usage_details")  # fmt: skip
+                 "_output_tokens", "_pricing", "_response_id", "_response_model",
+                 "_telemetry", "_time_per_chunk", "_usage_details")  # fmt: skip
     component = "genai"
 
     def __init__(
@@ -89,6 +95,7 @@ class GenAIInvocation(Invocation):
         self._metric_attrs = metric_attrs
         self._time_per_chunk = time_per_chunk
         self._response_model: str | None = None
+        self._response_id: str | None = None
         self._input_tokens: int | None = None
         self._output_tokens: int | None = None
         self._gaps: list[int] = []
@@ -148,6 +155,7 @@ class GenAIInvocation(Invocation):
             self._response_model = model
             attrs[semconv.GEN_AI_RESPONSE_MODEL] = model
         if isinstance(response_id, str) and response_id:
+            self._response_id = response_id
             attrs[semconv.GEN_AI_RESPONSE_ID] = response_id
         if isinstance(finish_reasons, list | tuple):
             reasons = [r for r in finish_reasons if isinstance(r, str)]
@@ -223,7 +231,29 @@ class GenAIInvocation(Invocation):
         else:
             self._end(time.perf_counter_ns(), None, None)
 
+    def answer(self) -> Answer | None:
+        """This call's span and identity, for evaluations of its answer (``None``: not traced)."""
+        span = self._span
+        if span is None or not span.get_span_context().is_valid:
+            return None
+        attrs = self._metric_attrs
+        return Answer(span.get_span_context(), attrs.get(semconv.GEN_AI_REQUEST_MODEL),
+                      attrs[semconv.GEN_AI_PROVIDER_NAME], self._response_id,
+                      self._response_model, attrs[semconv.GEN_AI_OPERATION_NAME])  # fmt: skip
+
+    def _remember_answer(self) -> None:
+        """Keep a chat answer findable by its response id and request's prediction id."""
+        if self._metric_attrs.get(semconv.GEN_AI_OPERATION_NAME) not in _ANSWERING:
+            return
+        scope = current_request.get()
+        keys = [k for k in (self._response_id, scope and scope.claim_prediction_id()) if k]
+        answer = self.answer() if keys else None
+        if answer is not None:
+            evaluation_state.ANSWERS.remember(keys, answer)
+
     def _record(self, elapsed_s: float, error: str | None) -> None:
+        if error is None:
+            self._remember_answer()
         t = self._telemetry
         attrs = self._metric_attrs
         if self._response_model is not None:
@@ -266,6 +296,8 @@ class GenAIConfig:
     time_per_chunk: bool = True
     pricing: Pricing | None = None
     tenants: Tenants | None = None
+    evaluation: OnlineEvaluation | None = None
+    """Online evaluation of a sampled share of calls (``OTEL_ML_GENAI_EVALUATION_RATE``)."""
 
     @classmethod
     def resolve(
@@ -281,12 +313,14 @@ class GenAIConfig:
         """The config for ``settings``, ``(tracer_provider, meter_provider)`` and
         the content, price and tenant arguments of an entry point (``None``: the
         settings decide)."""
+        evaluation_state.size_answers(settings.genai_answers_kept, settings.feedback_ttl_seconds)
         return cls(
             GenAITelemetry.of(*providers),
             content_policy(capture, redact, max_length, settings),
             settings.genai_time_per_chunk,
             Pricing.for_entry_point(settings.genai_prices, prices),
             Tenants.resolve(settings, tenant),
+            OnlineEvaluation.from_settings(settings, EvaluationTelemetry.of(*providers)),
         )
 
     def start(

@@ -161,3 +161,29 @@ def test_every_check_runs_on_an_empty_history(name: str, telemetry: Telemetry) -
     condition = CHECKS[name](history, AlertRules(), name)
     assert condition.active is False
     assert condition.detail
+
+
+def test_answer_quality_fires_on_real_evaluation_scores(telemetry: Telemetry) -> None:
+    from opentelemetry.trace import SpanContext
+
+    from otel_ml.genai.evaluation.answers import Answer
+    from otel_ml.genai.evaluation.results import (
+        EvaluationResult,
+        EvaluationTelemetry,
+        record_result,
+    )
+
+    clock = Clock()
+    history = MetricHistory(telemetry.reader, keep_s=400, clock=clock)
+    history.collect()
+    scores = EvaluationTelemetry.of(**telemetry.providers)
+    answer = Answer(SpanContext(1, 2, False), "chat-model", "openai")
+    for score in [0.2] * 12 + [0.9] * 18:  # relevance: 40% low
+        record_result(scores, answer, EvaluationResult("relevance", score), "judge")
+    for score in [0.0] * 5:  # user feedback: all low, too few
+        record_result(scores, answer, EvaluationResult("user_feedback", score), "user")
+    clock.now = 1.0
+    history.collect()
+    (state,) = [s for s in AlertEvaluator(AlertRules()).evaluate(history, 1.0)
+                if s.name == "MLGenAIAnswerQualityLow"]  # fmt: skip
+    assert state.state == "pending" and state.detail == "40.00% of relevance low vs 30.00%"

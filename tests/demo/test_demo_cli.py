@@ -76,6 +76,11 @@ def test_demo_shows_every_section_and_flags_the_drift_phase() -> None:
     assert ttft_p50 > 0
     assert tokens_in > 0
     assert tokens_out > 0
+    # The stand-in judges every answer's groundedness; the asker rates each one.
+    grounded, judged, rated_mean, rated = _numbers(
+        r"answers +groundedness # \(# judged\) +user_feedback # \(# rated\)", view
+    )
+    assert 0.5 < grounded <= 1 and judged > 0 and 0 <= rated_mean <= 1 and rated > 0
     assert "alerts (evaluated in-process)" in view
     assert re.search(r"(pending|FIRING) +MLFeatureDrift +(worst texture|site) ", view), view
 
@@ -93,6 +98,8 @@ def test_demo_shows_every_section_and_flags_the_drift_phase() -> None:
     assert not re.search(r"drift: [^|]*(worst texture|site)", normal), normal
     after, baseline = _numbers(r"accuracy: .* before the drift, # at the end; baseline #", summary)
     assert after < baseline
+    assert re.search(r"answer scores \(mean, 0-1\): groundedness [0-9.]+ \([0-9]+ judged\)",
+                     summary), summary  # fmt: skip
     assert "Where to look next" in out
 
 

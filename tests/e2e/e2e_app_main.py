@@ -33,6 +33,7 @@ from otel_ml.demo.costs import TENANT_SOURCE, demo_prices
 from otel_ml.demo.model import MODEL_NAME, MODEL_VERSION, DemoModel, train
 from otel_ml.demo.rag import LLM_MODEL, RagService
 from otel_ml.demo.server import serve
+from otel_ml.genai.evaluation import state as evaluation_state
 
 # Port 9 (discard) on loopback: without E2E_LLM_URL, /ask fails at once.
 NO_LLM_URL = "http://127.0.0.1:9/v1"
@@ -74,6 +75,8 @@ def main(mode: str) -> int:
         print(f"READY {base_url}", flush=True)
         sys.stdin.read()
     undo_openai()
+    for evaluation in evaluation_state.running():  # the last answers' judge calls
+        evaluation.close(5.0)
     handle.shutdown()
     return 0
 

@@ -34,6 +34,7 @@ ROUNDS = 2
 PREDICTIONS_PER_ROUND = 9  # the last of each round comes from a new site (drifted)
 LABELS_PER_ROUND = 5  # one POST /feedback per round; the last of its labels is wrong
 ASKS_PER_ROUND = 2
+JUDGE_MODEL = "e2e-judge"
 DRIFT_WINDOW_ROWS = 10
 UNKNOWN_PREDICTION_ID = "no-such-prediction"
 ANSWER_CHUNKS = ["Paris ", "is ", "the ", "capital."]
@@ -78,6 +79,12 @@ def send_traffic(log: Path, llm_url: str, prometheus: Prometheus) -> Traffic:
         OTEL_ML_DRIFT_BUFFER_ROWS="1",  # bin every request at once
         OTEL_ML_DRIFT_WINDOW_SECONDS="3600",
         E2E_LLM_URL=llm_url,
+        # Every answer's groundedness judged by the stand-in, which is also the judge.
+        OTEL_ML_GENAI_EVALUATION_RATE="1",
+        OTEL_ML_GENAI_EVALUATION_JUDGE_URL=llm_url,
+        OTEL_ML_GENAI_EVALUATION_JUDGE_MODEL=JUDGE_MODEL,
+        OTEL_ML_GENAI_EVALUATION_EVALUATORS="groundedness",
+        OTEL_ML_GENAI_EVALUATION_CONTENT="true",
     )
     demo = train()  # deterministic: the app's model; its training rows are the reference
     first, second = (str(c) for c in demo.model.classes_)
@@ -145,6 +152,9 @@ def _ask(client: httpx.Client, sent: Traffic) -> None:
         response = client.post("/ask", json=question, headers=tenant_headers(n))
         assert response.status_code == 200, response.text
         sent.answers.append(response.json()["answer"])
+        thumbs = {"prediction_id": response.headers["x-prediction-id"], "thumbs": "up"}
+        response = client.post("/feedback", json=thumbs)
+        assert response.json()["answers"] == {"matched": 1, "unknown": 0}, response.text
 
 
 def _wait_for_scrape(prometheus: Prometheus, sent: Traffic) -> None:

@@ -90,6 +90,7 @@ def test_jaeger_shows_the_http_span_with_the_llm_spans_inside(
 
 
 CALL = ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model")
+CALL_OF_CHAT = ("chat", PROVIDER, LLM_MODEL)
 
 
 def test_prometheus_genai_histograms_match_the_llm_traffic(stack: Stack, traffic: Traffic) -> None:
@@ -162,3 +163,18 @@ def test_prometheus_counts_the_cost_of_each_answer_per_tenant(
          f"Prometheus: {selector} by tenant == {asked}")  # fmt: skip
     # Every call was priced: nothing counted as unpriced.
     assert stack.prometheus.query(f"ml_genai_calls_unpriced_total{{{job}}}") == []
+
+
+def test_prometheus_holds_the_judge_and_user_scores_of_the_answers(
+    stack: Stack, traffic: Traffic
+) -> None:
+    asks = len(traffic.answers)
+    job = f'job="{traffic.service}"'
+    by = ("gen_ai_evaluation_name", "ml_genai_evaluation_source", *CALL)
+    expected = {("groundedness", "judge", *CALL_OF_CHAT): asks,
+                ("user_feedback", "user", *CALL_OF_CHAT): asks}  # fmt: skip
+    expect_sums(stack.prometheus, f"ml_genai_evaluation_score_count{{{job}}}", by, expected)
+    thumbs_up = f'{job}, gen_ai_evaluation_name="user_feedback"'
+    expect_sums(stack.prometheus, f"ml_genai_evaluation_score_sum{{{thumbs_up}}}", (), {(): asks})
+    failed = stack.prometheus.query(f"ml_genai_evaluation_errors_total{{{job}}}")
+    assert failed == [], failed  # no judge call failed

@@ -16,8 +16,11 @@ from opentelemetry.sdk.metrics.export import HistogramDataPoint
 from pydantic import BaseModel
 from support import Telemetry
 
+from otel_ml.config import Settings
 from otel_ml.demo.llm_server import running_server
 from otel_ml.genai import embedding, generation, llm, retrieval
+from otel_ml.genai.evaluation import record_answer_feedback
+from otel_ml.genai.evaluation import state as evaluation_state
 from otel_ml.instrumentation.openai import OpenAIInstrumentor
 
 STR, INT, FLOAT, BOOL = str, int, float, bool
@@ -45,6 +48,15 @@ ATTRIBUTES: dict[str, Any] = {
     "openai.api.type": STR, "openai.request.service_tier": STR,
     "openai.response.service_tier": STR, "openai.response.system_fingerprint": STR,
     "server.address": STR, "server.port": INT, "error.type": STR,
+    "gen_ai.evaluation.name": STR, "gen_ai.evaluation.score.value": FLOAT,
+    "gen_ai.evaluation.score.label": STR, "gen_ai.evaluation.explanation": STR,
+}  # fmt: skip
+# Events of the conventions (v1.38+): name -> the attributes it may carry.
+EVENTS = {
+    "gen_ai.evaluation.result": {"gen_ai.evaluation.name", "gen_ai.evaluation.score.value",
+                                 "gen_ai.evaluation.score.label",
+                                 "gen_ai.evaluation.explanation", "gen_ai.response.id",
+                                 "error.type"},
 }  # fmt: skip
 # Provisional: the open GenAI cost proposal (semantic-conventions-genai PR #443), not yet
 # in the registry. Checked like the rest; the names change when the proposal does.
@@ -69,6 +81,7 @@ TOKENS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304,
           67108864)  # fmt: skip
 FIRST_TOKEN = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0,
                7.5, 10.0)  # fmt: skip
+SCORES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 PER_TOKEN = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
 COMMON = {"gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model",
           "gen_ai.response.model", "server.address", "server.port", "error.type"}  # fmt: skip
@@ -82,6 +95,12 @@ METRICS: dict[str, tuple[str, tuple[float, ...], set[str]]] = {
     "gen_ai.server.request.duration": ("s", DURATION, COMMON),
     "gen_ai.server.time_to_first_token": ("s", FIRST_TOKEN, COMMON),
     "gen_ai.server.time_per_output_token": ("s", PER_TOKEN, COMMON),
+    # otel_ml's own (the conventions have no evaluation metric): GenAI attributes only.
+    "ml.genai.evaluation.score": (
+        "1",
+        SCORES,
+        COMMON | {"gen_ai.evaluation.name", "ml.genai.evaluation.source"},
+    ),
 }
 # Provisional counters (PR #443): name -> (unit, attributes it may carry).
 PROVISIONAL_COUNTERS = {"gen_ai.client.operation.cost": ("USD", COMMON | OPENAI)}
@@ -152,6 +171,29 @@ def _decorated_calls(t: Telemetry) -> None:
     asyncio.run(drain())
 
 
+def _evaluated_calls(url: str, t: Telemetry) -> None:
+    """A judged answer and a user's thumbs on another."""
+    settings = Settings.load(
+        {},
+        genai_evaluation_rate=1.0,
+        genai_evaluation_judge_url=url,
+        genai_evaluation_judge_model="judge",
+        capture_content=True,
+    )
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(**t.providers, settings=settings)
+    (evaluation,) = [e for e in evaluation_state.running() if e.telemetry.meter_provider
+                     is t.meter_provider]  # fmt: skip
+    try:
+        with openai.OpenAI(base_url=url, api_key="k", max_retries=0) as client:
+            client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+            evaluation.worker.wait_idle(10.0)
+        assert record_answer_feedback("chatcmpl-fake-1", thumbs="up", **t.providers)
+    finally:
+        instrumentor.uninstrument()
+        evaluation.close()
+
+
 @pytest.fixture(scope="module")
 def emitted() -> Iterator[Telemetry]:
     t = Telemetry.create()
@@ -160,9 +202,12 @@ def emitted() -> Iterator[Telemetry]:
     try:
         with running_server() as url:
             _openai_calls(url)
+            instrumentor.uninstrument()
+            _evaluated_calls(url, t)
         _decorated_calls(t)
     finally:
-        instrumentor.uninstrument()
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
     yield t
     t.shutdown()
 
@@ -190,6 +235,10 @@ def test_every_span_attribute_is_a_convention_name_of_its_type(emitted: Telemetr
         reasons = (span.attributes or {}).get("gen_ai.response.finish_reasons", ())
         assert set(reasons) <= FINISH_REASONS, f"{span.name}: {reasons}"
         assert "gen_ai.provider.name" in (span.attributes or {}), span.name
+        for event in (e for e in span.events if e.name.startswith("gen_ai.")):
+            assert event.name in EVENTS, f"{span.name}: event {event.name}"
+            assert set(event.attributes or {}) <= EVENTS[event.name], f"{span.name}: {event}"
+            seen.update(event.attributes or {})
     # The scenarios reach every row of the table (instructions: the Responses API's).
     assert set(ATTRIBUTES) - seen == (set() if RESPONSES_API else {"gen_ai.system_instructions"})
 

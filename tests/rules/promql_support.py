@@ -29,6 +29,7 @@ import yaml
 
 from otel_ml import semconv
 from otel_ml.genai.cost import GEN_AI_CLIENT_OPERATION_COST, ML_GENAI_CALLS_UNPRICED
+from otel_ml.genai.evaluation import names as evaluation_names
 from otel_ml.genai.rag import ML_RETRIEVAL_DOCUMENTS, ML_RETRIEVAL_SCORE
 from otel_ml.genai.tenants import ML_GENAI_TENANT
 
@@ -95,6 +96,9 @@ _INSTRUMENTS: tuple[tuple[str, str, str], ...] = (
     (ML_GENAI_CALLS_UNPRICED, "{call}", "counter"),
     (ML_RETRIEVAL_DOCUMENTS, "{document}", "histogram"),
     (ML_RETRIEVAL_SCORE, "1", "histogram"),
+    (evaluation_names.ML_GENAI_EVALUATION_SCORE, "1", "histogram"),
+    (evaluation_names.ML_GENAI_EVALUATION_DROPPED, "{call}", "counter"),
+    (evaluation_names.ML_GENAI_EVALUATION_ERRORS, "{evaluation}", "counter"),
 )
 # The exporter's unit suffixes for the units above (otlptranslator's unit map).
 _UNIT_SUFFIXES = {"s": "seconds", "By": "bytes", "Cel": "celsius", "W": "watts", "USD": "USD"}
@@ -139,7 +143,8 @@ def contract_labels() -> frozenset[str]:
     """Every label otel_ml's metric attributes become, plus Prometheus' own."""
     attributes = {
         value.replace(".", "_")
-        for key, value in vars(semconv).items()
+        for module in (semconv, evaluation_names)
+        for key, value in vars(module).items()
         if key.isupper() and isinstance(value, str) and "." in value
     }
     extra = _EXTRA_LABELS | _HTTP_LABELS | _SYSTEM_METRICS_LABELS

@@ -7,6 +7,9 @@ one label ``{"prediction_id": ..., "actual": ...}``, a list of them, or
 ``{"items": [...]}``. The whole request is validated before any label is
 recorded: a bad item rejects the request (422, naming the item and field) and
 records nothing. Labels that find no prediction are counted, never an error.
+Feedback on an LLM answer (``{"response_id": ..., "thumbs": "up"}`` or
+``"score": 0..1``, keyed by ``response_id`` or the request's ``prediction_id``)
+is recorded as ``gen_ai.evaluation.result``; the body counts it under ``answers``.
 
 Status codes: 200 with counts per outcome; 401 (with ``WWW-Authenticate:
 Bearer``) when ``OTEL_ML_FEEDBACK_TOKEN`` is set and the request does not
@@ -33,6 +36,8 @@ from starlette.routing import Route
 
 from otel_ml.config import Settings, get_settings
 from otel_ml.feedback.store import OUTCOMES
+from otel_ml.genai.evaluation.feedback import answer_feedback_result, record_answer_result
+from otel_ml.genai.evaluation.results import EvaluationResult
 from otel_ml.instrumentation.fastapi.auth import BearerToken
 from otel_ml.models.labels import record_labels
 from otel_ml.outputs.extract import MAX_ROW_DETAIL, encodable
@@ -97,7 +102,7 @@ class FeedbackEndpoint:
         except PayloadError as exc:
             await _respond(send, exc.status, {"detail": exc.message})
             return
-        counts = await run_in_threadpool(self._record, labels)
+        counts: dict[str, Any] = await run_in_threadpool(self._record, labels)
         answer: dict[str, Any] = {"received": len(labels), **counts}
         unchecked = counts["store_unavailable"]
         if unchecked:
@@ -109,12 +114,21 @@ class FeedbackEndpoint:
             return
         await _respond(send, 200, answer)
 
-    def _record(self, labels: list[tuple[str, Any]]) -> dict[str, int]:
+    def _record(self, labels: list[tuple[str, Any]]) -> dict[str, Any]:
         config = self._config
+        verdicts = [(key, r) for key, r in labels if isinstance(r, EvaluationResult)]
+        labels = [(key, a) for key, a in labels if not isinstance(a, EvaluationResult)]
         counts = record_labels(labels, config.model_name, config.model_version,
                                config.tracer_provider, config.meter_provider,
                                config.settings or get_settings())  # fmt: skip
-        return {outcome: counts[outcome] for outcome in OUTCOMES}
+        out: dict[str, Any] = {outcome: counts[outcome] for outcome in OUTCOMES}
+        if verdicts:
+            found = [
+                record_answer_result(key, result, config.tracer_provider, config.meter_provider)
+                for key, result in verdicts
+            ]
+            out["answers"] = {"matched": sum(found), "unknown": len(found) - sum(found)}
+        return out
 
 
 async def read_body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes | None:
@@ -170,18 +184,36 @@ def _item(item: Any, where: str) -> tuple[str, Any]:
     if not isinstance(item, dict):
         raise PayloadError(422, f"{where}: expected an object, got {_kind(item)}")
     prefix = f"{where}." if where else ""
+    if "actual" not in item and ("thumbs" in item or "score" in item):
+        return _answer_item(item, prefix)
     for key in ("prediction_id", "actual"):
         if key not in item:
             raise PayloadError(422, f"{prefix}{key}: field required")
-    prediction_id = item["prediction_id"]
-    if not isinstance(prediction_id, str) or not 0 < len(prediction_id) <= MAX_PREDICTION_ID_LENGTH:
+    prediction_id = _id(item, "prediction_id", prefix)
+    return prediction_id, _actual(item["actual"], f"{prefix}actual")
+
+
+def _id(item: dict[str, Any], field: str, prefix: str) -> str:
+    """The id under ``field``: a non-empty string of valid Unicode, not too long."""
+    value = item.get(field)
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_PREDICTION_ID_LENGTH:
         raise PayloadError(
             422,
-            f"{prefix}prediction_id: expected a non-empty string of at most "
-            f"{MAX_PREDICTION_ID_LENGTH} characters, got {_kind(prediction_id)}",
+            f"{prefix}{field}: expected a non-empty string of at most "
+            f"{MAX_PREDICTION_ID_LENGTH} characters, got {_kind(value)}",
         )
-    _check_text(prediction_id, f"{prefix}prediction_id")
-    return prediction_id, _actual(item["actual"], f"{prefix}actual")
+    _check_text(value, f"{prefix}{field}")
+    return value
+
+
+def _answer_item(item: dict[str, Any], prefix: str) -> tuple[str, EvaluationResult]:
+    """Feedback on an LLM answer: ``{"response_id" or "prediction_id": ..., "thumbs":
+    "up"|"down"}`` or ``"score": 0..1``."""
+    key = _id(item, "response_id" if "response_id" in item else "prediction_id", prefix)
+    try:
+        return key, answer_feedback_result(item.get("score"), item.get("thumbs"))
+    except ValueError as exc:
+        raise PayloadError(422, f"{prefix}{exc}") from None
 
 
 def _check_text(value: Any, where: str) -> None:

@@ -22,6 +22,7 @@ from otel_ml._internal.scope import run_async, run_sync
 from otel_ml._internal.stream import AsyncStream, SyncStream
 from otel_ml.genai.api import GenAICall
 from otel_ml.genai.content import ContentPolicy
+from otel_ml.genai.evaluation.online import last_user_text
 from otel_ml.genai.invocation import GenAIConfig, GenAIInvocation, identity, traced_elsewhere
 from otel_ml.instrumentation._patching import Args, Kwargs, Target, Wrapped, replace_all
 
@@ -121,14 +122,32 @@ def _apply(
 
 
 class OpenAICall(GenAICall):
-    """One ``create`` call in progress: its invocation, the config and the API it reads with."""
+    """One ``create`` call in progress: its invocation, the config and the API it reads
+    with; for a call sampled for online evaluation, its question."""
 
-    __slots__ = ("api", "config")
+    __slots__ = ("api", "config", "keep_text", "question", "sampled")
 
-    def __init__(self, config: GenAIConfig, invocation: GenAIInvocation, api: Api) -> None:
+    def __init__(self, config: GenAIConfig, invocation: GenAIInvocation, api: Api,
+                 kwargs: Kwargs | None = None, operation: str = semconv.GEN_AI_CHAT
+                 ) -> None:  # fmt: skip
         super().__init__(invocation, config.content)
         self.config = config
         self.api = api
+        evaluation = config.evaluation
+        self.sampled = kwargs is not None and evaluation is not None and evaluation.sampled()
+        self.keep_text = config.content.capture
+        self.question: str | None = None
+        if self.sampled and evaluation is not None and (self.keep_text or evaluation.content):
+            self.keep_text = True
+            self.question = last_user_text(extract.input_messages(operation, kwargs or {}))
+
+    def evaluate(self, fields: extract.ResponseFields) -> None:
+        """Hand a sampled call's answer to online evaluation (a non-blocking put)."""
+        evaluation = self.config.evaluation
+        if self.sampled and evaluation is not None:
+            text = "".join(fields.texts.get(0, ()))
+            evaluation.submit(self.invocation.answer(), self.question, text,
+                              self.config.content.capture)  # fmt: skip
 
     def fail(self, exc: BaseException) -> None:
         """End the call with the API error's status code and ``error.type``."""
@@ -147,10 +166,12 @@ class OpenAICall(GenAICall):
                 return followed(result, StreamHandler(self))
             body = _body(result)
             if body is not None:
-                fields = self.api.read(body, content.capture)
+                fields = self.api.read(body, self.keep_text)
                 _apply(invocation, fields, content)
                 if fields.error is not None:
                     self.fail_reported(fields.error)
+                else:
+                    self.evaluate(fields)
         except Exception as exc:
             guard.report("openai.response", exc, self.config.telemetry.internal_errors)
         invocation.stop()
@@ -169,7 +190,7 @@ class StreamHandler:
 
     def __init__(self, call: OpenAICall) -> None:
         self._call = call
-        self._reader = call.api.stream_reader(call.config.content.capture)
+        self._reader = call.api.stream_reader(call.keep_text)
 
     def on_chunk(self, chunk: Any) -> None:
         if self._reader.add(chunk):
@@ -182,6 +203,8 @@ class StreamHandler:
             self._call.fail_reported(fields.error)
             return
         _apply(self._call.invocation, fields, self._call.config.content)
+        if not abandoned:
+            self._call.evaluate(fields)
         self._call.invocation.stop(abandoned)
 
     def on_error(self, exc: BaseException) -> None:
@@ -249,7 +272,8 @@ def _begin(
     """A call to record, unless instrumentation is suppressed or it is traced already."""
     if not is_instrumentation_enabled() or traced_elsewhere(target[0]):
         return None
-    return OpenAICall(config, _start(config, target, resource, kwargs), target[1])
+    invocation = _start(config, target, resource, kwargs)
+    return OpenAICall(config, invocation, target[1], kwargs, target[0])
 
 
 class TracedCreate:
