@@ -9,7 +9,8 @@ from typing import Any, TextIO
 
 import otel_ml
 from otel_ml.config import Settings, get_settings
-from otel_ml.demo.alerts import TIME_SCALE, AlertEvaluator, AlertState, load_rules
+from otel_ml.demo.alert_rules import load_rules
+from otel_ml.demo.alerts import TIME_SCALE, AlertEvaluator, AlertState
 from otel_ml.demo.app import build_app
 from otel_ml.demo.costs import TENANT_SOURCE, demo_prices
 from otel_ml.demo.llm_server import running_server

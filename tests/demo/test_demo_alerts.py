@@ -12,19 +12,15 @@ import yaml
 from support import Telemetry
 
 import otel_ml
-from otel_ml.demo.alerts import (
-    CHECKS,
+from otel_ml.demo.alert_rules import (
     DEFAULT_CONFIG,
     DEFAULT_FOR_S,
     DEFAULT_MULTIPLIERS,
-    NOT_APPLICABLE,
-    AlertEvaluator,
     AlertRules,
-    AlertState,
-    Condition,
     alert_rules,
     load_rules,
 )
+from otel_ml.demo.alerts import CHECKS, NOT_APPLICABLE, AlertEvaluator, AlertState, Condition
 from otel_ml.demo.metric_history import MetricHistory
 from otel_ml.drift.profile import ReferenceProfile
 
