@@ -155,24 +155,29 @@ def time_rounds(
     n: int,
     collect: Callable[[], object],
 ) -> dict[str, list[float]]:
-    """ns per call of each variant per round, and (``"<variant> collect"``) the ns
-    per call of the metric collection that follows its calls: work an
-    instrumentation leaves for collection time is off the request path, but not free."""
-    keys = [key for name in variants for key in (name, f"{name} collect")]
+    """CPU ns per call of each variant per round, and (``"<variant> collect"``) the CPU
+    ns per call of the metric collection that follows its calls: work an
+    instrumentation leaves for collection time is off the request path, but not free.
+    ``"<variant> wall"``: the wall-clock ns per call.
+
+    CPU time is the process's, all threads: on a machine shared with other work,
+    waiting for a core inflates wall time many times over, CPU time barely."""
+    keys = [f"{name}{suffix}" for name in variants for suffix in ("", " collect", " wall")]
     out: dict[str, list[float]] = {key: [] for key in keys}
     names = list(variants)
     for r in range(rounds + 1):  # round 0 is a discarded warm-up
         for name in names[r % len(names) :] + names[: r % len(names)]:
             collect()  # nothing from the previous variant is left for this one's collection
             gc.collect()
-            start = time.perf_counter_ns()
+            wall, start = time.perf_counter_ns(), time.process_time_ns()
             for _ in range(n):
                 variants[name]()
-            end = time.perf_counter_ns()
+            end, wall_end = time.process_time_ns(), time.perf_counter_ns()
             collect()
             if r:
                 out[name].append((end - start) / n)
-                out[f"{name} collect"].append((time.perf_counter_ns() - end) / n)
+                out[f"{name} wall"].append((wall_end - wall) / n)
+                out[f"{name} collect"].append((time.process_time_ns() - end) / n)
     return out
 
 

@@ -135,6 +135,14 @@ def at_collection(samples: dict[str, list[float]], kind: str) -> Stats:
     return Stats.of([(traced - bare) / 1e3 for traced, bare in pairs])
 
 
+def bare_stream(samples: dict[str, list[float]]) -> str:
+    """The library's own stream: median CPU us, and median wall-clock us in parentheses."""
+    cpu, wall = (
+        Stats.of([v / 1e3 for v in samples[key]]) for key in ("bare stream", "bare stream wall")
+    )
+    return f"{cpu.median:.0f} ({wall.median:.0f})"
+
+
 def report(command: str, results: dict[str, dict[str, list[float]] | str]) -> str:
     """The markdown section: provenance, table, notes."""
     rows = []
@@ -143,12 +151,12 @@ def report(command: str, results: dict[str, dict[str, list[float]] | str]) -> st
         if isinstance(result, str):
             rows.append([name, emits, result, "", "", ""])
             continue
-        bare = Stats.of([v / 1e3 for v in result["bare stream"]])
         rows.append([name, emits, added(result, "plain").format(), added(result, "stream").format(),
-                     at_collection(result, "stream").format(), bare.format(0)])  # fmt: skip
+                     at_collection(result, "stream").format(), bare_stream(result)])  # fmt: skip
     headers = ["instrumentation", "emits", "added per call, us", "added per 100-chunk stream, us",
-               "at collection per stream, us", "bare stream, us"]  # fmt: skip
-    legend = ("Medians across rounds (min-max in parentheses); \"added\" is paired with the "
+               "at collection per stream, us", "bare stream, us (wall)"]  # fmt: skip
+    legend = ("CPU time of the worker process (all threads), medians across rounds (min-max in "
+              "parentheses); \"added\" is paired with the "
               "SDK's own call in the same round and process. \"At collection\" is the metric "
               "collection after a round of streams, per stream, beyond the one after the bare "
               "streams: work left for collection time (off the request path, not free). The SDK "

@@ -26,8 +26,8 @@ import venv
 from pathlib import Path
 from typing import NamedTuple
 
-from _common import Stats, markdown_table, provenance, replace_section
-from genai import added, at_collection
+from _common import markdown_table, provenance, replace_section
+from genai import added, at_collection, bare_stream
 
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
@@ -96,15 +96,15 @@ def report(command: str, results: list[tuple[Row, dict[str, list[float]] | str]]
         if isinstance(result, str):
             rows.append([row.library, row.name, row.emits, result, "", "", ""])
             continue
-        bare = Stats.of([v / 1e3 for v in result["bare stream"]])
         rows.append([row.library, row.name, row.emits, added(result, "plain").format(),
                      added(result, "stream").format(), at_collection(result, "stream").format(),
-                     bare.format(0)])  # fmt: skip
+                     bare_stream(result)])  # fmt: skip
     headers = ["library", "instrumentation", "emits", "added per call, us",
                "added per 100-chunk stream, us", "at collection per stream, us",
-               "bare stream, us"]  # fmt: skip
-    legend = ("Medians across rounds (min-max in parentheses), paired with the library's own "
-              "function in the same round and process; see genai.py's legend.")  # fmt: skip
+               "bare stream, us (wall)"]  # fmt: skip
+    legend = ("CPU time, medians across rounds (min-max in parentheses), paired with "
+              "the library's own function in one round and process; see genai.py's "
+              "legend.")  # fmt: skip
     return "\n\n".join([provenance(command, DISTRIBUTIONS), markdown_table(headers, rows), legend])
 
 
