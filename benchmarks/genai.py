@@ -78,7 +78,7 @@ VARIANTS: dict[str, Variant] = {
     ),
     "openllmetry (Responses API)": Variant(
         ["opentelemetry-instrumentation-openai"],
-        "tokens, TTFT (streams)",
+        "tokens on spans, no metrics",
         "openllmetry",
         {},
         "responses",
