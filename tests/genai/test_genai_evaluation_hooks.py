@@ -122,3 +122,13 @@ def test_a_sampled_responses_api_call_is_judged_on_its_input(
         assert QUESTION in sent["messages"][1]["content"]
         assert "".join(ANSWER) in sent["messages"][1]["content"]
         assert len(r.results()) == 1
+
+
+def test_openai_embeddings_are_never_sampled(telemetry: Telemetry) -> None:
+    with rig(telemetry, **RELEVANCE) as r:  # rate 1, no content opt-in
+        r.client.embeddings.create(model="fake-embed", input=["a text"])
+        r.settle()
+        # A sampled call would have been counted as a no_content drop.
+        assert r.dropped("no_content") == 0 and r.judge.received == []
+        r.ask()
+        assert r.dropped("no_content") == 1

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from otel_ml import semconv
 from otel_ml.config import Settings, SettingsError
 from otel_ml.genai.evaluation import evaluators, names, state
 from otel_ml.genai.evaluation.answers import Answer
@@ -187,14 +188,15 @@ class Sample:
         self.evaluation.submit(answer, self.question, text, self.capture)
 
 
-def draw(evaluation: OnlineEvaluation | None, capture: bool,
+def draw(evaluation: OnlineEvaluation | None, operation: str, capture: bool,
          messages: Callable[[], Iterable[Mapping[str, Any]]]) -> Sample | None:  # fmt: skip
-    """The :class:`Sample` of a call starting now, or ``None`` when it is not drawn.
+    """The :class:`Sample` of a call of ``operation`` starting now, or ``None``
+    when it is not drawn (embeddings never are: they give no answer).
 
     ``messages`` gives the request's semconv-shaped messages; it runs only for
     a sampled call whose content may leave (capture or the evaluation opt-in).
     """
-    if evaluation is None or not evaluation.sampled():
+    if evaluation is None or operation == semconv.GEN_AI_EMBEDDINGS or not evaluation.sampled():
         return None
     return Sample(evaluation, capture, messages)
 

@@ -142,7 +142,7 @@ class Traced:
             return None
         config = self.aside if sdk_traces(resource) else self.config
         invocation = _start(config, resource, kwargs, stream)
-        sample = draw(config.evaluation, config.content.capture,
+        sample = draw(config.evaluation, _CHAT, config.content.capture,
                       lambda: extract.input_messages(kwargs))  # fmt: skip
         return AnthropicCall(config, invocation, sample)
 

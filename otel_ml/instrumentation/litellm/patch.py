@@ -107,9 +107,8 @@ class Traced:
             return None
         config, operation = self.config, self.operation
         invocation = _start(config, operation, kwargs)
-        sample = None if operation == _EMBEDDINGS else draw(
-            config.evaluation, config.content.capture,
-            lambda: openai_extract.input_messages(operation, kwargs))  # fmt: skip
+        sample = draw(config.evaluation, operation, config.content.capture,
+                      lambda: openai_extract.input_messages(operation, kwargs))  # fmt: skip
         return LiteLLMCall(config, invocation, self.is_async, sample)
 
     def __call__(self, wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:

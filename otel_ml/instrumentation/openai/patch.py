@@ -135,9 +135,8 @@ class OpenAICall(HookCall):
 
     def __init__(self, config: GenAIConfig, invocation: GenAIInvocation, api: Api,
                  kwargs: Kwargs, operation: str = semconv.GEN_AI_CHAT) -> None:  # fmt: skip
-        sample = draw(
-            config.evaluation, config.content.capture, lambda: _messages(api, operation, kwargs)
-        )
+        sample = draw(config.evaluation, operation, config.content.capture,
+                      lambda: _messages(api, operation, kwargs))  # fmt: skip
         super().__init__(config, invocation, sample)
         self.api = api
 
