@@ -1,4 +1,4 @@
-"""What the GenAI framework hooks share (Anthropic, LiteLLM, LangChain,
+"""What the GenAI hooks share (OpenAI, Anthropic, LiteLLM, LangChain,
 LlamaIndex): their config from ``instrument()``'s keywords and the one-call
 form for code users."""
 
@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from otel_ml.config import Settings
 from otel_ml.genai.api import GenAICall
+from otel_ml.genai.evaluation.online import Sample
 from otel_ml.genai.invocation import GenAIConfig, GenAIInvocation
 from otel_ml.instrumentation._patching import PatchingInstrumentor
 
@@ -48,15 +49,35 @@ def install(
     return undo
 
 
+class Answered(Protocol):
+    """What a response (or a whole stream) said, as far as online evaluation reads it."""
+
+    def answer_text(self) -> str:
+        """The answer's text."""
+
+
 class HookCall(GenAICall):
     """One call of a client hook in progress: its invocation, the config it
-    reads with, and how the library's errors are named."""
+    reads with, how the library's errors are named and, for a call drawn for
+    online evaluation, its :class:`Sample`."""
 
-    __slots__ = ("config",)
+    __slots__ = ("config", "sample")
 
-    def __init__(self, config: GenAIConfig, invocation: GenAIInvocation) -> None:
+    def __init__(self, config: GenAIConfig, invocation: GenAIInvocation,
+                 sample: Sample | None = None) -> None:  # fmt: skip
         super().__init__(invocation, config.content)
         self.config = config
+        self.sample = sample
+
+    @property
+    def keep_text(self) -> bool:
+        """Whether the response's text is read: captured, or for the judge."""
+        return self.config.content.capture or (self.sample is not None and self.sample.content)
+
+    def evaluate(self, fields: Answered) -> None:
+        """Hand a sampled call's answer to online evaluation (a non-blocking put)."""
+        if self.sample is not None:
+            self.sample.submit(self.invocation.answer(), fields.answer_text())
 
     @staticmethod
     def error_kind(exc: BaseException) -> str | None:
@@ -99,8 +120,11 @@ class ReadingHandler:
             self._call.invocation.chunk()
 
     def on_end(self, abandoned: bool) -> None:
-        """The stream ended: record what it said, end the call."""
+        """The stream ended: record what it said, hand a whole answer to online
+        evaluation, end the call."""
         self._call.apply(self._reader.fields)
+        if not abandoned:
+            self._call.evaluate(self._reader.fields)
         self._call.invocation.stop(abandoned)
 
     def on_error(self, exc: BaseException) -> None:

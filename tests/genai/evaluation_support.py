@@ -1,4 +1,5 @@
-"""An instrumented ``openai`` client against the stand-in LLM, which is also the judge."""
+"""An instrumented client against the stand-in LLM, which is also the judge
+(the ``openai`` client; or another hook's instrumentor, its calls made to ``url``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from otel_ml.demo.llm_judge import JudgeStandIn
 from otel_ml.demo.llm_server import running_server
 from otel_ml.genai.evaluation import names, state
 from otel_ml.genai.evaluation.online import OnlineEvaluation
+from otel_ml.instrumentation._patching import PatchingInstrumentor
 from otel_ml.instrumentation.openai import OpenAIInstrumentor
 
 JUDGE_MODEL = "fake-judge"
@@ -27,6 +29,7 @@ class Rig:
     """The client, the judge stand-in, the online evaluation and the telemetry."""
 
     client: openai.OpenAI
+    url: str
     judge: JudgeStandIn
     evaluation: OnlineEvaluation
     telemetry: Telemetry
@@ -57,22 +60,23 @@ class Rig:
 
 
 @contextmanager
-def rig(telemetry: Telemetry, judge: JudgeStandIn | None = None, **settings: Any
+def rig(telemetry: Telemetry, judge: JudgeStandIn | None = None,
+        instrumentor: type[PatchingInstrumentor] = OpenAIInstrumentor, **settings: Any
         ) -> Iterator[Rig]:  # fmt: skip
-    """Instrument ``openai`` with online evaluation (``settings`` over rate 1 and this judge)."""
+    """Instrument with online evaluation (``settings`` over rate 1 and this judge)."""
     judge = judge or JudgeStandIn()
     with running_server(judge=judge) as url:
         values = {"genai_evaluation_rate": 1.0, "genai_evaluation_judge_url": url,
                   "genai_evaluation_judge_model": JUDGE_MODEL, **settings}  # fmt: skip
-        instrumentor = OpenAIInstrumentor()
+        hook = instrumentor()
         before = set(map(id, state.running()))
-        instrumentor.instrument(settings=Settings.load({}, **values), **telemetry.providers)
+        hook.instrument(settings=Settings.load({}, **values), **telemetry.providers)
         evaluation = next(e for e in state.running() if id(e) not in before)
         try:
             with openai.OpenAI(base_url=url, api_key="sk-test", max_retries=0) as client:
-                yield Rig(client, judge, evaluation, telemetry)
+                yield Rig(client, url, judge, evaluation, telemetry)
         finally:
-            instrumentor.uninstrument()
+            hook.uninstrument()
             if judge.gate is not None:
                 judge.gate.set()
             evaluation.close()

@@ -180,3 +180,19 @@ def test_dashboard_queries_cover_every_target(dashboard: dict[str, Any]) -> None
     assert {(q.panel, q.ref_id) for q in queries} >= ONLY_AFTER_FAILURES
     # Panels follow the dashboard's time range: every range is $__rate_interval.
     assert {w for q in queries for w in re.findall(r"\[(\w+)\]", q.expr)} == {"5m"}
+
+
+def test_the_llm_row_shows_answer_scores_by_evaluation_and_model(
+    dashboard: dict[str, Any],
+) -> None:
+    scored = {p["title"]: p for p in row_panels(dashboard, "LLM")
+              if any("ml_genai_evaluation_score" in t["expr"] for t in p["targets"])}  # fmt: skip
+    assert set(scored) == {"Answer scores (mean) by evaluation and model",
+                           "Low-score share (score <= 0.5) by evaluation and model"}  # fmt: skip
+    for panel in scored.values():
+        score = panel["targets"][0]
+        assert "sum by (gen_ai_evaluation_name, gen_ai_request_model)" in score["expr"]
+        assert score["legendFormat"] == "{{gen_ai_evaluation_name}} {{gen_ai_request_model}}"
+    low = scored["Low-score share (score <= 0.5) by evaluation and model"]
+    assert 'le="0.5"' in low["targets"][0]["expr"]  # the bound MLGenAIAnswerQualityLow counts
+    assert low["targets"][1]["expr"] == "otel_ml_config:genai_low_score_share_ratio"

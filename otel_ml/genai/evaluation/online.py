@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from otel_ml import semconv
 from otel_ml.config import Settings, SettingsError
 from otel_ml.genai.evaluation import evaluators, names, state
 from otel_ml.genai.evaluation.answers import Answer
@@ -165,6 +166,39 @@ def _refuse_same_model(model: str) -> None:
             "does not judge its own answers: set a different judge model (counted as "
             "ml.genai.evaluation.errors{error.type=same_model})", model,
         )  # fmt: skip
+
+
+class Sample:
+    """A call drawn for online evaluation: its evaluation and question, until the answer.
+
+    ``content`` says whether content may leave (capture or the evaluation
+    opt-in): the hook then keeps the answer's text for the judge."""
+
+    __slots__ = ("capture", "content", "evaluation", "question")
+
+    def __init__(self, evaluation: OnlineEvaluation, capture: bool,
+                 messages: Callable[[], Iterable[Mapping[str, Any]]]) -> None:  # fmt: skip
+        self.evaluation = evaluation
+        self.capture = capture
+        self.content = capture or evaluation.content
+        self.question = last_user_text(messages()) if self.content else None
+
+    def submit(self, answer: Answer | None, text: str | None) -> None:
+        """Hand the answer to the evaluation (request path: a non-blocking put)."""
+        self.evaluation.submit(answer, self.question, text, self.capture)
+
+
+def draw(evaluation: OnlineEvaluation | None, operation: str, capture: bool,
+         messages: Callable[[], Iterable[Mapping[str, Any]]]) -> Sample | None:  # fmt: skip
+    """The :class:`Sample` of a call of ``operation`` starting now, or ``None``
+    when it is not drawn (embeddings never are: they give no answer).
+
+    ``messages`` gives the request's semconv-shaped messages; it runs only for
+    a sampled call whose content may leave (capture or the evaluation opt-in).
+    """
+    if evaluation is None or operation == semconv.GEN_AI_EMBEDDINGS or not evaluation.sampled():
+        return None
+    return Sample(evaluation, capture, messages)
 
 
 def last_user_text(messages: Iterable[Mapping[str, Any]]) -> str | None:

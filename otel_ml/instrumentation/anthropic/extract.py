@@ -110,6 +110,10 @@ class MessageFields:
         return {semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: self.cache_read,
                 semconv.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: self.cache_creation}  # fmt: skip
 
+    def answer_text(self) -> str:
+        """The message's text: the answer online evaluation judges."""
+        return "".join(self.texts)
+
     def output_messages(self) -> list[dict[str, Any]]:
         """The answer as one semconv output message (content included: callers gate it)."""
         parts: list[dict[str, Any]] = []

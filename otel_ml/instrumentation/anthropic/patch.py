@@ -28,6 +28,7 @@ from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml._internal.scope import run_async, run_sync
 from otel_ml._internal.stream import follow_stream
+from otel_ml.genai.evaluation.online import draw
 from otel_ml.genai.invocation import GenAIConfig, GenAIInvocation, identity, traced_elsewhere
 from otel_ml.instrumentation._genai_hooks import HookCall, ReadingHandler
 from otel_ml.instrumentation._patching import Args, Kwargs, Target, Wrapped, replace_all
@@ -110,14 +111,16 @@ class AnthropicCall(HookCall):
                 result._raw_stream = follow_stream(raw, self._handler())
                 return result
             if isinstance(result, anthropic.types.Message):
-                self.apply(extract.read_message(result, self.config.content.capture))
+                fields = extract.read_message(result, self.keep_text)
+                self.apply(fields)
+                self.evaluate(fields)
         except Exception as exc:
             guard.report("anthropic.response", exc, self.config.telemetry.internal_errors)
         self.invocation.stop()
         return result
 
     def _handler(self) -> ReadingHandler:
-        return ReadingHandler(self, extract.EventReader(keep_text=self.config.content.capture))
+        return ReadingHandler(self, extract.EventReader(keep_text=self.keep_text))
 
 
 class Traced:
@@ -138,7 +141,10 @@ class Traced:
         if not is_instrumentation_enabled() or traced_elsewhere(_CHAT):
             return None
         config = self.aside if sdk_traces(resource) else self.config
-        return AnthropicCall(config, _start(config, resource, kwargs, stream))
+        invocation = _start(config, resource, kwargs, stream)
+        sample = draw(config.evaluation, _CHAT, config.content.capture,
+                      lambda: extract.input_messages(kwargs))  # fmt: skip
+        return AnthropicCall(config, invocation, sample)
 
 
 class TracedCreate(Traced):

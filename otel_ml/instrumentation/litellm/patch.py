@@ -20,6 +20,7 @@ from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml._internal.scope import run_async, run_sync
 from otel_ml._internal.stream import AsyncStream, SyncStream
+from otel_ml.genai.evaluation.online import Sample, draw
 from otel_ml.genai.invocation import GenAIConfig, GenAIInvocation, identity, traced_elsewhere
 from otel_ml.instrumentation._genai_hooks import HookCall, ReadingHandler
 from otel_ml.instrumentation._patching import Args, Kwargs, Target, Wrapped, replace_all
@@ -54,8 +55,9 @@ class LiteLLMCall(HookCall):
     __slots__ = ("is_async",)
     error_kind = staticmethod(extract.error_kind)
 
-    def __init__(self, config: GenAIConfig, invocation: GenAIInvocation, is_async: bool) -> None:
-        super().__init__(config, invocation)
+    def __init__(self, config: GenAIConfig, invocation: GenAIInvocation, is_async: bool,
+                 sample: Sample | None) -> None:  # fmt: skip
+        super().__init__(config, invocation, sample)
         self.is_async = is_async
 
     def apply(self, fields: openai_extract.ResponseFields) -> None:
@@ -77,11 +79,12 @@ class LiteLLMCall(HookCall):
             if isinstance(result, litellm.CustomStreamWrapper):
                 self.invocation.leave_call()
                 proxy = AsyncStream if self.is_async else SyncStream
-                reader = openai_extract.StreamReader(keep_text=self.config.content.capture)
+                reader = openai_extract.StreamReader(keep_text=self.keep_text)
                 return proxy(result, ReadingHandler(self, reader))
-            fields = openai_extract.read_response(result, self.config.content.capture)
+            fields = openai_extract.read_response(result, self.keep_text)
             fields.dimensions = extract.embedding_dimension(result)
             self.apply(fields)
+            self.evaluate(fields)
         except Exception as exc:
             guard.report("litellm.response", exc, self.config.telemetry.internal_errors)
         self.invocation.stop()
@@ -102,8 +105,11 @@ class Traced:
         """A call to record, unless instrumentation is suppressed or it is traced already."""
         if not is_instrumentation_enabled() or traced_elsewhere(self.operation):
             return None
-        invocation = _start(self.config, self.operation, kwargs)
-        return LiteLLMCall(self.config, invocation, self.is_async)
+        config, operation = self.config, self.operation
+        invocation = _start(config, operation, kwargs)
+        sample = draw(config.evaluation, operation, config.content.capture,
+                      lambda: openai_extract.input_messages(operation, kwargs))  # fmt: skip
+        return LiteLLMCall(config, invocation, self.is_async, sample)
 
     def __call__(self, wrapped: Wrapped, instance: Any, args: Args, kwargs: Kwargs) -> Any:
         return run_sync(self.begin(kwargs), LiteLLMCall.finish, wrapped, args, kwargs)

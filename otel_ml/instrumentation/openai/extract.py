@@ -190,6 +190,10 @@ class ResponseFields:
     texts: dict[int, list[str]] = field(default_factory=dict)
     tool_calls: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
 
+    def answer_text(self) -> str:
+        """The first choice's text: the answer online evaluation judges."""
+        return "".join(self.texts.get(0, ()))
+
     def output_messages(self) -> list[dict[str, Any]]:
         """The choices as semconv output messages (content included: callers gate it)."""
         indexes = sorted(set(self.texts) | set(self.tool_calls) | set(self.finish_reasons))

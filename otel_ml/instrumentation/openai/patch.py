@@ -20,10 +20,10 @@ from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml._internal.scope import run_async, run_sync
 from otel_ml._internal.stream import AsyncStream, SyncStream
-from otel_ml.genai.api import GenAICall
 from otel_ml.genai.content import ContentPolicy
-from otel_ml.genai.evaluation.online import last_user_text
+from otel_ml.genai.evaluation.online import draw
 from otel_ml.genai.invocation import GenAIConfig, GenAIInvocation, identity, traced_elsewhere
+from otel_ml.instrumentation._genai_hooks import HookCall
 from otel_ml.instrumentation._patching import Args, Kwargs, Target, Wrapped, replace_all
 
 from . import extract, responses
@@ -57,17 +57,23 @@ def _content(api: Api, operation: str, kwargs: dict[str, Any], content: ContentP
     """The opt-in attributes: messages, separate instructions, tool definitions."""
     if operation == semconv.GEN_AI_EMBEDDINGS:
         return {}
+    messages = _messages(api, operation, kwargs)
+    instructions = None
     if api.type == RESPONSES:
-        messages = responses.input_messages(kwargs)
         instructions = content.parts_json(responses.system_instructions(kwargs))
-    else:
-        messages, instructions = extract.input_messages(operation, kwargs), None
     tools = extract.tool_definitions(kwargs)
     return {
         semconv.GEN_AI_INPUT_MESSAGES: content.messages_json(messages),
         semconv.GEN_AI_SYSTEM_INSTRUCTIONS: instructions if instructions != "[]" else None,
         semconv.GEN_AI_TOOL_DEFINITIONS: content.tools_json(tools) if tools else None,
     }
+
+
+def _messages(api: Api, operation: str, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+    """The request's input messages, read as its API writes them."""
+    if api.type == RESPONSES:
+        return responses.input_messages(kwargs)
+    return extract.input_messages(operation, kwargs)
 
 
 def _start(
@@ -121,33 +127,18 @@ def _apply(
     invocation.set_attributes(attrs)
 
 
-class OpenAICall(GenAICall):
+class OpenAICall(HookCall):
     """One ``create`` call in progress: its invocation, the config and the API it reads
-    with; for a call sampled for online evaluation, its question."""
+    with; for a call drawn for online evaluation, its :class:`Sample`."""
 
-    __slots__ = ("api", "config", "keep_text", "question", "sampled")
+    __slots__ = ("api",)
 
     def __init__(self, config: GenAIConfig, invocation: GenAIInvocation, api: Api,
-                 kwargs: Kwargs | None = None, operation: str = semconv.GEN_AI_CHAT
-                 ) -> None:  # fmt: skip
-        super().__init__(invocation, config.content)
-        self.config = config
+                 kwargs: Kwargs, operation: str = semconv.GEN_AI_CHAT) -> None:  # fmt: skip
+        sample = draw(config.evaluation, operation, config.content.capture,
+                      lambda: _messages(api, operation, kwargs))  # fmt: skip
+        super().__init__(config, invocation, sample)
         self.api = api
-        evaluation = config.evaluation
-        self.sampled = kwargs is not None and evaluation is not None and evaluation.sampled()
-        self.keep_text = config.content.capture
-        self.question: str | None = None
-        if self.sampled and evaluation is not None and (self.keep_text or evaluation.content):
-            self.keep_text = True
-            self.question = last_user_text(extract.input_messages(operation, kwargs or {}))
-
-    def evaluate(self, fields: extract.ResponseFields) -> None:
-        """Hand a sampled call's answer to online evaluation (a non-blocking put)."""
-        evaluation = self.config.evaluation
-        if self.sampled and evaluation is not None:
-            text = "".join(fields.texts.get(0, ()))
-            evaluation.submit(self.invocation.answer(), self.question, text,
-                              self.config.content.capture)  # fmt: skip
 
     def fail(self, exc: BaseException) -> None:
         """End the call with the API error's status code and ``error.type``."""
