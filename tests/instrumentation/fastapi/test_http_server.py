@@ -11,6 +11,7 @@ import pytest
 from fastapi import APIRouter, FastAPI, HTTPException, WebSocket
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from fastapi.testclient import TestClient
+from opentelemetry import propagate
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -418,3 +419,32 @@ def test_a_server_span_of_another_instrumentation_gets_the_model(
     attributes = server.attributes or {}
     assert attributes["ml.model.name"] == "scorer"
     assert attributes["ml.prediction.id"] == response.headers[HEADER]
+
+
+def test_a_sampled_out_request_keeps_the_callers_trace_for_downstream_calls(
+    model: LogisticRegression, telemetry: Telemetry, handles: list[Instrumentation]
+) -> None:
+    """No server or inference span is started for a caller that is not sampled
+    (the default sampler drops its children), yet the endpoint's own outgoing
+    calls carry the caller's trace, and every metric is recorded."""
+    app = make_app(model, telemetry)
+    wrapped = otel_ml.wrap_model(model, "scorer", "2", **telemetry.providers)
+
+    @app.get("/forward")
+    async def forward() -> dict[str, str]:
+        wrapped.predict(ROWS[:1])
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        return carrier
+
+    instrument(app, telemetry, handles)
+    traceparent = f"00-{TRACE_ID}-{PARENT_ID}-00"
+    with TestClient(app) as client:
+        response = client.get("/forward", headers={"traceparent": traceparent})
+
+    assert response.json()["traceparent"] == traceparent
+    assert response.headers[HEADER]
+    assert telemetry.spans() == []
+    (attributes, point), *_ = telemetry.points(DURATION)
+    assert (attributes["http.route"], point.count) == ("/forward", 1)
+    assert telemetry.points("ml.inference.duration")
