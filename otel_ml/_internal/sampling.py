@@ -24,6 +24,7 @@ context, same trace id, flags and trace state, reaches downstream calls.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import trace
@@ -61,19 +62,20 @@ INHERITED = NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)
 """Returned for a child of a parent that is not sampled: open no span, the
 parent's context stays current."""
 
-_plans: weakref.WeakKeyDictionary[Any, _Plan | None] = weakref.WeakKeyDictionary()
+# id(tracer) -> (a weak reference to it, its plan): a lookup by id costs a
+# tenth of a WeakKeyDictionary's, which makes a weak reference per lookup.
+_plans: dict[int, tuple[Callable[[], Any], _Plan | None]] = {}
+_MAX_PLANS = 256
 
 
 def dropped_span(tracer: Any, parent: Context) -> Span | None:
     """The span to use for a span the sampler is certain to drop under
     ``parent``: a fresh non-recording root, :data:`INHERITED` (no span of ours),
     or ``None`` when the SDK must decide (then call ``tracer.start_span``)."""
-    try:
-        plan = _plans[tracer]
-    except KeyError:
-        plan = _plans[tracer] = _plan_of(tracer)
-    except TypeError:  # not weakly referenceable: not the SDK's tracer
-        return None
+    found = _plans.get(id(tracer))
+    if found is None or found[0]() is not tracer:
+        found = _remember(tracer)
+    plan = found[1]
     if plan is None or (plan.enabled is not None and not plan.enabled()):
         return None
     context = trace.get_current_span(parent).get_span_context()
@@ -93,6 +95,17 @@ def dropped_span(tracer: Any, parent: Context) -> Span | None:
                               context.trace_state)  # fmt: skip
         return NonRecordingSpan(dropped)
     return INHERITED if (plan.remote_drop if context.is_remote else plan.local_drop) else None
+
+
+def _remember(tracer: Any) -> tuple[Callable[[], Any], _Plan | None]:
+    try:
+        ref: Callable[[], Any] = weakref.ref(tracer)
+    except TypeError:  # not weakly referenceable: not the SDK's tracer
+        return (lambda: None), None
+    if len(_plans) >= _MAX_PLANS:  # tracers come and go with their providers
+        _plans.clear()
+    found = _plans[id(tracer)] = (ref, _plan_of(tracer))
+    return found
 
 
 def _plan_of(tracer: Any) -> _Plan | None:
