@@ -30,7 +30,7 @@ from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, Status
 
 from otel_ml import semconv
 from otel_ml._internal import guard
-from otel_ml._internal.sampling import INHERITED, dropped_span
+from otel_ml._internal.sampling import INHERITED, UNREAD, dropped_span, start_span
 
 
 def error_type(exc: BaseException) -> str:
@@ -97,8 +97,8 @@ class Invocation:
         ends. The subclass starts the clock (``_start_ns``) once its own start is done."""
         parent = context.get_current()
         span = dropped_span(tracer, parent)
-        if span is None:
-            span = tracer.start_span(name, parent, kind=kind, attributes=attributes)
+        if span is None or span is UNREAD:
+            span = start_span(span, tracer, name, parent, kind, attributes)
         self._enter(span, parent, current, marker, in_flight)
 
     def _enter(

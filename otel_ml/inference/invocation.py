@@ -20,7 +20,7 @@ from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml._internal.ids import current_request, last_prediction, new_prediction_id
 from otel_ml._internal.lifecycle import Invocation
-from otel_ml._internal.sampling import dropped_span
+from otel_ml._internal.sampling import UNREAD, dropped_span, start_span
 from otel_ml.inference import hooks
 from otel_ml.inference.model import ModelContext
 from otel_ml.outputs.extract import (
@@ -84,11 +84,11 @@ class InferenceInvocation(Invocation):
             tracer = model.telemetry.tracer
             parent = context.get_current()
             span = dropped_span(tracer, parent)
-            if span is None:  # no attribute work for a span that is certain to be dropped
+            if span is None or span is UNREAD:  # no attribute work for a certain drop
                 attrs = {**span_attrs, semconv.ML_PREDICTION_ID: self.prediction_id}
                 if batch_size is not None:
                     attrs[semconv.ML_BATCH_SIZE] = batch_size
-                span = tracer.start_span(span_name, parent, SpanKind.INTERNAL, attrs)
+                span = start_span(span, tracer, span_name, parent, SpanKind.INTERNAL, attrs)
             self._enter(span, parent, True, None, model.in_flight)
             if hooks.installed:
                 self._set_for_call(hooks.inside, True)

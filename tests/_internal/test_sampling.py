@@ -12,7 +12,7 @@ from opentelemetry import context, propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import (
@@ -29,7 +29,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, Trace
 
 import otel_ml
 from otel_ml import semconv
-from otel_ml._internal.sampling import INHERITED, dropped_span
+from otel_ml._internal.sampling import INHERITED, UNREAD, dropped_span
 
 TRACE_ID = 0x4BF92F3577B34DA6A3CE929D0E0E4736
 PARENT_ID = 0x00F067AA0BA902B7
@@ -113,7 +113,6 @@ ASK_THE_SDK = [
     (ParentBased(ALWAYS_ON, local_parent_not_sampled=Custom()), parent(False, False)),
     (Overriding(ALWAYS_OFF), ROOT),
     (StaticSampler(Decision.RECORD_ONLY), ROOT),
-    (ParentBasedTraceIdRatio(0.5), ROOT),
     (ParentBased(ALWAYS_OFF), parent(sampled=True, remote=False)),
 ]
 
@@ -121,6 +120,48 @@ ASK_THE_SDK = [
 @pytest.mark.parametrize(("sampler", "under"), ASK_THE_SDK)
 def test_other_samplers_leave_the_decision_to_the_sdk(sampler: Sampler, under: Context) -> None:
     assert dropped_span(TracerProvider(sampler=sampler).get_tracer("t"), under) is None
+
+
+class SeesAttributesAtStart(SpanProcessor):
+    """A processor that reads a span's attributes when it starts."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def on_start(self, span: Any, parent_context: Context | None = None) -> None:
+        self.seen.append(dict(span.attributes or {}))
+
+
+def test_a_ratio_root_starts_without_attributes_only_where_none_could_read_them() -> None:
+    provider = TracerProvider(sampler=ParentBasedTraceIdRatio(0.5))
+    provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+    tracer = provider.get_tracer("t")
+    assert dropped_span(tracer, ROOT) is UNREAD
+    assert dropped_span(tracer, parent(sampled=True, remote=True)) is None  # ALWAYS_ON delegate
+    provider.add_span_processor(SeesAttributesAtStart())
+    assert dropped_span(tracer, ROOT) is None
+
+
+def test_a_ratio_sampled_inference_span_has_every_attribute(providers: dict[str, Any]) -> None:
+    watcher = SeesAttributesAtStart()
+    spans: dict[str, Any] = {}
+    for sampler, label in ((ParentBasedTraceIdRatio(1.0), "ratio"), (ParentBased(ALWAYS_ON), "on")):
+        _, exporter, (instrumented, _) = wrapped(sampler, providers)
+        instrumented.predict(np.zeros((2, 3)))
+        (spans[label],) = exporter.get_finished_spans()
+        providers.pop("tracer_provider").shutdown()
+        providers.pop("meter_provider").shutdown()
+    ratio, on = dict(spans["ratio"].attributes), dict(spans["on"].attributes)
+    assert ratio.keys() == on.keys() and len(ratio) >= 5
+    assert {k: v for k, v in ratio.items() if k != semconv.ML_PREDICTION_ID} == {
+        k: v for k, v in on.items() if k != semconv.ML_PREDICTION_ID
+    }
+    # A processor that reads attributes at the start sees them all there.
+    _, _, (instrumented, _) = wrapped(ParentBasedTraceIdRatio(1.0), providers)
+    providers["tracer_provider"].add_span_processor(watcher)
+    instrumented.predict(np.zeros((2, 3)))
+    (at_start,) = watcher.seen
+    assert at_start[semconv.ML_MODEL_NAME] == "m" and at_start[semconv.ML_BATCH_SIZE] == 2
 
 
 def test_no_fast_path_for_tracers_that_are_not_the_sdks_or_count_their_spans(

@@ -44,7 +44,7 @@ from starlette.routing import Mount
 from otel_ml._internal import guard
 from otel_ml._internal.cells import create_histogram
 from otel_ml._internal.lifecycle import error_type, mark_failed
-from otel_ml._internal.sampling import INHERITED, dropped_span
+from otel_ml._internal.sampling import INHERITED, UNREAD, dropped_span
 from otel_ml.instrumentation.fastapi.middleware import (
     ASGIApp,
     Message,
@@ -191,18 +191,18 @@ class HttpServerMiddleware:
         raw_method = scope.get("method", "")
         method = raw_method if raw_method in _METHODS else "_OTHER"
         parent = propagate.extract(headers, getter=_GETTER)
-        dropped = dropped_span(self._tracer, parent)
-        if dropped is INHERITED:  # the caller's sampled-out context goes on downstream
-            return NonRecordingSpan(trace.get_current_span(parent).get_span_context()), method
-        if dropped is not None:
-            return dropped, method  # no attribute work for a span certain to be dropped
-        span = self._tracer.start_span(
-            "HTTP" if method == "_OTHER" else method,
-            context=parent,
-            kind=SpanKind.SERVER,
-            attributes=self._request_attributes(scope, method, raw_method, headers),
-        )
-        return span, method
+        name = "HTTP" if method == "_OTHER" else method
+        span = dropped_span(self._tracer, parent)
+        if span is None:
+            attributes = self._request_attributes(scope, method, raw_method, headers)
+            return self._tracer.start_span(name, parent, SpanKind.SERVER, attributes), method
+        if span is UNREAD:  # a ratio root, most often dropped: attributes only if it records
+            span = self._tracer.start_span(name, parent, SpanKind.SERVER)
+            if span.is_recording():
+                span.set_attributes(self._request_attributes(scope, method, raw_method, headers))
+        elif span is INHERITED:  # the caller's sampled-out context goes on downstream
+            span = NonRecordingSpan(trace.get_current_span(parent).get_span_context())
+        return span, method  # no attribute work for a span certain to be dropped
 
     def _request_attributes(
         self, scope: Scope, method: str, raw_method: str, headers: Iterable[tuple[bytes, bytes]]

@@ -18,7 +18,12 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.sdk.trace.sampling import (
+    Decision,
+    ParentBasedTraceIdRatio,
+    Sampler,
+    SamplingResult,
+)
 from opentelemetry.trace import SpanKind, StatusCode
 from sklearn.linear_model import LogisticRegression
 from starlette.requests import Request
@@ -448,3 +453,30 @@ def test_a_sampled_out_request_keeps_the_callers_trace_for_downstream_calls(
     (attributes, point), *_ = telemetry.points(DURATION)
     assert (attributes["http.route"], point.count) == ("/forward", 1)
     assert telemetry.points("ml.inference.duration")
+
+
+def test_a_ratio_sampled_server_span_has_every_attribute(
+    model: LogisticRegression, handles: list[Instrumentation]
+) -> None:
+    """A ``parentbased_traceidratio`` root is started without attributes (most
+    are dropped); one that records gets them all, as with the default sampler."""
+    found = {}
+    for name, sampler in (("ratio", ParentBasedTraceIdRatio(1.0)), ("default", None)):
+        exporter, reader = InMemorySpanExporter(), InMemoryMetricReader()
+        tracer_provider = TracerProvider(sampler=sampler)
+        tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+        telemetry = Telemetry(
+            tracer_provider, MeterProvider(metric_readers=[reader]), exporter, reader
+        )
+        try:
+            app = make_app(model, telemetry)
+            instrument(app, telemetry, handles)
+            with TestClient(app) as client:
+                client.get("/v1/score/0?x=1", headers={"user-agent": "probe"})
+            found[name] = dict(server_span(telemetry).attributes or {})
+            assert found[name].pop("ml.prediction.id")  # a new one per request
+        finally:
+            handles.pop().uninstrument()
+            telemetry.shutdown()
+    assert found["ratio"] == found["default"]
+    assert found["ratio"]["user_agent.original"] == "probe"
