@@ -12,6 +12,7 @@ from launcher import run_launched
 from otlp_receiver import HttpReceiver, attributes
 
 from otel_ml import semconv
+from otel_ml.sdk import resolve_settings
 
 SCRIPT = """
 import numpy as np
@@ -88,3 +89,10 @@ def test_another_reader_beside_it_keeps_the_sdk_instruments(
     assert "CELLS False" in stdout
     _, point = durations(receiver)[-1]  # through the SDK instrument, to both readers
     assert point.count == 3
+
+
+def test_configure_takes_otel_ml_as_its_own_otlp() -> None:
+    """``configure()`` builds cells readers for ``otlp`` anyway: ``otel_ml`` is
+    that same exporter, once, beside any other."""
+    settings = resolve_settings(environ={"OTEL_METRICS_EXPORTER": "otel_ml,console,otlp"})
+    assert settings.metrics.exporters == ("otlp", "console")
