@@ -30,7 +30,7 @@ import threading
 import time
 import weakref
 from bisect import bisect_left
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from opentelemetry import metrics, trace
@@ -320,13 +320,29 @@ def attach(meter_provider: metrics.MeterProvider, hub: Hub) -> None:
     _hubs[meter_provider] = hub
 
 
+Finder = Callable[[metrics.MeterProvider], "Hub | None"]
+_finders: list[Finder] = []
+
+
+def add_finder(finder: Finder) -> None:
+    """Let ``finder`` name the hub of a provider built before its readers'
+    cells could be attached (``opentelemetry-instrument``'s, in ``otel_ml.sdk``)."""
+    _finders.append(finder)
+
+
 def hub_of(meter_provider: metrics.MeterProvider | None) -> Hub | None:
     """The hub whose cells ``meter_provider``'s readers export (``None``: the global one)."""
     provider = metrics.get_meter_provider() if meter_provider is None else meter_provider
     try:
-        return _hubs.get(provider)
+        found = _hubs.get(provider)
     except TypeError:  # a provider that cannot be weakly referenced has no hub
         return None
+    for finder in _finders if found is None else ():
+        found = finder(provider)
+        if found is not None:
+            attach(provider, found)
+            break
+    return found
 
 
 def create_histogram(

@@ -26,10 +26,11 @@ from typing import Any, ClassVar
 from opentelemetry import context, trace
 from opentelemetry.context import Context
 from opentelemetry.metrics import Counter
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, StatusCode, Tracer
 
 from otel_ml import semconv
 from otel_ml._internal import guard
+from otel_ml._internal.sampling import INHERITED, UNREAD, dropped_span, start_span
 
 
 def error_type(exc: BaseException) -> str:
@@ -95,14 +96,33 @@ class Invocation:
         the call joins ``in_flight`` (the set an up-down gauge counts) until it
         ends. The subclass starts the clock (``_start_ns``) once its own start is done."""
         parent = context.get_current()
-        span = tracer.start_span(name, parent, kind=kind, attributes=attributes)
-        self._span = span
+        span = dropped_span(tracer, parent)
+        if span is None or span is UNREAD:
+            span = start_span(span, tracer, name, parent, kind, attributes)
+        self._enter(span, parent, current, marker, in_flight)
+
+    def _enter(
+        self,
+        span: Span,
+        parent: Context,
+        current: bool,
+        marker: tuple[str, object] | None,
+        in_flight: set[object] | None,
+    ) -> None:
+        """The rest of :meth:`_open` once the span is there (``INHERITED``: the
+        sampled-out parent's context stays current, no span of ours)."""
         self._parent = parent
         self._ctx = None
-        if current:
+        if span is INHERITED:
+            span = NonRecordingSpan(trace.get_current_span(parent).get_span_context())
+            if current and marker is not None:
+                self._ctx = context.set_value(*marker, parent)
+                context.attach(self._ctx)
+        elif current:
             base = parent if marker is None else context.set_value(*marker, parent)
             self._ctx = trace.set_span_in_context(span, base)
             context.attach(self._ctx)
+        self._span = span
         if in_flight is not None:
             in_flight.add(self)
             self._in_flight = in_flight

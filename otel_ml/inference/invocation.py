@@ -13,12 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from opentelemetry import context
 from opentelemetry.trace import SpanKind
 
 from otel_ml import semconv
 from otel_ml._internal import guard
 from otel_ml._internal.ids import current_request, last_prediction, new_prediction_id
 from otel_ml._internal.lifecycle import Invocation
+from otel_ml._internal.sampling import UNREAD, dropped_span, start_span
 from otel_ml.inference import hooks
 from otel_ml.inference.model import ModelContext
 from otel_ml.outputs.extract import (
@@ -79,11 +81,15 @@ class InferenceInvocation(Invocation):
             self.prediction_id = scope.claim_prediction_id() if scope else new_prediction_id()
             last_prediction.set(self.prediction_id)
             span_name, span_attrs, self._metric_attrs = model.operation(operation)
-            attrs = {**span_attrs, semconv.ML_PREDICTION_ID: self.prediction_id}
-            if batch_size is not None:
-                attrs[semconv.ML_BATCH_SIZE] = batch_size
             tracer = model.telemetry.tracer
-            self._open(tracer, span_name, SpanKind.INTERNAL, attrs, True, None, model.in_flight)
+            parent = context.get_current()
+            span = dropped_span(tracer, parent)
+            if span is None or span is UNREAD:  # no attribute work for a certain drop
+                attrs = {**span_attrs, semconv.ML_PREDICTION_ID: self.prediction_id}
+                if batch_size is not None:
+                    attrs[semconv.ML_BATCH_SIZE] = batch_size
+                span = start_span(span, tracer, span_name, parent, SpanKind.INTERNAL, attrs)
+            self._enter(span, parent, True, None, model.in_flight)
             if hooks.installed:
                 self._set_for_call(hooks.inside, True)
         except Exception as exc:

@@ -173,6 +173,9 @@ def _signal(
     )
 
 
+_OWN = {"otel_ml": "otlp"}
+
+
 def _exporters(env: Mapping[str, str], signal: Signal) -> tuple[str, ...]:
     """``OTEL_{TRACES,METRICS}_EXPORTER``: a comma-separated list; unset means
     ``otlp``, ``none`` alone exports nothing, an unknown name is warned about."""
@@ -188,7 +191,9 @@ def _exporters(env: Mapping[str, str], signal: Signal) -> tuple[str, ...]:
         if name not in known:
             _invalid(variable, name, f"no exporter of that name is installed under the "
                      f"{group!r} entry-point group; left out")  # fmt: skip
-    chosen = tuple(dict.fromkeys(name for name in known if name != "none"))
+    # ``otel_ml`` (the launcher's reader of otel_ml's cells) is what configure()
+    # builds for ``otlp`` anyway.
+    chosen = tuple(dict.fromkeys(_OWN.get(name, name) for name in known if name != "none"))
     if not known:
         return ("otlp",)
     return chosen

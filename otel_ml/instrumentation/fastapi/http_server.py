@@ -37,13 +37,14 @@ from opentelemetry.semconv.attributes import (
     user_agent_attributes,
 )
 from opentelemetry.semconv.metrics import http_metrics
-from opentelemetry.trace import SpanKind, TracerProvider
+from opentelemetry.trace import NonRecordingSpan, SpanKind, TracerProvider
 from opentelemetry.util.http import ExcludeList
 from starlette.routing import Mount
 
 from otel_ml._internal import guard
 from otel_ml._internal.cells import create_histogram
 from otel_ml._internal.lifecycle import error_type, mark_failed
+from otel_ml._internal.sampling import INHERITED, UNREAD, dropped_span
 from otel_ml.instrumentation.fastapi.middleware import (
     ASGIApp,
     Message,
@@ -189,6 +190,24 @@ class HttpServerMiddleware:
         headers = scope.get("headers") or ()
         raw_method = scope.get("method", "")
         method = raw_method if raw_method in _METHODS else "_OTHER"
+        parent = propagate.extract(headers, getter=_GETTER)
+        name = "HTTP" if method == "_OTHER" else method
+        span = dropped_span(self._tracer, parent)
+        if span is None:
+            attributes = self._request_attributes(scope, method, raw_method, headers)
+            return self._tracer.start_span(name, parent, SpanKind.SERVER, attributes), method
+        if span is UNREAD:  # a ratio root, most often dropped: attributes only if it records
+            span = self._tracer.start_span(name, parent, SpanKind.SERVER)
+            if span.is_recording():
+                span.set_attributes(self._request_attributes(scope, method, raw_method, headers))
+        elif span is INHERITED:  # the caller's sampled-out context goes on downstream
+            span = NonRecordingSpan(trace.get_current_span(parent).get_span_context())
+        return span, method  # no attribute work for a span certain to be dropped
+
+    def _request_attributes(
+        self, scope: Scope, method: str, raw_method: str, headers: Iterable[tuple[bytes, bytes]]
+    ) -> dict[str, Any]:
+        """The server span's attributes known at its start."""
         scheme = scope.get("scheme", "http")
         attributes: dict[str, Any] = {
             **self._attributes,
@@ -212,13 +231,7 @@ class HttpServerMiddleware:
             attributes[client_attributes.CLIENT_ADDRESS] = client[0]
         if user_agent:
             attributes[user_agent_attributes.USER_AGENT_ORIGINAL] = user_agent[:MAX_VALUE_CHARS]
-        span = self._tracer.start_span(
-            "HTTP" if method == "_OTHER" else method,
-            context=propagate.extract(headers, getter=_GETTER),
-            kind=SpanKind.SERVER,
-            attributes=attributes,
-        )
-        return span, method
+        return attributes
 
     def _finish(
         self,

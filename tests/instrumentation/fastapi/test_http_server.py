@@ -11,13 +11,19 @@ import pytest
 from fastapi import APIRouter, FastAPI, HTTPException, WebSocket
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from fastapi.testclient import TestClient
+from opentelemetry import propagate
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+from opentelemetry.sdk.trace.sampling import (
+    Decision,
+    ParentBasedTraceIdRatio,
+    Sampler,
+    SamplingResult,
+)
 from opentelemetry.trace import SpanKind, StatusCode
 from sklearn.linear_model import LogisticRegression
 from starlette.requests import Request
@@ -418,3 +424,59 @@ def test_a_server_span_of_another_instrumentation_gets_the_model(
     attributes = server.attributes or {}
     assert attributes["ml.model.name"] == "scorer"
     assert attributes["ml.prediction.id"] == response.headers[HEADER]
+
+
+def test_a_sampled_out_request_keeps_the_callers_trace_for_downstream_calls(
+    model: LogisticRegression, telemetry: Telemetry, handles: list[Instrumentation]
+) -> None:
+    """No server or inference span is started for a caller that is not sampled
+    (the default sampler drops its children), yet the endpoint's own outgoing
+    calls carry the caller's trace, and every metric is recorded."""
+    app = make_app(model, telemetry)
+    wrapped = otel_ml.wrap_model(model, "scorer", "2", **telemetry.providers)
+
+    @app.get("/forward")
+    async def forward() -> dict[str, str]:
+        wrapped.predict(ROWS[:1])
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        return carrier
+
+    instrument(app, telemetry, handles)
+    traceparent = f"00-{TRACE_ID}-{PARENT_ID}-00"
+    with TestClient(app) as client:
+        response = client.get("/forward", headers={"traceparent": traceparent})
+
+    assert response.json()["traceparent"] == traceparent
+    assert response.headers[HEADER]
+    assert telemetry.spans() == []
+    (attributes, point), *_ = telemetry.points(DURATION)
+    assert (attributes["http.route"], point.count) == ("/forward", 1)
+    assert telemetry.points("ml.inference.duration")
+
+
+def test_a_ratio_sampled_server_span_has_every_attribute(
+    model: LogisticRegression, handles: list[Instrumentation]
+) -> None:
+    """A ``parentbased_traceidratio`` root is started without attributes (most
+    are dropped); one that records gets them all, as with the default sampler."""
+    found = {}
+    for name, sampler in (("ratio", ParentBasedTraceIdRatio(1.0)), ("default", None)):
+        exporter, reader = InMemorySpanExporter(), InMemoryMetricReader()
+        tracer_provider = TracerProvider(sampler=sampler)
+        tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+        telemetry = Telemetry(
+            tracer_provider, MeterProvider(metric_readers=[reader]), exporter, reader
+        )
+        try:
+            app = make_app(model, telemetry)
+            instrument(app, telemetry, handles)
+            with TestClient(app) as client:
+                client.get("/v1/score/0?x=1", headers={"user-agent": "probe"})
+            found[name] = dict(server_span(telemetry).attributes or {})
+            assert found[name].pop("ml.prediction.id")  # a new one per request
+        finally:
+            handles.pop().uninstrument()
+            telemetry.shutdown()
+    assert found["ratio"] == found["default"]
+    assert found["ratio"]["user_agent.original"] == "probe"
