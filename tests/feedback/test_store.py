@@ -174,13 +174,18 @@ def test_concurrent_puts_and_takes_account_for_every_label() -> None:
         assert outcomes[f"unknown-{pid}"] == ["unknown"]
         # Labelled after its put: matched, or evicted (expired; unknown once more
         # than `capacity` later evictions pushed its id out of the side table).
+        # A second label is a duplicate while the id is among the last `capacity`
+        # labelled ones; a consumer descheduled between its two takes while others
+        # label more than that sees "unknown" (seen once under a loaded CI machine).
         if first == "matched":
-            assert second == "duplicate", pid
+            assert second in ("duplicate", "unknown"), pid
         else:
             assert first in ("expired", "unknown"), (pid, first)
             assert second in (first, "unknown"), (pid, first, second)
     first_outcomes = Counter(outcomes[pid][0] for pid in put_ids)
-    assert first_outcomes["matched"] == totals["matched"] == totals["duplicate"]
+    forgotten = sum(outcomes[pid] == ["matched", "unknown"] for pid in put_ids)
+    assert first_outcomes["matched"] == totals["matched"] == totals["duplicate"] + forgotten
+    assert forgotten <= first_outcomes["matched"] // 100  # a scheduling accident, not the rule
     assert first_outcomes["matched"] >= len(put_ids) - len(late) - capacity  # prompt labels
     assert first_outcomes["expired"] > 0 and first_outcomes["unknown"] > 0  # late labels
     # Puts take no lock: each producer may add one past a full store meanwhile.
