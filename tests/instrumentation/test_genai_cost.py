@@ -75,6 +75,7 @@ def test_streamed_call_is_priced_from_its_usage_chunk(
     assert telemetry.points(UNPRICED) == []  # no usage: nothing to price, nothing counted
 
 
+@pytest.mark.newest  # anthropic is an LLM-framework extra, not installed in the floor lane
 def test_anthropic_is_priced_with_cache_reads_and_writes(
     telemetry: Telemetry, instrumented: Callable[..., Any]
 ) -> None:
