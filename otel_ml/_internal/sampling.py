@@ -9,10 +9,15 @@ for the SDK's own samplers: ``ALWAYS_OFF`` (a ``StaticSampler`` that drops),
 and ``ParentBased`` (the default ``parentbased_*`` samplers) where the
 delegate for this parent is such a sampler: a parent that is not sampled with
 the default delegates, or a root under ``parentbased_always_off``. Where the
-delegate is the SDK's ``TraceIdRatioBased`` (a ``parentbased_traceidratio``
-root), the decision needs the trace id the SDK draws, so the SDK starts the
-span, but without attributes when nothing could read them before the span is
-known to record (:data:`UNREAD`). A custom sampler, a subclass that overrides
+delegate is the SDK's ``TraceIdRatioBased``, the decision is the trace id's
+alone. For a root (``parentbased_traceidratio``'s usual case) otel_ml draws
+that id from the tracer's own id generator and tests it as the sampler would:
+a drop is a non-recording span with that id, no SDK call; an id the sampler
+keeps is handed to the SDK, which starts the span with it (the tracer's id
+generator is wrapped once in :class:`_StagedIds`, which gives back a staged id
+to the next ``generate_trace_id`` of the same thread). Under a parent the
+SDK starts the span, but without attributes when nothing could read them
+before the span is known to record (:data:`UNREAD`). A custom sampler, a subclass that overrides
 ``should_sample``, a disabled tracer, the SDK's own span metrics
 (``OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED``) or a tracer that is not the
 SDK's all get ``None``: the caller asks the SDK with every attribute, as before.
@@ -26,6 +31,7 @@ context, same trace id, flags and trace state, reaches downstream calls.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -34,6 +40,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import Tracer as SdkTracer
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import (
     Decision,
     ParentBased,
@@ -49,28 +56,61 @@ _RANDOM = int(getattr(TraceFlags, "RANDOM_TRACE_ID", 0))  # W3C level 2; absent 
 
 
 _ASK, _DROP, _RATIO = range(3)
+_TRACE_ID_LIMIT = TraceIdRatioBased.TRACE_ID_LIMIT
 """What a sampler decides: ask it with every attribute, a certain drop, or the
 SDK's ratio sampler (decided by the trace id alone, never by an attribute)."""
+
+
+class _StagedIds(IdGenerator):
+    """A tracer's id generator that first gives back the trace id staged for
+    the next root span of the calling thread (see :func:`dropped_span`)."""
+
+    def __init__(self, inner: IdGenerator) -> None:
+        self.inner = inner
+        self.staged = threading.local()
+
+    def generate_span_id(self) -> int:
+        return self.inner.generate_span_id()
+
+    def generate_trace_id(self) -> int:
+        staged = getattr(self.staged, "trace_id", None)
+        if staged is None:
+            return self.inner.generate_trace_id()
+        self.staged.trace_id = None
+        return staged  # type: ignore[no-any-return]
+
+    def is_trace_id_random(self) -> bool:
+        random_ids = getattr(self.inner, "is_trace_id_random", None)
+        return bool(random_ids and random_ids())
 
 
 class _Plan:
     """What a tracer's sampler decides without being asked (computed once)."""
 
-    __slots__ = ("enabled", "ids", "kinds", "root_flags")
+    __slots__ = ("bound", "enabled", "ids", "kinds", "root_flags", "staged")
 
     def __init__(self, tracer: SdkTracer, kinds: tuple[int, int, int, int, int]) -> None:
-        self.ids = tracer.id_generator
-        random_ids = getattr(self.ids, "is_trace_id_random", None)
+        ids = tracer.id_generator
+        random_ids = getattr(ids, "is_trace_id_random", None)
         self.root_flags = TraceFlags(_RANDOM if _RANDOM and random_ids and random_ids() else 0)
         self.enabled = getattr(tracer, "_is_enabled", None)
         self.kinds = kinds  # root, remote sampled / not, local sampled / not
+        self.bound = -1
+        self.staged: Any = None
+        if kinds[0] == _RATIO:
+            if not isinstance(ids, _StagedIds):
+                ids = tracer.id_generator = _StagedIds(ids)
+            self.staged = ids.staged
+            self.bound = _root_delegate(tracer.sampler).bound
+            ids = ids.inner
+        self.ids = ids
 
 
 INHERITED = NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)
 """Returned for a child of a parent that is not sampled: open no span, the
 parent's context stays current."""
 UNREAD = NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)
-"""Returned where the SDK's ratio sampler decides and the span processors are
+"""Returned where the SDK's ratio sampler decides under a parent and the span processors are
 the SDK's batch and simple ones: nothing reads a span's attributes before it
 is known to record, so attributes set right after ``start_span`` leave exactly
 what passing them would have, and the many dropped spans need none."""
@@ -87,12 +127,15 @@ def dropped_span(tracer: Any, parent: Context) -> Span | None:
     (a certain drop), :data:`INHERITED` (a certain drop under a parent that is
     not sampled: no span of ours), :data:`UNREAD` (call ``tracer.start_span``
     without attributes, then set them if the span records), or ``None`` (call
-    ``tracer.start_span`` with the attributes)."""
+    ``tracer.start_span`` with the attributes, at once: a ratio root's kept
+    trace id is staged for that call)."""
     plan = _plan(tracer)
     if plan is None:
         return None
     context = trace.get_current_span(parent).get_span_context()
     kind = _kind(plan, context)
+    if kind == _RATIO and not context.is_valid:
+        return _ratio_root(plan)
     if kind == _RATIO:
         processors = getattr(getattr(tracer, "span_processor", None), "_span_processors", None)
         quiet = processors is not None and all(type(p) in _QUIET for p in processors)
@@ -111,6 +154,17 @@ def dropped_span(tracer: Any, parent: Context) -> Span | None:
     dropped = SpanContext(context.trace_id, span_id, False, TraceFlags(flags & _RANDOM),
                           context.trace_state)  # fmt: skip
     return NonRecordingSpan(dropped)
+
+
+def _ratio_root(plan: _Plan) -> Span | None:
+    """A root under the SDK's ratio sampler: a drop, or ``None`` with the kept id staged."""
+    ids = plan.ids
+    trace_id = ids.generate_trace_id()
+    if trace_id & _TRACE_ID_LIMIT < plan.bound:
+        plan.staged.trace_id = trace_id  # the SDK's start_span draws it next
+        return None
+    plan.staged.trace_id = None
+    return NonRecordingSpan(SpanContext(trace_id, ids.generate_span_id(), False, plan.root_flags))
 
 
 def start_span(
@@ -179,6 +233,11 @@ def _plan_of(tracer: Any) -> _Plan | None:
     if all(kind == _ASK for kind in kinds):
         return None
     return _Plan(tracer, kinds)  # type: ignore[arg-type]  # five kinds
+
+
+def _root_delegate(sampler: Sampler) -> Any:
+    """The sampler that decides a root (a ``ParentBased``'s root delegate)."""
+    return sampler._root if isinstance(sampler, ParentBased) else sampler
 
 
 def _fixed(sampler: Sampler, kind: type[Sampler]) -> bool:

@@ -3,6 +3,8 @@ SDK's own non-recording span, and the SDK path for every sampler it cannot predi
 
 from __future__ import annotations
 
+import random
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -24,6 +26,7 @@ from opentelemetry.sdk.trace.sampling import (
     Sampler,
     SamplingResult,
     StaticSampler,
+    TraceIdRatioBased,
 )
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
 
@@ -133,14 +136,59 @@ class SeesAttributesAtStart(SpanProcessor):
         self.seen.append(dict(span.attributes or {}))
 
 
-def test_a_ratio_root_starts_without_attributes_only_where_none_could_read_them() -> None:
-    provider = TracerProvider(sampler=ParentBasedTraceIdRatio(0.5))
+def test_a_ratio_child_starts_without_attributes_only_where_none_could_read_them() -> None:
+    provider = TracerProvider(sampler=TraceIdRatioBased(0.5))
     provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
     tracer = provider.get_tracer("t")
-    assert dropped_span(tracer, ROOT) is UNREAD
-    assert dropped_span(tracer, parent(sampled=True, remote=True)) is None  # ALWAYS_ON delegate
+    under = parent(sampled=True, remote=True)
+    assert dropped_span(tracer, under) is UNREAD
+    ratio_root = TracerProvider(sampler=ParentBasedTraceIdRatio(0.5)).get_tracer("t")
+    assert dropped_span(ratio_root, under) is None  # its ALWAYS_ON delegate decides
     provider.add_span_processor(SeesAttributesAtStart())
-    assert dropped_span(tracer, ROOT) is None
+    assert dropped_span(tracer, under) is None
+
+
+def roots_through_otel_ml(sampler: Sampler, count: int) -> list[tuple[int, int, int, bool]]:
+    """``count`` roots started as otel_ml starts them: its decision, the SDK for the kept."""
+    tracer = TracerProvider(sampler=sampler).get_tracer("t")
+    started = []
+    for _ in range(count):
+        span = dropped_span(tracer, ROOT)
+        if span is None:
+            span = tracer.start_span("s", ROOT)
+        ctx = span.get_span_context()
+        started.append((ctx.trace_id, ctx.span_id, int(ctx.trace_flags), span.is_recording()))
+    return started
+
+
+@pytest.mark.parametrize("sampler", [ParentBasedTraceIdRatio(0.25), TraceIdRatioBased(0.1)])
+def test_ratio_roots_get_the_sdks_ids_flags_and_decisions(sampler: Sampler) -> None:
+    random.seed(20261205)
+    ours = roots_through_otel_ml(sampler, 400)
+    random.seed(20261205)
+    tracer = TracerProvider(sampler=sampler).get_tracer("t")
+    sdk = []
+    for _ in range(400):
+        ctx = (span := tracer.start_span("s", ROOT)).get_span_context()
+        sdk.append((ctx.trace_id, ctx.span_id, int(ctx.trace_flags), span.is_recording()))
+    assert ours == sdk  # the same random draws, in the same order, the same decisions
+    kept = sum(recording for *_, recording in ours)
+    assert 0 < kept < 400
+
+
+def test_a_kept_root_id_goes_to_the_next_root_of_its_own_thread_only() -> None:
+    tracer = TracerProvider(sampler=ParentBasedTraceIdRatio(1.0)).get_tracer("t")
+    assert dropped_span(tracer, ROOT) is None  # kept: its trace id is staged
+    staged = tracer.id_generator.staged.trace_id  # type: ignore[attr-defined]
+    elsewhere: list[int] = []
+    worker = threading.Thread(
+        target=lambda: elsewhere.append(tracer.start_span("s").get_span_context().trace_id)
+    )
+    worker.start()
+    worker.join(timeout=10)
+    assert elsewhere and elsewhere[0] != staged
+    assert tracer.start_span("s").get_span_context().trace_id == staged
+    assert tracer.start_span("s").get_span_context().trace_id != staged  # used once
 
 
 def test_a_ratio_sampled_inference_span_has_every_attribute(providers: dict[str, Any]) -> None:

@@ -196,7 +196,7 @@ class HttpServerMiddleware:
         if span is None:
             attributes = self._request_attributes(scope, method, raw_method, headers)
             return self._tracer.start_span(name, parent, SpanKind.SERVER, attributes), method
-        if span is UNREAD:  # a ratio root, most often dropped: attributes only if it records
+        if span is UNREAD:  # a ratio child, most often dropped: attributes only if it records
             span = self._tracer.start_span(name, parent, SpanKind.SERVER)
             if span.is_recording():
                 span.set_attributes(self._request_attributes(scope, method, raw_method, headers))
