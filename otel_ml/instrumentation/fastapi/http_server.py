@@ -72,16 +72,24 @@ _METHODS = frozenset(
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _REDACTED_QUERY_KEYS = frozenset(("awsaccesskeyid", "signature", "sig", "x-goog-signature"))
+_MAX_METRIC_ATTRIBUTE_SETS = 256  # methods x routes x statuses a server answers with
 MAX_VALUE_CHARS = 1024
 """Longest request-supplied string put on a span (User-Agent, path, query, method):
 a client's 10 kB header would otherwise go unchanged to every span and exporter."""
+
+
+_HEADER_NAMES: dict[str, bytes] = {}
 
 
 class _HeaderGetter(Getter[Iterable[tuple[bytes, bytes]]]):
     """Reads propagation headers from an ASGI header list (lower-case names)."""
 
     def get(self, carrier: Iterable[tuple[bytes, bytes]], key: str) -> list[str] | None:
-        wanted = key.lower().encode("latin-1")
+        wanted = _HEADER_NAMES.get(key)
+        if wanted is None:
+            wanted = key.lower().encode("latin-1")
+            if len(_HEADER_NAMES) < 64:  # propagators read a handful of fixed names
+                _HEADER_NAMES[key] = wanted
         found = [value.decode("latin-1") for name, value in carrier if name == wanted]
         return found or None
 
@@ -116,7 +124,8 @@ class HttpServerMiddleware:
     unchanged.
     """
 
-    __slots__ = ("_app", "_attributes", "_counter", "_duration", "_excluded", "_tracer")
+    __slots__ = ("_app", "_attributes", "_counter", "_duration", "_excluded", "_metric_attributes",
+                 "_tracer")  # fmt: skip
 
     def __init__(
         self,
@@ -142,6 +151,7 @@ class HttpServerMiddleware:
         )
         self._excluded = excluded_urls
         self._counter = internal_errors
+        self._metric_attributes: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -233,6 +243,22 @@ class HttpServerMiddleware:
             attributes[user_agent_attributes.USER_AGENT_ORIGINAL] = user_agent[:MAX_VALUE_CHARS]
         return attributes
 
+    def _remember_metric_attributes(
+        self, key: tuple[Any, ...], end: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The duration's attributes for ``key``, kept (up to a bound) so that the
+        same dict, found by identity in the histogram, serves every such request."""
+        method, scheme, version = key[:3]
+        metric = {
+            http_attributes.HTTP_REQUEST_METHOD: method,
+            url_attributes.URL_SCHEME: scheme,
+            network_attributes.NETWORK_PROTOCOL_VERSION: version,
+            **end,
+        }
+        if len(self._metric_attributes) < _MAX_METRIC_ATTRIBUTE_SETS:
+            self._metric_attributes[key] = metric
+        return metric
+
     def _finish(
         self,
         span: trace.Span,
@@ -259,12 +285,11 @@ class HttpServerMiddleware:
                 end[error_attributes.ERROR_TYPE] = kind
                 mark_failed(span, kind, error, str(error) if error else None)
             span.set_attributes(end)
-            metric: dict[str, Any] = {
-                http_attributes.HTTP_REQUEST_METHOD: method,
-                url_attributes.URL_SCHEME: scope.get("scheme", "http"),
-                network_attributes.NETWORK_PROTOCOL_VERSION: scope.get("http_version", "1.1"),
-                **end,
-            }
+            scheme, version = scope.get("scheme", "http"), scope.get("http_version", "1.1")
+            key = (method, scheme, version, route, status, kind)
+            metric = self._metric_attributes.get(key)
+            if metric is None:
+                metric = self._remember_metric_attributes(key, end)
             self._duration.record(time.perf_counter() - start, metric)
         except Exception as exc:
             guard.report(COMPONENT, exc, self._counter)

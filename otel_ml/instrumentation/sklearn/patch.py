@@ -35,10 +35,16 @@ def default_model_name(estimator: Any) -> str:
     return type(estimator).__name__
 
 
-def _is_pipeline(estimator: Any) -> bool:
-    from sklearn.pipeline import Pipeline  # imported by the time a pipeline predicts
+@functools.cache
+def _pipeline_class() -> type:
+    from sklearn.pipeline import Pipeline  # imported late: the hook loads before sklearn
 
-    return isinstance(estimator, Pipeline)
+    pipeline: type = Pipeline
+    return pipeline
+
+
+def _is_pipeline(estimator: Any) -> bool:
+    return isinstance(estimator, _pipeline_class())
 
 
 def traced_call(
