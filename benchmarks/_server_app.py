@@ -46,10 +46,11 @@ VARIANTS = (
     "otel_ml",
     "otel_ml_contrib_http",
     "otel_ml_sampled",
+    "otel_ml_lean_sampled",
     "sdk_floor",
     "sdk_floor_sampled",
 )
-SAMPLED = ("otel_ml_sampled", "sdk_floor_sampled")
+SAMPLED = ("otel_ml_sampled", "otel_ml_lean_sampled", "sdk_floor_sampled")
 HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
 
 
@@ -227,11 +228,12 @@ def build_app(variant: str, otlp: str | None) -> FastAPI:
             predictions=model.predict(features),
             scores=model.predict_proba(features).max(axis=1),
         )
-        http = "contrib" if variant == "otel_ml_contrib_http" else None
-        extra: dict[str, Any] = {"http": http} if http else {}
-        otel_ml.instrument(
-            app, "bench", "1", reference=profile, feedback_route="/feedback", **extra
-        )
+        extra: dict[str, Any] = {"reference": profile, "feedback_route": "/feedback"}
+        if variant == "otel_ml_contrib_http":
+            extra["http"] = "contrib"
+        elif variant == "otel_ml_lean_sampled":
+            extra = {}  # the one-liner's defaults: no reference profile, no feedback route
+        otel_ml.instrument(app, "bench", "1", **extra)
     return app
 
 

@@ -95,6 +95,11 @@ VARIANTS = (
         "the same metrics, drift and feedback; 1% of the spans",
     ),
     Variant(
+        "otel_ml_lean_sampled",
+        "otel_ml one-liner without drift and feedback, traces 1%",
+        "server span + inference span (1% of them), `http.server.request.duration`, ML metrics",
+    ),
+    Variant(
         "sdk_floor",
         "SDK floor, traces 100% (hand-written, not a product)",
         "server span + inference span with otel_ml's attributes, `http.server.request.duration`, "
@@ -112,6 +117,12 @@ BOUNDS = (
     ("sdk_floor_sampled", "bare", "the SDK floor at 1% tracing vs bare"),
     ("otel_ml", "sdk_floor", "otel_ml at 100% tracing vs the SDK floor at 100%"),
     ("otel_ml_sampled", "sdk_floor_sampled", "otel_ml at 1% tracing vs the SDK floor at 1%"),
+    ("otel_ml_lean_sampled", "bare", "otel_ml without drift and feedback at 1% vs bare"),
+    (
+        "otel_ml_lean_sampled",
+        "prometheus",
+        "otel_ml without drift and feedback at 1% vs prometheus-fastapi-instrumentator",
+    ),
 )
 # (numerator, denominator, target ratio, what it says): issue 23's targets
 TARGETS = (
