@@ -106,7 +106,7 @@ def summarize_predictions(
 
     A tensor on an accelerator gives its row count only, unless ``read_device``
     (see :mod:`otel_ml.outputs.host`)."""
-    if on_accelerator(output) and not read_device:
+    if type(output) is not np.ndarray and on_accelerator(output) and not read_device:
         return OutputSummary(rows=_leading_dimension(output))
     if type(output) is np.ndarray and output.shape == (1,):
         # One row, read as a Python scalar (numpy scalars make every step slower).
