@@ -61,6 +61,9 @@ _TRACE_ID_LIMIT = TraceIdRatioBased.TRACE_ID_LIMIT
 SDK's ratio sampler (decided by the trace id alone, never by an attribute)."""
 
 
+_wrapping = threading.Lock()
+
+
 class _StagedIds(IdGenerator):
     """A tracer's id generator that first gives back the trace id staged for
     the next root span of the calling thread (see :func:`dropped_span`)."""
@@ -98,8 +101,10 @@ class _Plan:
         self.bound = -1
         self.staged: Any = None
         if kinds[0] == _RATIO:
-            if not isinstance(ids, _StagedIds):
-                ids = tracer.id_generator = _StagedIds(ids)
+            with _wrapping:  # threads meeting a new tracer at once must share one wrapper
+                ids = tracer.id_generator
+                if not isinstance(ids, _StagedIds):
+                    ids = tracer.id_generator = _StagedIds(ids)
             self.staged = ids.staged
             self.bound = _root_delegate(tracer.sampler).bound
             ids = ids.inner

@@ -32,6 +32,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, Trace
 
 import otel_ml
 from otel_ml import semconv
+from otel_ml._internal import sampling
 from otel_ml._internal.sampling import INHERITED, UNREAD, dropped_span
 
 TRACE_ID = 0x4BF92F3577B34DA6A3CE929D0E0E4736
@@ -174,6 +175,29 @@ def test_ratio_roots_get_the_sdks_ids_flags_and_decisions(sampler: Sampler) -> N
     assert ours == sdk  # the same random draws, in the same order, the same decisions
     kept = sum(recording for *_, recording in ours)
     assert 0 < kept < 400
+
+
+def test_threads_meeting_a_new_tracer_at_once_share_one_id_wrapper(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A second thread plans the tracer while the first is wrapping its id generator:
+    both plans must stage into the wrapper the SDK reads, or kept roots would be lost."""
+    tracer = TracerProvider(sampler=ParentBasedTraceIdRatio(0.5)).get_tracer("t")
+    plans: list[Any] = []
+    wrap = sampling._StagedIds.__init__
+    second = threading.Thread(target=lambda: plans.append(sampling._plan_of(tracer)))
+
+    def wrap_while_another_thread_plans(self: Any, inner: Any) -> None:
+        if not second.is_alive() and not plans:
+            second.start()
+            second.join(timeout=0.2)  # blocked until this wrapper is in place
+        wrap(self, inner)
+
+    monkeypatch.setattr(sampling._StagedIds, "__init__", wrap_while_another_thread_plans)
+    plans.append(sampling._plan_of(tracer))
+    second.join(timeout=10)
+    assert len(plans) == 2
+    assert {id(plan.staged) for plan in plans} == {id(tracer.id_generator.staged)}  # type: ignore[attr-defined]
 
 
 def test_a_kept_root_id_goes_to_the_next_root_of_its_own_thread_only() -> None:
