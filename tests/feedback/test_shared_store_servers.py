@@ -153,7 +153,10 @@ def test_gunicorn_workers_share_the_sqlite_store(tmp_path: Path) -> None:
 
             third = predict(base_url, 300)
             assert label_each(base_url, list(third), copies=2) == {"matched": 300, "duplicate": 300}
-            assert _totals(sink, matched=900) == {"matched": 900.0, "duplicate": 300.0}
+            assert _totals(sink, matched=900, duplicate=300) == {
+                "matched": 900.0,
+                "duplicate": 300.0,
+            }
             _check_spans(sink, first, third)
     assert "OTEL_ML_FEEDBACK_STORE" not in (tmp_path / "server.log").read_text()
 
@@ -173,17 +176,21 @@ def test_workers_with_a_store_each_say_so_once(tmp_path: Path) -> None:
     assert "sqlite:///path/to/predictions.db" in said[0]
 
 
-def _totals(sink: GrpcReceiver, matched: int) -> dict[str, float]:
+def _totals(sink: GrpcReceiver, **expected: int) -> dict[str, float]:
     """Matched (``ml.feedback.outcomes``) and unmatched labels per reason, fleet-wide,
-    once the matched ones are all exported."""
-    poll(
-        lambda: exported(sink, "ml.feedback.outcomes"),
-        lambda found: sum(found.values()) >= matched,
-        f"{matched} labelled outcomes",
+    once every expected count is exported (each worker exports on its own clock,
+    so one worker's duplicates may arrive after the others' matched labels)."""
+
+    def current() -> dict[str, float]:
+        unmatched = exported(sink, "ml.feedback.unmatched", by="ml.feedback.unmatched.reason")
+        return {"matched": sum(exported(sink, "ml.feedback.outcomes").values()), **unmatched}
+
+    return poll(
+        current,
+        lambda found: all(found.get(name, 0) >= count for name, count in expected.items()),
+        f"labelled outcomes {expected}",
         timeout_s=30,
     )
-    unmatched = exported(sink, "ml.feedback.unmatched", by="ml.feedback.unmatched.reason")
-    return {"matched": sum(exported(sink, "ml.feedback.outcomes").values()), **unmatched}
 
 
 def _check_spans(sink: GrpcReceiver, first: dict[str, int], third: dict[str, int]) -> None:
