@@ -26,11 +26,11 @@ from typing import Any, ClassVar
 from opentelemetry import context, trace
 from opentelemetry.context import Context
 from opentelemetry.metrics import Counter
-from opentelemetry.trace import NonRecordingSpan, Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from otel_ml import semconv
 from otel_ml._internal import guard
-from otel_ml._internal.sampling import INHERITED, UNREAD, dropped_span, start_span
+from otel_ml._internal.sampling import INHERITED, UNREAD, dropped_span, inherited, start_span
 
 
 def error_type(exc: BaseException) -> str:
@@ -114,7 +114,7 @@ class Invocation:
         self._parent = parent
         self._ctx = None
         if span is INHERITED:
-            span = NonRecordingSpan(trace.get_current_span(parent).get_span_context())
+            span = inherited(parent)
             if current and marker is not None:
                 self._ctx = context.set_value(*marker, parent)
                 context.attach(self._ctx)

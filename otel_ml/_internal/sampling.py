@@ -50,7 +50,7 @@ from opentelemetry.sdk.trace.sampling import (
 )
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, SpanKind, TraceFlags
 
-__all__ = ["INHERITED", "UNREAD", "dropped_span", "start_span"]
+__all__ = ["INHERITED", "UNREAD", "dropped_span", "inherited", "start_span"]
 
 _RANDOM = int(getattr(TraceFlags, "RANDOM_TRACE_ID", 0))  # W3C level 2; absent before 1.43
 
@@ -148,10 +148,7 @@ def dropped_span(tracer: Any, parent: Context) -> Span | None:
     if kind != _DROP:
         return None
     if not context.is_valid:
-        ids = plan.ids
-        return NonRecordingSpan(
-            SpanContext(ids.generate_trace_id(), ids.generate_span_id(), False, plan.root_flags)
-        )
+        return _dropped_root(plan, plan.ids.generate_trace_id())
     flags = context.trace_flags
     if not flags.sampled:
         return INHERITED
@@ -163,13 +160,18 @@ def dropped_span(tracer: Any, parent: Context) -> Span | None:
 
 def _ratio_root(plan: _Plan) -> Span | None:
     """A root under the SDK's ratio sampler: a drop, or ``None`` with the kept id staged."""
-    ids = plan.ids
-    trace_id = ids.generate_trace_id()
+    trace_id = plan.ids.generate_trace_id()
     if trace_id & _TRACE_ID_LIMIT < plan.bound:
         plan.staged.trace_id = trace_id  # the SDK's start_span draws it next
         return None
     plan.staged.trace_id = None
-    return NonRecordingSpan(SpanContext(trace_id, ids.generate_span_id(), False, plan.root_flags))
+    return _dropped_root(plan, trace_id)
+
+
+def _dropped_root(plan: _Plan, trace_id: int) -> Span:
+    """What the SDK makes of a dropped root with ``trace_id``: a fresh span id, its flags."""
+    span_context = SpanContext(trace_id, plan.ids.generate_span_id(), False, plan.root_flags)
+    return NonRecordingSpan(span_context)
 
 
 def start_span(
@@ -180,18 +182,20 @@ def start_span(
     kind: SpanKind,
     attributes: Mapping[str, Any],
 ) -> Span:
-    """The span :func:`dropped_span`'s answer ``decided`` calls for (for
-    :data:`INHERITED`, one with the parent's context, which the caller may end)."""
-    if decided is None:
-        return tracer.start_span(name, parent, kind, attributes)  # type: ignore[no-any-return]
+    """The SDK span for :func:`dropped_span`'s answer ``None`` (started with
+    ``attributes``) or :data:`UNREAD` (given them only if it records)."""
     if decided is UNREAD:
         span: Span = tracer.start_span(name, parent, kind)
         if span.is_recording():
             span.set_attributes(attributes)
         return span
-    if decided is INHERITED:
-        return NonRecordingSpan(trace.get_current_span(parent).get_span_context())
-    return decided
+    return tracer.start_span(name, parent, kind, attributes)  # type: ignore[no-any-return]
+
+
+def inherited(parent: Context | None) -> Span:
+    """The span standing for :data:`INHERITED`: non-recording, with the context of
+    ``parent``'s span (``None``: the current one), so it propagates the parent's."""
+    return NonRecordingSpan(trace.get_current_span(parent).get_span_context())
 
 
 def _plan(tracer: Any) -> _Plan | None:

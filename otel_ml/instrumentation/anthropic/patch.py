@@ -26,6 +26,7 @@ from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from otel_ml import semconv
 from otel_ml._internal import guard
+from otel_ml._internal.sampling import inherited
 from otel_ml._internal.scope import run_async, run_sync
 from otel_ml._internal.stream import follow_stream
 from otel_ml.genai.evaluation.online import draw
@@ -44,7 +45,7 @@ class _ParentSpanTracer(trace.NoOpTracer):
 
     def start_span(self, name: str, context: context.Context | None = None,
                    *args: Any, **kwargs: Any) -> trace.Span:  # fmt: skip
-        return trace.NonRecordingSpan(trace.get_current_span(context).get_span_context())
+        return inherited(context)
 
 
 def metrics_only(config: GenAIConfig) -> GenAIConfig:

@@ -37,14 +37,14 @@ from opentelemetry.semconv.attributes import (
     user_agent_attributes,
 )
 from opentelemetry.semconv.metrics import http_metrics
-from opentelemetry.trace import NonRecordingSpan, SpanKind, TracerProvider
+from opentelemetry.trace import SpanKind, TracerProvider
 from opentelemetry.util.http import ExcludeList
 from starlette.routing import Mount
 
 from otel_ml._internal import guard
 from otel_ml._internal.cells import create_histogram
 from otel_ml._internal.lifecycle import error_type, mark_failed
-from otel_ml._internal.sampling import INHERITED, UNREAD, dropped_span
+from otel_ml._internal.sampling import INHERITED, UNREAD, dropped_span, inherited
 from otel_ml.instrumentation.fastapi.middleware import (
     ASGIApp,
     Message,
@@ -211,7 +211,7 @@ class HttpServerMiddleware:
             if span.is_recording():
                 span.set_attributes(self._request_attributes(scope, method, raw_method, headers))
         elif span is INHERITED:  # the caller's sampled-out context goes on downstream
-            span = NonRecordingSpan(trace.get_current_span(parent).get_span_context())
+            span = inherited(parent)
         return span, method  # no attribute work for a span certain to be dropped
 
     def _request_attributes(
