@@ -31,6 +31,7 @@ from opentelemetry.sdk.resources import Resource
 from otel_ml._internal import cells, guard
 from otel_ml._internal.cells import EXEMPLAR_FILTERS, Hub, exemplar_filter_from
 from otel_ml.sdk._cells import CellsMetricReader, _takes_cells
+from otel_ml.sdk._settings import _protocol
 from otel_ml.version import __version__
 
 __all__ = ["OtlpCellsMetricReader"]
@@ -59,10 +60,7 @@ class OtlpCellsMetricReader(CellsMetricReader):
 
 def _otlp_exporter() -> MetricExporter:
     """The exporter the launcher's ``otlp`` name builds, from the same variables."""
-    protocol = os.environ.get("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL") or os.environ.get(
-        "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"
-    )
-    if protocol.strip() == "http/protobuf":
+    if _protocol(os.environ, None, "METRICS") == "http/protobuf":
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
             OTLPMetricExporter as HttpMetricExporter,
         )
