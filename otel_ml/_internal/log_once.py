@@ -16,7 +16,7 @@ import threading
 
 from otel_ml._internal import guard
 
-__all__ = ["ENCODER_LOGGER", "OncePerMessage", "limit_repeated_logs"]
+__all__ = ["ENCODER_LOGGER", "FirstSeen", "OncePerMessage", "limit_repeated_logs"]
 
 ENCODER_LOGGER = "opentelemetry.exporter.otlp.proto.common._internal"
 """Where the OTLP encoder logs each attribute it drops."""
@@ -51,3 +51,22 @@ def limit_repeated_logs() -> None:
         logger = logging.getLogger(name)
         if not any(isinstance(f, OncePerMessage) for f in logger.filters):
             logger.addFilter(OncePerMessage(component))
+
+
+class FirstSeen:
+    """Keys met so far, up to ``limit``: true the first time a key is offered (then
+    the caller logs it); thread-safe, and bounded against keys without end."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._seen: set[object] = set()
+        self._lock = threading.Lock()
+        self._limit = limit
+
+    def __call__(self, key: object) -> bool:
+        if key in self._seen:
+            return False
+        with self._lock:
+            if key in self._seen or len(self._seen) >= self._limit:
+                return False
+            self._seen.add(key)
+            return True

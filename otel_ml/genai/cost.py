@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from otel_ml import semconv
+from otel_ml._internal.log_once import FirstSeen
 from otel_ml._internal.registry import TelemetryBundle
 from otel_ml._internal.totals import Totals
 from otel_ml.genai.prices import ModelPrice, PriceError, PriceTable, Usage, load_prices
@@ -40,8 +41,7 @@ OFF: Final = "off"
 
 _logger = logging.getLogger("otel_ml")
 _MAX_CACHED = 4096
-_logged: set[tuple[str, str]] = set()
-_logged_lock = threading.Lock()
+_unpriced_logged = FirstSeen(_MAX_CACHED)
 
 
 class CostInstruments:
@@ -134,13 +134,8 @@ def _from_file(path: str) -> Pricing:
 
 
 def _log_unpriced(provider: str, model: str) -> None:
-    key = (provider, model)
-    if key in _logged:
+    if not _unpriced_logged((provider, model)):
         return
-    with _logged_lock:
-        if key in _logged or len(_logged) >= _MAX_CACHED:
-            return
-        _logged.add(key)
     _logger.warning(
         "otel_ml: no price for model %r of provider %r: its calls get no cost "
         "(counted in ml.genai.calls.unpriced; add a price with OTEL_ML_GENAI_PRICES or prices=)",

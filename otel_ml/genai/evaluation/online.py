@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from otel_ml import semconv
+from otel_ml._internal.log_once import FirstSeen
 from otel_ml.config import Settings, SettingsError
 from otel_ml.genai.evaluation import evaluators, names, state
 from otel_ml.genai.evaluation.answers import Answer
@@ -29,8 +30,8 @@ from otel_ml.genai.evaluation.results import EvaluationTelemetry, record_result
 from otel_ml.genai.evaluation.worker import Worker
 
 _logger = logging.getLogger("otel_ml")
-_same_model_logged: set[str] = set()
-_failed_logged: set[str] = set()
+_same_model_logged = FirstSeen()
+_failed_logged = FirstSeen()
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,7 @@ class OnlineEvaluation:
         try:
             result = evaluators.as_result(name, evaluator(job.exchange))
         except Exception as exc:  # the user's code: counted and logged once, never raised
-            if name not in _failed_logged:
-                _failed_logged.add(name)
+            if _failed_logged(name):
                 _logger.warning("otel_ml: evaluator %r failed: %r", name, exc, exc_info=exc)
             self.telemetry.error(name, job.answer, type(exc).__qualname__)
             return
@@ -159,8 +159,7 @@ def _judge(settings: Settings) -> Judge:
 
 
 def _refuse_same_model(model: str) -> None:
-    if model not in _same_model_logged:
-        _same_model_logged.add(model)
+    if _same_model_logged(model):
         _logger.error(
             "otel_ml: OTEL_ML_GENAI_EVALUATION_JUDGE_MODEL=%r is the model being judged; a model "
             "does not judge its own answers: set a different judge model (counted as "
