@@ -88,7 +88,11 @@ class GenAIInvocation(Invocation):
     component = "genai"
 
     def __init__(
-        self, telemetry: GenAITelemetry, metric_attrs: dict[str, Any], time_per_chunk: bool = True
+        self,
+        telemetry: GenAITelemetry,
+        metric_attrs: dict[str, Any],
+        time_per_chunk: bool = True,
+        pricing: Pricing | None = None,
     ) -> None:
         self._init(telemetry.internal_errors)
         self._telemetry = telemetry
@@ -101,7 +105,7 @@ class GenAIInvocation(Invocation):
         self._gaps: list[int] = []
         self._first_ns = 0
         self._last_ns = 0
-        self._pricing: Pricing | None = None
+        self._pricing = pricing
         self._usage_details: tuple[int, int, int] = (0, 0, 0)
 
     @classmethod
@@ -112,14 +116,16 @@ class GenAIInvocation(Invocation):
         span_name: str,
         attributes: Mapping[str, Any] | None = None,
         time_per_chunk: bool = True,
+        pricing: Pricing | None = None,
     ) -> GenAIInvocation:
         """Open the span (kind CLIENT) and make it current.
 
         ``metric_attrs`` (see :func:`identity`) go on the span and the
         metrics; ``attributes`` on the span only. ``time_per_chunk=False``
-        (``OTEL_ML_GENAI_TIME_PER_CHUNK``) records no per-chunk gaps.
+        (``OTEL_ML_GENAI_TIME_PER_CHUNK``) records no per-chunk gaps;
+        ``pricing`` gives the call its cost from its token usage.
         """
-        self = cls(telemetry, metric_attrs, time_per_chunk)
+        self = cls(telemetry, metric_attrs, time_per_chunk, pricing)
         try:
             attrs = {**metric_attrs, **attributes} if attributes else metric_attrs
             operation = metric_attrs[semconv.GEN_AI_OPERATION_NAME]
@@ -329,11 +335,9 @@ class GenAIConfig:
         """Start one call of this entry point (see :meth:`GenAIInvocation.start`)."""
         if self.tenants is not None:
             metric_attrs = self.tenants.tag(metric_attrs)
-        call = GenAIInvocation.start(
-            self.telemetry, metric_attrs, span_name, attributes, self.time_per_chunk
+        return GenAIInvocation.start(
+            self.telemetry, metric_attrs, span_name, attributes, self.time_per_chunk, self.pricing
         )
-        call._pricing = self.pricing
-        return call
 
 
 def _is_count(value: Any) -> TypeGuard[int]:
