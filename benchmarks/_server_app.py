@@ -193,18 +193,21 @@ def build_app(variant: str, otlp: str | None) -> FastAPI:
     features, labels = training_data()
     model = LogisticRegression().fit(features, labels)
     app = FastAPI()
-    predict_proba = model.predict_proba
+    floor = None
     if variant.startswith("sdk_floor"):
         from otel_ml.instrumentation.fastapi.http_server import mute_fastapi_telemetry
 
         install_sdk(variant, otlp)
-        predict_proba = floor_inference(model)
+        floor = floor_inference(model)
         app.add_middleware(FloorHttp)
         mute_fastapi_telemetry(app)  # FastAPI's own spans and metrics would be extra telemetry
 
     @app.post("/predict")
     async def predict(values: list[float]) -> dict[str, Any]:
-        probabilities = predict_proba(np.asarray([values]))[0]
+        # Looked up per request, as endpoints do: the one-liner patches the
+        # class after start-up, and a method bound before that would bypass it.
+        infer = model.predict_proba if floor is None else floor
+        probabilities = infer(np.asarray([values]))[0]
         best = int(np.argmax(probabilities))
         return {"class": str(model.classes_[best]), "confidence": float(probabilities[best])}
 
