@@ -152,6 +152,11 @@ class Server:
     def pid(self) -> int:
         return self.process.pid
 
+    def dropped_spans(self) -> int:
+        """Spans its batch span processor dropped so far (the SDK logs each
+        "Queue full, dropping" when the exporter falls behind)."""
+        return self.log.read_text(encoding="utf-8", errors="replace").count("Queue full")
+
 
 def _answers(port: int, method: str = "POST", path: str = "/predict") -> bool:
     """Whether ``method path`` on 127.0.0.1:``port`` answers 200 (a POST sends the body)."""

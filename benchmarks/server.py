@@ -262,6 +262,11 @@ def measure(
         notes.append(f"- export: {sink_note}")
         with servers(environ, folder, otlp) as started:
             samples = run_rounds(load, started, args.rounds, args.seconds, args.warmup)
+            dropped = {n: s.dropped_spans() for n, s in started.items()}
+            notes.append(
+                "- spans dropped by a full batch span processor queue: "
+                + (", ".join(f"{n}: {d}" for n, d in dropped.items() if d) or "none")
+            )
             for name, reason in skipped.items():
                 samples[name] = Samples(error=reason)
             wanted = [n for n in args.profile if n in started]
