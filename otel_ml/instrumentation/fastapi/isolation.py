@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Generator
 from typing import TYPE_CHECKING, Any
 
 from otel_ml.instrumentation.fastapi.middleware import ASGIApp, Message, Receive, Scope, Send
@@ -71,14 +71,6 @@ class _InContext:
                 thrown = exc
 
 
-def _in_context(
-    context: contextvars.Context, call: Callable[..., Awaitable[Any]], *args: Any
-) -> Any:
-    """``call(*args)`` awaited in a copy of ``context`` (a copy per call: two tasks
-    may be in the server's ``receive`` at once, one context cannot be entered twice)."""
-    return _InContext(call(*args), context.copy())
-
-
 class IsolateRequestContext:
     """ASGI middleware: the server's ``receive``/``send`` run in the arrival context."""
 
@@ -101,16 +93,16 @@ class IsolateRequestContext:
         )
 
 
-async def _receive(arrival: contextvars.Context, receive: Receive) -> Message:
-    message: Message = await _in_context(arrival, receive)
-    return message
+# Plain functions returning the awaitable, not coroutines awaiting it: one
+# coroutine frame fewer on each receive and send of every request.
+def _receive(arrival: contextvars.Context, receive: Receive) -> Awaitable[Message]:
+    return _InContext(receive(), arrival.copy())
 
 
-async def _send(arrival: contextvars.Context, send: Send, message: Message) -> None:
+def _send(arrival: contextvars.Context, send: Send, message: Message) -> Awaitable[None]:
     if message.get("type") == "http.response.start":
-        await send(message)
-    else:
-        await _in_context(arrival, send, message)
+        return send(message)
+    return _InContext(send(message), arrival.copy())
 
 
 class ContextIsolation:
