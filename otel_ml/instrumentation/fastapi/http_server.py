@@ -39,12 +39,18 @@ from opentelemetry.semconv.attributes import (
 from opentelemetry.semconv.metrics import http_metrics
 from opentelemetry.trace import SpanKind, TracerProvider
 from opentelemetry.util.http import ExcludeList
-from starlette.routing import Mount
 
 from otel_ml._internal import guard
 from otel_ml._internal.cells import create_histogram
 from otel_ml._internal.lifecycle import error_type, mark_failed
 from otel_ml._internal.sampling import INHERITED, UNREAD, dropped_span, inherited
+from otel_ml.instrumentation.fastapi.http_request import (
+    redacted_query,
+    request_headers,
+    request_url,
+    route_template,
+    server_address,
+)
 from otel_ml.instrumentation.fastapi.middleware import (
     ASGIApp,
     Message,
@@ -70,8 +76,6 @@ COMPONENT = "fastapi.http_server"
 _METHODS = frozenset(
     ("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE")
 )
-_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
-_REDACTED_QUERY_KEYS = frozenset(("awsaccesskeyid", "signature", "sig", "x-goog-signature"))
 _MAX_METRIC_ATTRIBUTE_SETS = 256  # methods x routes x statuses a server answers with
 MAX_VALUE_CHARS = 1024
 """Longest request-supplied string put on a span (User-Agent, path, query, method):
@@ -188,7 +192,7 @@ class HttpServerMiddleware:
             not current.is_recording() or getattr(current, "kind", None) is SpanKind.SERVER
         ):
             return True
-        return self._excluded is not None and self._excluded.url_disabled(_url(scope))
+        return self._excluded is not None and self._excluded.url_disabled(request_url(scope))
 
     def _tag_server_span(self) -> None:
         """Another instrumentation's server span is current: give it ``span_attributes``."""
@@ -229,10 +233,10 @@ class HttpServerMiddleware:
         if method == "_OTHER":
             attributes[http_attributes.HTTP_REQUEST_METHOD_ORIGINAL] = raw_method[:MAX_VALUE_CHARS]
         if query := scope.get("query_string"):
-            redacted = _redacted_query(query.decode("latin-1"))
+            redacted = redacted_query(query.decode("latin-1"))
             attributes[url_attributes.URL_QUERY] = redacted[:MAX_VALUE_CHARS]
-        host, user_agent = _request_headers(headers)
-        address, port = _server_address(host, scope.get("server"), scheme)
+        host, user_agent = request_headers(headers)
+        address, port = server_address(host, scope.get("server"), scheme)
         if address:
             attributes[server_attributes.SERVER_ADDRESS] = address[:MAX_VALUE_CHARS]
         if port:
@@ -243,17 +247,19 @@ class HttpServerMiddleware:
             attributes[user_agent_attributes.USER_AGENT_ORIGINAL] = user_agent[:MAX_VALUE_CHARS]
         return attributes
 
-    def _remember_metric_attributes(
-        self, key: tuple[Any, ...], end: dict[str, Any]
-    ) -> dict[str, Any]:
-        """The duration's attributes for ``key``, kept (up to a bound) so that the
-        same dict, found by identity in the histogram, serves every such request."""
-        method, scheme, version = key[:3]
+    def _metric_attributes_for(self, key: tuple[Any, ...]) -> dict[str, Any]:
+        """The duration's attributes for ``key`` (method, scheme, version, route,
+        status, error type), kept up to a bound so that the same dict, found by
+        identity in the histogram, serves every such request."""
+        found = self._metric_attributes.get(key)
+        if found is not None:
+            return found
+        method, scheme, version, route, status, kind = key
         metric = {
             http_attributes.HTTP_REQUEST_METHOD: method,
             url_attributes.URL_SCHEME: scheme,
             network_attributes.NETWORK_PROTOCOL_VERSION: version,
-            **end,
+            **_end_attributes(route, status, kind),
         }
         if len(self._metric_attributes) < _MAX_METRIC_ATTRIBUTE_SETS:
             self._metric_attributes[key] = metric
@@ -273,28 +279,33 @@ class HttpServerMiddleware:
         try:
             if status is None and isinstance(error, Exception):
                 status = 500  # what Starlette's ServerErrorMiddleware, outside us, will send
-            end: dict[str, Any] = {}
-            route = _route_template(scope, root_path)
-            if route is not None:
-                end[http_attributes.HTTP_ROUTE] = route
-                span.update_name(f"{'HTTP' if method == '_OTHER' else method} {route}")
-            if status is not None:
-                end[http_attributes.HTTP_RESPONSE_STATUS_CODE] = status
+            route = route_template(scope, root_path)
             kind = _error_type(status, error)
-            if kind is not None:
-                end[error_attributes.ERROR_TYPE] = kind
-                mark_failed(span, kind, error, str(error) if error else None)
-            span.set_attributes(end)
+            if span.is_recording():  # the dropped 99% skip the attribute work
+                if route is not None:
+                    span.update_name(f"{'HTTP' if method == '_OTHER' else method} {route}")
+                span.set_attributes(_end_attributes(route, status, kind))
+                if kind is not None:
+                    mark_failed(span, kind, error, str(error) if error else None)
             scheme, version = scope.get("scheme", "http"), scope.get("http_version", "1.1")
-            key = (method, scheme, version, route, status, kind)
-            metric = self._metric_attributes.get(key)
-            if metric is None:
-                metric = self._remember_metric_attributes(key, end)
+            metric = self._metric_attributes_for((method, scheme, version, route, status, kind))
             self._duration.record(time.perf_counter() - start, metric)
         except Exception as exc:
             guard.report(COMPONENT, exc, self._counter)
         finally:
             span.end()
+
+
+def _end_attributes(route: str | None, status: int | None, kind: str | None) -> dict[str, Any]:
+    """The attributes known once the response is sent: route, status, error type."""
+    end: dict[str, Any] = {}
+    if route is not None:
+        end[http_attributes.HTTP_ROUTE] = route
+    if status is not None:
+        end[http_attributes.HTTP_RESPONSE_STATUS_CODE] = status
+    if kind is not None:
+        end[error_attributes.ERROR_TYPE] = kind
+    return end
 
 
 async def _observe(exchange: _Exchange, send: Send, message: Message) -> None:
@@ -324,75 +335,9 @@ def mute_fastapi_telemetry(app: Any) -> Callable[[Any], None] | None:
     return restore
 
 
-def _request_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
-    """The Host and User-Agent headers (HTTP/2 servers give ``:authority`` as host)."""
-    host = user_agent = None
-    for name, value in headers:
-        if name == b"host":
-            host = value.decode("latin-1")
-        elif name == b"user-agent":
-            user_agent = value.decode("latin-1")
-    return host, user_agent
-
-
-def _server_address(
-    host: str | None, server: tuple[str, int | None] | None, scheme: str
-) -> tuple[str | None, int | None]:
-    """``server.address`` and ``server.port`` from the Host header, else the socket."""
-    if host:
-        name, colon, port = host.rpartition(":")
-        if colon and port.isdigit() and (not name.startswith("[") or name.endswith("]")):
-            return name.strip("[]"), int(port)
-        return host.strip("[]"), _DEFAULT_PORTS.get(scheme)
-    if server:
-        return server[0], server[1]
-    return None, None
-
-
-def _redacted_query(query: str) -> str:
-    """The query string with the values of known signature parameters redacted."""
-    if not any(key in query.lower() for key in _REDACTED_QUERY_KEYS):
-        return query
-    parts = []
-    for part in query.split("&"):
-        key, equals, _ = part.partition("=")
-        parts.append(f"{key}=REDACTED" if equals and key.lower() in _REDACTED_QUERY_KEYS else part)
-    return "&".join(parts)
-
-
-def _route_template(scope: Scope, root_path: str) -> str | None:
-    """The matched route's template, with the paths of the mounts it sits under."""
-    route = scope.get("route")
-    if route is None and (endpoint := scope.get("endpoint")) is not None:
-        # FastAPI's router records only its own routes in the scope; a plain
-        # Starlette route (`app.add_route`) is found by the endpoint it matched.
-        routes = getattr(scope.get("router"), "routes", ())
-        route = next((r for r in routes if getattr(r, "endpoint", None) is endpoint), None)
-    template = getattr(route, "path_format", None) or getattr(route, "path", None)
-    if not isinstance(template, str):
-        return None
-    mounted = scope.get("root_path", "")
-    prefix = mounted[len(root_path) :] if mounted.startswith(root_path) else ""
-    if isinstance(route, Mount):
-        return prefix or template  # an app mounted whole: its path ends the root path
-    return prefix + template
-
-
 def _error_type(status: int | None, error: BaseException | None) -> str | None:
     if error is not None:
         return error_type(error)
     if status is not None and status >= 500:
         return str(status)
     return None
-
-
-def _url(scope: Scope) -> str:
-    """The request URL, for the excluded-URL regexes."""
-    host, _ = _request_headers(scope.get("headers") or ())
-    if host is None and scope.get("server"):
-        host = "{}:{}".format(*scope["server"])
-    url = f"{scope.get('scheme', 'http')}://{host or ''}{scope.get('root_path', '')}"
-    url += str(scope.get("path", ""))
-    if query := scope.get("query_string"):
-        url += "?" + query.decode("latin-1")
-    return url
