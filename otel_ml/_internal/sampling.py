@@ -195,7 +195,10 @@ def start_span(
 def inherited(parent: Context | None) -> Span:
     """The span standing for :data:`INHERITED`: non-recording, with the context of
     ``parent``'s span (``None``: the current one), so it propagates the parent's."""
-    return NonRecordingSpan(trace.get_current_span(parent).get_span_context())
+    span = trace.get_current_span(parent)
+    if type(span) is NonRecordingSpan:
+        return span  # it records nothing and ends as a no-op: itself will do
+    return NonRecordingSpan(span.get_span_context())
 
 
 def _plan(tracer: Any) -> _Plan | None:
