@@ -104,11 +104,12 @@ class ModelRequestMiddleware:
     def _with_prediction_id(self, message: Message, prediction_id: str) -> Message:
         """A copy of ``message`` with the header added (the app's headers list is not ours)."""
         try:
-            headers = list(message.get("headers", ()))
-            if any(name.lower() == self._header for name, _ in headers):
-                return message  # the endpoint set it itself: its value wins
-            headers.append((self._header, prediction_id.encode("latin-1")))
-            return {**message, "headers": headers}
+            headers = message.get("headers", ())
+            wanted = self._header
+            for name, _ in headers:  # a loop, not any(): no generator frame per response
+                if name.lower() == wanted:
+                    return message  # the endpoint set it itself: its value wins
+            return {**message, "headers": [*headers, (wanted, prediction_id.encode("latin-1"))]}
         except Exception as exc:
             guard.report(COMPONENT, exc, self._counter)
             return message
