@@ -1,0 +1,64 @@
+"""The server benchmark's traced variants emit the spans their rows describe.
+
+Its otel_ml rows once traced only the ``decision_function`` inside
+``predict_proba``: the endpoint had bound the method before the one-liner
+patched the class, so they measured a span without class or confidence while
+the SDK floor beside them recorded both. Each variant runs in a subprocess of
+its own (the app installs a global SDK), under a global tracer provider with an
+in-memory exporter set first, and its spans are compared with the floor's.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+_SCRIPT = """
+import json, sys
+sys.path.insert(0, {benchmarks!r})
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)  # the app's own install_sdk is refused after this
+from fastapi.testclient import TestClient
+import _server_app
+client = TestClient(_server_app.build_app({variant!r}, None))
+for _ in range(2):
+    assert client.post("/predict", json=[0.5] * _server_app.FEATURES).status_code == 200
+print(json.dumps([[s.kind.name, dict(s.attributes)] for s in exporter.get_finished_spans()]))
+"""
+
+
+@functools.cache  # the floor's spans serve every parametrised case
+def _spans(variant: str) -> list[tuple[str, dict[str, object]]]:
+    script = _SCRIPT.format(benchmarks=str(BENCHMARKS), variant=variant)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=180, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return [(kind, attributes) for kind, attributes in json.loads(done.stdout.splitlines()[-1])]
+
+
+def _inference_spans(spans: list[tuple[str, dict[str, object]]]) -> list[dict[str, object]]:
+    return [attributes for kind, attributes in spans if kind == "INTERNAL"]
+
+
+@pytest.mark.parametrize("variant", ["otel_ml", "otel_ml_contrib_http"])
+def test_otel_ml_rows_trace_the_call_the_floor_traces(variant: str) -> None:
+    floor = _inference_spans(_spans("sdk_floor"))
+    ours = _inference_spans(_spans(variant))
+    assert len(ours) == len(floor) == 2  # one inference span per request, none nested
+    for attributes in (*floor, *ours):
+        assert attributes["ml.operation.name"] == "predict_proba"
+        assert attributes["ml.prediction.class"] in ("no", "yes")
+        assert 0.5 <= float(attributes["ml.prediction.confidence"]) <= 1.0
+    assert {a["ml.prediction.class"] for a in ours} == {a["ml.prediction.class"] for a in floor}
