@@ -17,9 +17,9 @@ keeps is handed to the SDK, which starts the span with it (the tracer's id
 generator is wrapped once in :class:`_StagedIds`, which gives back a staged id
 to the next ``generate_trace_id`` of the same thread). Under a parent the
 SDK starts the span, but without attributes when nothing could read them
-before the span is known to record (:data:`UNREAD`). A custom sampler, a subclass that overrides
-``should_sample``, a disabled tracer, the SDK's own span metrics
-(``OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED``) or a tracer that is not the
+before the span is known to record (:data:`UNREAD`). A custom sampler, a
+subclass that overrides ``should_sample``, a disabled tracer, the SDK's own
+span metrics (``OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED``) or a tracer that is not the
 SDK's all get ``None``: the caller asks the SDK with every attribute, as before.
 
 What propagates stays what the SDK would have propagated
@@ -56,9 +56,9 @@ _RANDOM = int(getattr(TraceFlags, "RANDOM_TRACE_ID", 0))  # W3C level 2; absent 
 
 
 _ASK, _DROP, _RATIO = range(3)
-_TRACE_ID_LIMIT = TraceIdRatioBased.TRACE_ID_LIMIT
 """What a sampler decides: ask it with every attribute, a certain drop, or the
 SDK's ratio sampler (decided by the trace id alone, never by an attribute)."""
+_TRACE_ID_LIMIT = TraceIdRatioBased.TRACE_ID_LIMIT
 
 
 _wrapping = threading.Lock()
@@ -115,10 +115,11 @@ INHERITED = NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)
 """Returned for a child of a parent that is not sampled: open no span, the
 parent's context stays current."""
 UNREAD = NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)
-"""Returned where the SDK's ratio sampler decides under a parent and the span processors are
-the SDK's batch and simple ones: nothing reads a span's attributes before it
-is known to record, so attributes set right after ``start_span`` leave exactly
-what passing them would have, and the many dropped spans need none."""
+"""Returned where the SDK's ratio sampler decides under a parent and the span
+processors are the SDK's batch and simple ones: nothing reads a span's
+attributes before it is known to record, so attributes set right after
+``start_span`` leave exactly what passing them would have, and the many
+dropped spans need none."""
 
 # id(tracer) -> (a weak reference to it, its plan): a lookup by id costs a
 # tenth of a WeakKeyDictionary's, which makes a weak reference per lookup.
