@@ -92,6 +92,7 @@ bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/feedback.py --quick
 	$(BIN)/python benchmarks/genai.py --quick --only "otel_ml,otel_ml (per-chunk off)"
 	$(BIN)/python benchmarks/server.py --quick
+	$(BIN)/python benchmarks/in_process.py --quick
 	$(BIN)/python benchmarks/csv_read.py --quick
 	$(BIN)/python benchmarks/startup.py --quick
 

@@ -1,4 +1,5 @@
-"""The server benchmark's traced variants emit the spans their rows describe.
+"""The server benchmark's traced variants emit the spans their rows describe,
+and the in-process benchmark's variants record only their own part.
 
 Its otel_ml rows once traced only the ``decision_function`` inside
 ``predict_proba``: the endpoint had bound the method before the one-liner
@@ -62,3 +63,40 @@ def test_otel_ml_rows_trace_the_call_the_floor_traces(variant: str) -> None:
         assert attributes["ml.prediction.class"] in ("no", "yes")
         assert 0.5 <= float(attributes["ml.prediction.confidence"]) <= 1.0
     assert {a["ml.prediction.class"] for a in ours} == {a["ml.prediction.class"] for a in floor}
+
+
+_IN_PROCESS_SCRIPT = """
+import asyncio, json, sys
+sys.path.insert(0, {benchmarks!r})
+import in_process
+from otel_ml._internal import cells
+app = in_process.build({variant!r})
+
+async def serve() -> None:
+    for _ in range(5):
+        await app(dict(in_process.SCOPE), in_process._receive, in_process._send)
+
+asyncio.run(serve())
+counts = {{}}
+for hub in list(cells._hubs.values()):
+    for histogram, cell in hub.cells():
+        counts[histogram.name] = counts.get(histogram.name, 0) + sum(cell.counts)
+print(json.dumps(counts))
+"""
+_INFERENCE = {"ml.inference.duration": 5, "ml.prediction.confidence": 5}
+_HTTP = {"http.server.request.duration": 5}
+
+
+@pytest.mark.parametrize(
+    ("variant", "expected"),
+    [("hook", _INFERENCE), ("layers", _HTTP), ("one_liner", {**_INFERENCE, **_HTTP})],
+)
+def test_in_process_variants_record_what_their_rows_say(
+    variant: str, expected: dict[str, int]
+) -> None:
+    # in_process.py subtracts these rows from each other: each must hold its part only.
+    script = _IN_PROCESS_SCRIPT.format(benchmarks=str(BENCHMARKS), variant=variant)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=180, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.splitlines()[-1]) == expected
