@@ -14,7 +14,7 @@ the median of its rounds. The variants run one after the other ``P`` times
 (interleaved passes); differences to bare are taken within a pass, and the
 report gives medians across passes with their min-max. Traces are head-sampled at
 1% (``ParentBased(TraceIdRatioBased(0.01))``) into a discarding exporter;
-metrics go into discarding exporters at the end only.
+metrics into a discarding one, collected every 10 s as in ``server.py``.
 
 - **bare**: no telemetry.
 - **scikit-learn hook alone**: ``SklearnInstrumentor().instrument()``.
