@@ -16,6 +16,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,13 +41,18 @@ print(json.dumps([[s.kind.name, dict(s.attributes)] for s in exporter.get_finish
 """
 
 
-@functools.cache  # the floor's spans serve every parametrised case
-def _spans(variant: str) -> list[tuple[str, dict[str, object]]]:
-    script = _SCRIPT.format(benchmarks=str(BENCHMARKS), variant=variant)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+def _run(script: str, variant: str) -> Any:
+    """What ``script`` for ``variant`` prints last, as JSON, run in a fresh interpreter."""
+    source = script.format(benchmarks=str(BENCHMARKS), variant=variant)
+    done = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True,
                           timeout=180, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    return [(kind, attributes) for kind, attributes in json.loads(done.stdout.splitlines()[-1])]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+@functools.cache  # the floor's spans serve every parametrised case
+def _spans(variant: str) -> list[tuple[str, dict[str, object]]]:
+    return [(kind, attributes) for kind, attributes in _run(_SCRIPT, variant)]
 
 
 def _inference_spans(spans: list[tuple[str, dict[str, object]]]) -> list[dict[str, object]]:
@@ -95,8 +101,4 @@ def test_in_process_variants_record_what_their_rows_say(
     variant: str, expected: dict[str, int]
 ) -> None:
     # in_process.py subtracts these rows from each other: each must hold its part only.
-    script = _IN_PROCESS_SCRIPT.format(benchmarks=str(BENCHMARKS), variant=variant)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=180, check=False)  # fmt: skip
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert json.loads(done.stdout.splitlines()[-1]) == expected
+    assert _run(_IN_PROCESS_SCRIPT, variant) == expected

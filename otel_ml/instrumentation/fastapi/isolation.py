@@ -94,7 +94,9 @@ class IsolateRequestContext:
 
 
 # Plain functions returning the awaitable, not coroutines awaiting it: one
-# coroutine frame fewer on each receive and send of every request.
+# coroutine frame fewer on each receive and send of every request. A copy of the
+# arrival context per call: two tasks may be in the server's receive at once,
+# and one context cannot be entered twice.
 def _receive(arrival: contextvars.Context, receive: Receive) -> Awaitable[Message]:
     return _InContext(receive(), arrival.copy())
 
